@@ -1,0 +1,99 @@
+/**
+ * Turns what the detector found into errors a newcomer can act on: every thread and lock by name, what each
+ * holds and wants, how long the others have been waiting, and what to change.
+ */
+
+import { DeadlockError, LockTimeoutError, type CycleEntry, type LockRef, type ThreadRef } from "../errors.js";
+import { OWNER_SHIFT } from "../runtime/locks.js";
+import type { Runtime } from "../runtime/runtime.js";
+import { waitingFor, waitingSince, type FoundCycle } from "./detect.js";
+
+export function threadRef(rt: Runtime, id: number): ThreadRef {
+  return { id, name: rt.threadName(id) };
+}
+
+export function lockRef(rt: Runtime, lockId: number): LockRef {
+  return { id: lockId, name: rt.lockName(lockId) };
+}
+
+function quoted(ref: LockRef | ThreadRef): string {
+  return `"${ref.name}"`;
+}
+
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** Builds the `DeadlockError` that thread `cycle.threads[0]` throws. */
+export function deadlockError(rt: Runtime, cycle: FoundCycle): DeadlockError {
+  const entries: CycleEntry[] = cycle.threads.map((id, i) => ({
+    thread: threadRef(rt, id),
+    waitsFor: lockRef(rt, cycle.waits[i]!),
+    holds: rt.locksHeldBy(id).map((lockId) => lockRef(rt, lockId)),
+  }));
+  const me = entries[0]!;
+  const n = entries.length;
+  const lines: string[] = [];
+  lines.push(
+    `locking Mutex ${quoted(me.waitsFor)} would deadlock: ${n} threads are waiting for each other in a cycle`,
+    `  (detected in thread ${quoted(me.thread)}, whose wait closed the cycle; the other threads are still waiting ` +
+      `and go on once this one releases its locks)`,
+    "",
+  );
+  const now = rt.elapsed();
+  entries.forEach((entry, i) => {
+    const holder = entries[(i + 1) % n]!.thread;
+    const since = i === 0 ? undefined : waitingSince(rt, entry.thread.id);
+    const status = i === 0 ? "◀ this thread" : since === undefined ? "" : `blocked for ${formatMs(Math.max(0, now - since))}`;
+    lines.push(`  thread ${quoted(entry.thread)} (id ${entry.thread.id})  ${status}`.trimEnd());
+    lines.push(`      wants  Mutex ${quoted(entry.waitsFor)}, held by thread ${quoted(holder)}`);
+    for (const held of entry.holds) lines.push(`      holds  Mutex ${quoted(held)}`);
+  });
+  lines.push("", "  Summary:");
+  for (const entry of entries) {
+    const holds = entry.holds.map((l) => l.name).join(", ") || "nothing";
+    lines.push(`    ${entry.thread.name}: holds ${holds}; wants ${entry.waitsFor.name}`);
+  }
+  const order = entries.map((entry) => quoted(entry.waitsFor)).reverse();
+  lines.push(
+    "",
+    `  Fix: take these locks in one order everywhere (for example always ${order.join(" before ")}), ` +
+      `or take them together with lockAll([...]), which never holds one while waiting for another.`,
+  );
+  return new DeadlockError(lines.join("\n"), "cycle", entries);
+}
+
+/** Builds the `DeadlockError` for a thread that blocks on a lock it already holds. */
+export function selfDeadlockError(rt: Runtime, me: number, lockId: number): DeadlockError {
+  const thread = threadRef(rt, me);
+  const lock = lockRef(rt, lockId);
+  const message =
+    `thread ${quoted(thread)} (id ${me}) tried to lock Mutex ${quoted(lock)}, which it already holds: ` +
+    `a blocking wait here would never end, because the holder is this same thread.\n` +
+    `  Mutexes are not re-entrant. Release the first guard before locking again, pass the guard down instead of ` +
+    `the mutex, or, if the holder is a pending async task of this thread, use lockAsync() so the task can finish.`;
+  return new DeadlockError(message, "self", [{ thread, waitsFor: lock, holds: [lock] }]);
+}
+
+/** Builds the `LockTimeoutError` for a wait on `lockId` that gave up after `waitedMs`. */
+export function timeoutError(rt: Runtime, lockId: number, waitedMs: number, timeoutMs: number): LockTimeoutError {
+  const lock = lockRef(rt, lockId);
+  const ownerId = Atomics.load(rt.words, rt.lockWordIndex(lockId)) >>> OWNER_SHIFT;
+  const owner = ownerId === 0 ? undefined : threadRef(rt, ownerId);
+  let message = `timed out after ${formatMs(waitedMs)} (timeout ${formatMs(timeoutMs)}) waiting for Mutex ${quoted(lock)}`;
+  if (owner) {
+    message += `: it is held by thread ${quoted(owner)} (id ${owner.id}), for at least as long`;
+    const ownerWaits = waitingFor(rt, owner.id);
+    if (ownerWaits >= 0) {
+      const next = lockRef(rt, ownerWaits);
+      const nextOwner = Atomics.load(rt.words, rt.lockWordIndex(ownerWaits)) >>> OWNER_SHIFT;
+      message += `; that thread is itself blocked waiting for Mutex ${quoted(next)}`;
+      if (nextOwner !== 0) message += ` (held by thread ${quoted(threadRef(rt, nextOwner))})`;
+    } else {
+      message += "; that thread is running (not blocked on a lock)";
+    }
+  } else {
+    message += ": it was released just as the wait gave up";
+  }
+  return new LockTimeoutError(message, lock, owner, waitedMs);
+}

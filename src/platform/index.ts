@@ -1,0 +1,251 @@
+/**
+ * The only module that knows which JavaScript runtime it runs on (Node, Deno, Bun, or a browser).
+ * Everything else in the library asks this module for threads, blocking, clocks and keep-alive handles.
+ *
+ * Node, Deno and Bun all provide `node:worker_threads`, so they share one path; browsers use Web Workers.
+ */
+
+/** Which family of runtime this is. */
+export type RuntimeKind = "node" | "deno" | "bun" | "browser";
+
+interface NodeWorker {
+  readonly threadId: number;
+  postMessage(value: unknown, transfer?: readonly unknown[]): void;
+  on(event: "message", listener: (value: unknown) => void): void;
+  on(event: "error", listener: (error: unknown) => void): void;
+  on(event: "exit", listener: (code: number) => void): void;
+  terminate(): Promise<number>;
+  ref(): void;
+  unref(): void;
+}
+
+interface WorkerThreadsModule {
+  readonly isMainThread: boolean;
+  readonly threadId: number;
+  readonly workerData: unknown;
+  readonly parentPort: { postMessage(value: unknown, transfer?: readonly unknown[]): void } | null;
+  readonly Worker: new (
+    url: URL | string,
+    options: { workerData?: unknown; transferList?: readonly unknown[]; name?: string; execArgv?: string[] },
+  ) => NodeWorker;
+}
+
+interface ProcessLike {
+  readonly versions?: { readonly node?: string; readonly bun?: string };
+  getBuiltinModule?(id: string): unknown;
+  on?(event: "exit", listener: (code: number) => void): void;
+}
+
+const globals = globalThis as unknown as {
+  readonly process?: ProcessLike;
+  readonly Deno?: unknown;
+  readonly Bun?: unknown;
+  readonly Worker?: new (url: URL | string, options?: { type?: string; name?: string }) => WebWorker;
+};
+
+interface WebWorker {
+  postMessage(value: unknown, transfer?: readonly unknown[]): void;
+  addEventListener(type: "message" | "error", listener: (event: { data?: unknown; message?: string }) => void): void;
+  terminate(): void;
+}
+
+/** Which runtime this is. */
+export const runtimeKind: RuntimeKind =
+  globals.Deno !== undefined ? "deno" : globals.Bun !== undefined ? "bun" : globals.process?.versions?.node ? "node" : "browser";
+
+const workerThreads: WorkerThreadsModule | undefined =
+  runtimeKind === "browser"
+    ? undefined
+    : ((globals.process?.getBuiltinModule?.("node:worker_threads") as WorkerThreadsModule | undefined) ??
+      ((await import("node:worker_threads")) as unknown as WorkerThreadsModule));
+
+/** Spin-wait hint; a no-op where `Atomics.pause` does not exist yet. */
+export const pause: () => void =
+  typeof (Atomics as { pause?: () => void }).pause === "function"
+    ? (Atomics as unknown as { pause: () => void }).pause
+    : () => {};
+
+/** Milliseconds from a monotonic clock. */
+export function now(): number {
+  return performance.now();
+}
+
+/** Milliseconds since the Unix epoch (wall clock, for reports). */
+export function wallClock(): number {
+  return Date.now();
+}
+
+let blockingAllowed: boolean | undefined;
+
+/** Whether this thread may block in `Atomics.wait` (a browser's main thread may not). */
+export function canBlock(): boolean {
+  if (blockingAllowed === undefined) {
+    try {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+      blockingAllowed = true;
+    } catch {
+      blockingAllowed = false;
+    }
+  }
+  return blockingAllowed;
+}
+
+/** True on the thread that started the program (Node's main thread, a browser's window). */
+export function isMainThread(): boolean {
+  if (workerThreads) return workerThreads.isMainThread;
+  return typeof (globalThis as { document?: unknown }).document !== "undefined";
+}
+
+/** The runtime's own id for this thread (Node's `threadId`), or 0 where there is none. */
+export function platformThreadId(): number {
+  return workerThreads?.threadId ?? 0;
+}
+
+let keepAliveCount = 0;
+let keepAliveTimer: ReturnType<typeof setInterval> | undefined;
+
+/**
+ * Keeps this thread's event loop alive until the returned function is called. `Atomics.waitAsync` does not
+ * do this by itself (nodejs/node#61941), so a thread awaiting a lock would otherwise just exit.
+ */
+export function keepAlive(): () => void {
+  if (keepAliveCount++ === 0 && runtimeKind !== "browser") {
+    keepAliveTimer = setInterval(() => {}, 0x7fffffff);
+  }
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--keepAliveCount === 0 && keepAliveTimer !== undefined) {
+      clearInterval(keepAliveTimer);
+      keepAliveTimer = undefined;
+    }
+  };
+}
+
+/** A worker thread, seen from the thread that started it. */
+export interface PlatformWorker {
+  /** The runtime's id for the worker (Node's `threadId`), or 0 where there is none. */
+  readonly platformId: number;
+  postMessage(value: unknown, transfer?: readonly Transferable[]): void;
+  onMessage(listener: (value: unknown) => void): void;
+  /** Called once when the worker has ended, however it ended; `error` is set when it died of an error. */
+  onExit(listener: (exitCode: number, error: unknown) => void): void;
+  terminate(): Promise<void>;
+  /** Whether this worker keeps the process alive. */
+  setKeepsAlive(keep: boolean): void;
+}
+
+/** Starts a worker running the module at `url`; `data` (with `transfer`) arrives as `workerInitData()`. */
+export function startWorker(url: URL, data: unknown, transfer: readonly Transferable[], name: string): PlatformWorker {
+  if (workerThreads) {
+    const worker = new workerThreads.Worker(url, { workerData: data, transferList: transfer, name });
+    let error: unknown;
+    worker.on("error", (e) => {
+      error = e;
+    });
+    return {
+      platformId: worker.threadId,
+      postMessage: (value, list) => worker.postMessage(value, list),
+      onMessage: (listener) => worker.on("message", listener),
+      onExit: (listener) => worker.on("exit", (code) => listener(code, error)),
+      terminate: async () => {
+        await worker.terminate();
+      },
+      setKeepsAlive: (keep) => (keep ? worker.ref() : worker.unref()),
+    };
+  }
+  const WorkerClass = globals.Worker;
+  if (!WorkerClass) throw new Error("threadsafe: this runtime has no Worker to start threads with");
+  const worker = new WorkerClass(url, { type: "module", name });
+  worker.postMessage({ threadsafeInit: data }, transfer);
+  const exitListeners: Array<(code: number, error: unknown) => void> = [];
+  let ended = false;
+  const end = (code: number, error: unknown) => {
+    if (ended) return;
+    ended = true;
+    for (const listener of exitListeners) listener(code, error);
+  };
+  worker.addEventListener("error", (event) => end(1, new Error(event.message ?? "worker error")));
+  return {
+    platformId: 0,
+    postMessage: (value, list) => worker.postMessage(value, list),
+    onMessage: (listener) => worker.addEventListener("message", (event) => listener(event.data)),
+    onExit: (listener) => exitListeners.push(listener),
+    terminate: async () => {
+      worker.terminate();
+      end(1, undefined);
+    },
+    setKeepsAlive: () => {},
+  };
+}
+
+/** In a worker started by `startWorker`, the data it was started with. */
+export async function workerInitData(): Promise<unknown> {
+  if (workerThreads) return workerThreads.workerData;
+  return new Promise((resolve) => {
+    const scope = globalThis as unknown as {
+      addEventListener(type: "message", listener: (event: { data: unknown }) => void, options?: { once: boolean }): void;
+    };
+    scope.addEventListener(
+      "message",
+      (event) => resolve((event.data as { threadsafeInit?: unknown }).threadsafeInit),
+      { once: true },
+    );
+  });
+}
+
+/** Posts a message to the thread that started this worker. */
+export function postToParent(value: unknown): void {
+  if (workerThreads) {
+    workerThreads.parentPort?.postMessage(value);
+    return;
+  }
+  (globalThis as unknown as { postMessage(value: unknown): void }).postMessage(value);
+}
+
+/**
+ * Runs `listener` when this thread is about to end on its own (it returned, threw, or called `process.exit`).
+ * It does not run when another thread terminates this one: lifeline ports cover that case.
+ */
+export function onThreadExit(listener: (exitCode: number) => void): void {
+  globals.process?.on?.("exit", listener);
+}
+
+/** Hands a port's keep-alive behaviour to the caller: Node ports keep a thread alive while they listen. */
+export function setPortKeepsAlive(port: MessagePort, keep: boolean): void {
+  const nodePort = port as MessagePort & { ref?: () => void; unref?: () => void };
+  if (keep) nodePort.ref?.();
+  else nodePort.unref?.();
+}
+
+interface NodePort {
+  on(event: "message", listener: (value: unknown) => void): void;
+  on(event: "close", listener: () => void): void;
+}
+
+/** Listens for messages on a port. */
+export function onPortMessage(port: MessagePort, listener: (value: unknown) => void): void {
+  if (workerThreads) (port as unknown as NodePort).on("message", listener);
+  else {
+    port.addEventListener("message", (event) => listener(event.data));
+    port.start();
+  }
+}
+
+/**
+ * Calls `listener` when the other side of `port` is gone: closed, or its thread ended in any way, including
+ * `terminate()`. Returns false where the runtime cannot tell (browsers have no such event).
+ */
+export function onPortClose(port: MessagePort, listener: () => void): boolean {
+  if (!workerThreads) return false;
+  (port as unknown as NodePort).on("close", listener);
+  return true;
+}
+
+/** A file URL for an absolute file path, or undefined for anything else. */
+export function fileUrlOf(path: string): URL | undefined {
+  if (path.startsWith("/")) return new URL(`file://${encodeURI(path)}`);
+  if (/^[A-Za-z]:[\\/]/.test(path)) return new URL(`file:///${encodeURI(path.replaceAll("\\", "/"))}`);
+  return undefined;
+}

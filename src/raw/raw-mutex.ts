@@ -1,0 +1,279 @@
+/**
+ * The raw lock algorithm, apart from any typed data: a 3-state futex word (Drepper, "Futexes Are Tricky") that
+ * carries its owner's thread id (see runtime/locks.ts for the word's layout).
+ *
+ * - Fast path: one compare-and-swap from 0 to "held by me". No allocation, no clock, no stack.
+ * - Slow path: a short bounded spin, then publish the wait, check for a deadlock, and park in `Atomics.wait`
+ *   (or `Atomics.waitAsync`) in bounded slices, so a waiter also notices an owner that died unseen.
+ * - Unlock notifies only when the word says a waiter may exist.
+ */
+
+import { currentHeldWord, currentThreadId } from "../runtime/current.js";
+import {
+  CONTENDED,
+  FREE,
+  LOCKED,
+  L_POISON_BY,
+  L_POISON_CAUSE,
+  L_POISON_NAME,
+  L_POISON_TIME,
+  OWNER_SHIFT,
+  POISONED,
+  PoisonCause,
+  STATE_MASK,
+  describePoisonCause,
+} from "../runtime/locks.js";
+import type { Runtime } from "../runtime/runtime.js";
+import { reapThread } from "../runtime/reap.js";
+import { T_ASYNC_LOCK, T_ASYNC_WAITS, T_NAME, slotOf } from "../runtime/threads.js";
+import { findDeadlock, publishWait, unpublishWait } from "../deadlock/detect.js";
+import { deadlockError, selfDeadlockError, timeoutError } from "../deadlock/report.js";
+import { canBlock, keepAlive, now, pause } from "../platform/index.js";
+
+/** Spins before parking: measured best on 2 cores at ≤100 (reference/js-anchors.md §3). */
+const SPIN_LIMIT = 100;
+/** Longest single sleep: a waiter re-checks its owner's liveness at least this often. */
+const SLICE_MS = 100;
+
+/** Result of an acquisition attempt that does not block. */
+export const Acquired = { No: 0, Yes: 1, Poisoned: 2 } as const;
+export type Acquired = (typeof Acquired)[keyof typeof Acquired];
+
+/** What a poisoned lock knows about how it was poisoned. */
+export interface PoisonDetails {
+  readonly threadId: number;
+  readonly threadName: string | undefined;
+  readonly cause: string;
+  /** Milliseconds since the poisoning. */
+  readonly agoMs: number;
+}
+
+/** One lock of the runtime's lock table, operated on from this thread. */
+export class RawMutex {
+  readonly rt: Runtime;
+  readonly id: number;
+  readonly words: Int32Array;
+  readonly index: number;
+
+  constructor(rt: Runtime, id: number) {
+    this.rt = rt;
+    this.id = id;
+    this.words = rt.words;
+    this.index = rt.lockWordIndex(id);
+  }
+
+  /** The fast path: takes a free, unpoisoned lock with one compare-and-swap. */
+  tryLockFast(): boolean {
+    return Atomics.compareExchange(this.words, this.index, FREE, currentHeldWord) === FREE;
+  }
+
+  /** Takes the lock if it is free right now (poisoned or not). Never blocks. */
+  tryLock(): Acquired {
+    if (this.tryLockFast()) return Acquired.Yes;
+    const word = Atomics.load(this.words, this.index);
+    if ((word & STATE_MASK) === FREE) {
+      if (Atomics.compareExchange(this.words, this.index, word, currentHeldWord | (word & POISONED)) === word) {
+        return word & POISONED ? Acquired.Poisoned : Acquired.Yes;
+      }
+    }
+    return Acquired.No;
+  }
+
+  /** Whether this thread holds the lock right now. */
+  heldByMe(): boolean {
+    return Atomics.load(this.words, this.index) >>> OWNER_SHIFT === currentThreadId;
+  }
+
+  /** The id of the thread holding the lock, or 0. */
+  owner(): number {
+    return Atomics.load(this.words, this.index) >>> OWNER_SHIFT;
+  }
+
+  /** Takes a free lock as a woken waiter would: marked contended, since others may still be parked. */
+  private claim(word: number, contended: boolean): boolean {
+    const target = (currentThreadId << OWNER_SHIFT) | (contended ? CONTENDED : LOCKED) | (word & POISONED);
+    return Atomics.compareExchange(this.words, this.index, word, target) === word;
+  }
+
+  /** Marks a held lock contended so its unlocker notifies; returns the word to wait on, or undefined to retry. */
+  private markContended(word: number): number | undefined {
+    if ((word & STATE_MASK) === CONTENDED) return word;
+    const contended = (word & ~STATE_MASK) | CONTENDED;
+    return Atomics.compareExchange(this.words, this.index, word, contended) === word ? contended : undefined;
+  }
+
+  /** A waiter's periodic check: an owner that died without anyone reaping it is reaped here. */
+  private reapDeadOwner(word: number): void {
+    const owner = word >>> OWNER_SHIFT;
+    if (owner !== 0 && !this.rt.isAlive(owner)) reapThread(this.rt, owner, PoisonCause.Terminated);
+  }
+
+  /**
+   * Blocks until the lock is taken; returns true when it was poisoned.
+   * @throws DeadlockError, LockTimeoutError, or Error where this thread may not block.
+   */
+  lock(timeoutMs: number): boolean {
+    const { words, index } = this;
+    for (let spin = 0; spin < SPIN_LIMIT; spin++) {
+      const word = Atomics.load(words, index);
+      if ((word & STATE_MASK) === FREE) {
+        if (this.claim(word, false)) return (word & POISONED) !== 0;
+        continue;
+      }
+      if (word >>> OWNER_SHIFT === currentThreadId) throw selfDeadlockError(this.rt, currentThreadId, this.id);
+      if ((word & STATE_MASK) === CONTENDED) break; // others are parked already: join them
+      pause();
+    }
+    return this.park(timeoutMs);
+  }
+
+  private park(timeoutMs: number): boolean {
+    const { rt, words, index } = this;
+    const me = currentThreadId;
+    if (Atomics.load(words, index) >>> OWNER_SHIFT === me) throw selfDeadlockError(rt, me, this.id);
+    if (!canBlock()) {
+      throw new Error(
+        `threadsafe: lock() would block this thread, and blocking is not allowed here (a browser's main thread). ` +
+          `Use "await mutex.lockAsync()" or "await mutex.withAsync(fn)" instead.`,
+      );
+    }
+    const start = now();
+    const ticket = publishWait(rt, me, this.id);
+    try {
+      const cycle = findDeadlock(rt, me, this.id, ticket);
+      if (cycle) throw deadlockError(rt, cycle);
+      for (;;) {
+        const word = Atomics.load(words, index);
+        if ((word & STATE_MASK) === FREE) {
+          if (this.claim(word, true)) return (word & POISONED) !== 0;
+          continue;
+        }
+        const expected = this.markContended(word);
+        if (expected === undefined) continue;
+        const waited = now() - start;
+        if (waited >= timeoutMs) throw timeoutError(rt, this.id, waited, timeoutMs);
+        Atomics.wait(words, index, expected, Math.min(timeoutMs - waited, SLICE_MS));
+        this.reapDeadOwner(Atomics.load(words, index));
+      }
+    } finally {
+      unpublishWait(rt, me);
+    }
+  }
+
+  /**
+   * Waits for the lock without blocking the thread; resolves to true when it was poisoned.
+   * Keeps the thread alive while waiting. Rejects with the signal's reason when aborted.
+   */
+  async lockAsync(timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean> {
+    const { rt, words, index } = this;
+    signal?.throwIfAborted();
+    const me = currentThreadId;
+    const base = rt.threadBase(slotOf(me));
+    const releaseKeepAlive = keepAlive();
+    Atomics.add(words, base + T_ASYNC_WAITS, 1);
+    Atomics.store(words, base + T_ASYNC_LOCK, this.id + 1);
+    let onAbort: (() => void) | undefined;
+    const aborted = signal
+      ? new Promise<never>((_, reject) => {
+          onAbort = () => reject(signal.reason);
+          signal.addEventListener("abort", onAbort, { once: true });
+        })
+      : undefined;
+    aborted?.catch(() => {}); // observed below through Promise.race; never an unhandled rejection
+    const start = now();
+    try {
+      for (;;) {
+        const word = Atomics.load(words, index);
+        if ((word & STATE_MASK) === FREE) {
+          if (this.claim(word, true)) return (word & POISONED) !== 0;
+          continue;
+        }
+        const expected = this.markContended(word);
+        if (expected === undefined) continue;
+        const waited = now() - start;
+        if (waited >= timeoutMs) throw timeoutError(rt, this.id, waited, timeoutMs);
+        const wait = Atomics.waitAsync(words, index, expected, Math.min(timeoutMs - waited, SLICE_MS));
+        if (wait.async) {
+          if (aborted) {
+            try {
+              await Promise.race([wait.value, aborted]);
+            } catch (reason) {
+              // This wait may still be woken by an unlock meant for a live waiter: pass that wake on.
+              void wait.value.then((result) => {
+                if (result === "ok") Atomics.notify(words, index, 1);
+              });
+              throw reason;
+            }
+          } else {
+            await wait.value;
+          }
+        }
+        this.reapDeadOwner(Atomics.load(words, index));
+      }
+    } finally {
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
+      Atomics.sub(words, base + T_ASYNC_WAITS, 1);
+      if (Atomics.load(words, base + T_ASYNC_WAITS) === 0) Atomics.store(words, base + T_ASYNC_LOCK, 0);
+      releaseKeepAlive();
+    }
+  }
+
+  /** Releases the lock, held by this thread; with `poison`, marks it poisoned first. */
+  unlock(poison: boolean): void {
+    if (!poison && Atomics.compareExchange(this.words, this.index, currentHeldWord, FREE) === currentHeldWord) return;
+    this.unlockSlow(poison);
+  }
+
+  private unlockSlow(poison: boolean): void {
+    const { rt, words, index } = this;
+    if (poison) this.recordPoison(currentThreadId, PoisonCause.Panicked);
+    for (;;) {
+      const word = Atomics.load(words, index);
+      if (word >>> OWNER_SHIFT !== currentThreadId || (word & STATE_MASK) === FREE) {
+        throw new Error(
+          `threadsafe: Mutex "${rt.lockName(this.id)}" is not held by this thread any more ` +
+            `(it was released for a thread that was declared dead)`,
+        );
+      }
+      const next = poison ? POISONED : word & POISONED;
+      if (Atomics.compareExchange(words, index, word, next) === word) {
+        if ((word & STATE_MASK) === CONTENDED) Atomics.notify(words, index, 1);
+        return;
+      }
+    }
+  }
+
+  private recordPoison(threadId: number, cause: number): void {
+    const { rt, words } = this;
+    const base = rt.lockBase(this.id);
+    Atomics.store(words, base + L_POISON_BY, threadId);
+    Atomics.store(words, base + L_POISON_CAUSE, cause);
+    Atomics.store(words, base + L_POISON_TIME, rt.elapsed());
+    Atomics.store(words, base + L_POISON_NAME, Atomics.load(words, rt.threadBase(slotOf(threadId)) + T_NAME));
+  }
+
+  isPoisoned(): boolean {
+    return (Atomics.load(this.words, this.index) & POISONED) !== 0;
+  }
+
+  /** Clears the poison flag, whether or not the lock is held. */
+  clearPoison(): void {
+    for (;;) {
+      const word = Atomics.load(this.words, this.index);
+      if ((word & POISONED) === 0) return;
+      if (Atomics.compareExchange(this.words, this.index, word, word & ~POISONED) === word) return;
+    }
+  }
+
+  /** How the lock came to be poisoned (valid while it is poisoned). */
+  poisonDetails(): PoisonDetails {
+    const { rt, words } = this;
+    const base = rt.lockBase(this.id);
+    return {
+      threadId: Atomics.load(words, base + L_POISON_BY),
+      threadName: rt.loadName(Atomics.load(words, base + L_POISON_NAME)),
+      cause: describePoisonCause(Atomics.load(words, base + L_POISON_CAUSE)),
+      agoMs: Math.max(0, rt.elapsed() - Atomics.load(words, base + L_POISON_TIME)),
+    };
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * This thread's place in the runtime: which runtime buffer it uses and which thread id it has. A thread joins a
+ * runtime once (by creating it, by being spawned into it, or by receiving a shared object) and never changes it.
+ */
+
+import { isMainThread, onThreadExit } from "../platform/index.js";
+import { heldWord, PoisonCause } from "./locks.js";
+import { reapThread } from "./reap.js";
+import { Runtime, sizing } from "./runtime.js";
+
+let active: Runtime | undefined;
+
+/** This thread's id in its runtime; 0 until the thread joins one. */
+export let currentThreadId = 0;
+/** The lock word this thread writes when it takes a free lock: `heldWord(currentThreadId)`. */
+export let currentHeldWord = 0;
+
+function become(rt: Runtime, id: number): void {
+  active = rt;
+  currentThreadId = id;
+  currentHeldWord = heldWord(id);
+  rt.setPlatformId(id);
+  // A thread that returns, throws or calls process.exit releases (and poisons) what it still holds.
+  // Termination skips this hook: the supervisor's lifeline covers it.
+  onThreadExit((code) => reapThread(rt, id, code === 0 ? PoisonCause.Returned : PoisonCause.Exited));
+}
+
+/** This thread's runtime, created (with this thread as its first thread) if there is none yet. */
+export function runtime(): Runtime {
+  if (active) return active;
+  const rt = Runtime.create(sizing.maxLocks);
+  become(rt, rt.allocateThread(isMainThread() ? "main" : undefined));
+  return rt;
+}
+
+/** This thread's runtime, or undefined if it has not joined one. */
+export function currentRuntime(): Runtime | undefined {
+  return active;
+}
+
+/**
+ * Joins the runtime whose buffer arrived from another thread. `threadId` is the id a spawning thread already
+ * allocated for this thread; without it, a new id is allocated.
+ * @throws TypeError when this thread already belongs to a different runtime.
+ */
+export function joinRuntime(buffer: unknown, threadId?: number, threadName?: string): Runtime {
+  if (active) {
+    if (active.buffer === buffer) return active;
+    const incoming = Runtime.attach(buffer);
+    if (incoming.id === active.id) return active;
+    throw new TypeError(
+      "threadsafe: this object belongs to another threadsafe runtime than this thread's. Objects from two runtimes " +
+        "cannot be mixed: create shared objects after the threads have exchanged one (share/receive), or in one thread",
+    );
+  }
+  const rt = Runtime.attach(buffer);
+  become(rt, threadId ?? rt.allocateThread(threadName));
+  return rt;
+}

@@ -1,0 +1,73 @@
+/**
+ * The thread table: one fixed-size record per thread slot, in the runtime buffer. A thread's id is its slot plus
+ * a generation (`id = generation * MAX_THREADS + slot`), so the first 1023 threads get ids 1..1023 and a slot
+ * reused later gets a new id: a lock word naming a dead thread can never be mistaken for its successor.
+ *
+ * A thread publishes here what it is waiting for (deadlock detection reads it) and how it ended (owner death).
+ */
+
+export const SLOT_BITS = 10;
+/** Thread slots in a runtime; slot 0 is never used, so thread id 0 means "nobody". */
+export const MAX_THREADS = 1 << SLOT_BITS;
+const SLOT_MASK = MAX_THREADS - 1;
+/** Generations wrap after this many reuses of one slot. */
+const GENERATION_LIMIT = 1 << (29 - SLOT_BITS);
+
+export function slotOf(id: number): number {
+  return id & SLOT_MASK;
+}
+export function generationOf(id: number): number {
+  return id >>> SLOT_BITS;
+}
+export function threadIdOf(slot: number, generation: number): number {
+  return ((generation % GENERATION_LIMIT) << SLOT_BITS) | slot;
+}
+
+// ## The thread record: THREAD_RECORD_WORDS Int32 words per slot (64 bytes, so T_TICKET is 8-byte aligned).
+/** `(generation << STATUS_BITS) | status`. */
+export const T_STATE = 0;
+/** String ref of the thread's name. */
+export const T_NAME = 1;
+/** The lock this thread is blocked on in a synchronous wait, plus one; 0 when not waiting. */
+export const T_WAIT_LOCK = 2;
+/** When the current synchronous wait started (ms since the runtime's epoch). */
+export const T_WAIT_SINCE = 3;
+/** How many asynchronous waits (lockAsync) this thread has pending. */
+export const T_ASYNC_WAITS = 4;
+/** The lock of the most recent pending asynchronous wait, plus one (for reports). */
+export const T_ASYNC_LOCK = 5;
+/** The runtime's own id for the thread (Node's threadId), for reports. */
+export const T_PLATFORM_ID = 6;
+/** How the thread ended (PoisonCause), once it has. */
+export const T_EXIT_CAUSE = 7;
+/** BigInt64 index offset (in 8-byte units from the record start) of the wait ticket: 0 none, -1 publishing. */
+export const T_TICKET_I64 = 4;
+export const THREAD_RECORD_WORDS = 16;
+
+export const STATUS_BITS = 2;
+export const STATUS_MASK = 0b11;
+export const ThreadStatus = {
+  Free: 0,
+  Alive: 1,
+  /** Dead, with its locks being released by a reaper. */
+  Dead: 2,
+} as const;
+export type ThreadStatus = (typeof ThreadStatus)[keyof typeof ThreadStatus];
+
+/** Wait-ticket value while a thread is between announcing a wait and taking its ticket. */
+export const TICKET_PUBLISHING = -1n;
+/** Wait-ticket value of a thread that is not blocked. */
+export const TICKET_NONE = 0n;
+
+export function stateWord(generation: number, status: ThreadStatus): number {
+  return ((generation % GENERATION_LIMIT) << STATUS_BITS) | status;
+}
+export function statusOf(state: number): ThreadStatus {
+  return (state & STATUS_MASK) as ThreadStatus;
+}
+export function stateGeneration(state: number): number {
+  return state >>> STATUS_BITS;
+}
+export function nextGeneration(generation: number): number {
+  return (generation + 1) % GENERATION_LIMIT;
+}

@@ -1,0 +1,121 @@
+/**
+ * `MutexGuard<T>`: proof that this thread holds a mutex, and the only way to reach its data. Releases at the end
+ * of a `using` block (like Rust's `Drop`), or with `unlock()`.
+ */
+
+import type { DataViews, Layout, Liveness } from "../layout/layout.js";
+import type { RawMutex } from "../raw/raw-mutex.js";
+import { onRelease } from "./held.js";
+
+/** What every guard of one mutex shares: created once per mutex per thread. */
+export interface MutexCore<T> {
+  readonly raw: RawMutex;
+  readonly layout: Layout<T>;
+  readonly views: DataViews;
+  readonly name: string;
+  /** The mutex's level for lock hierarchies, if it has one. */
+  readonly level: number | undefined;
+}
+
+/** Creates guards; not exported from the package, so only the library can make one. */
+export const guardToken: unique symbol = Symbol("threadsafe.guard");
+/** Releases a guard and marks its mutex poisoned (used by `with` when the callback throws). */
+export const unlockPoisoned: unique symbol = Symbol("threadsafe.unlockPoisoned");
+
+/**
+ * Access to the data of a locked `Mutex<T>`. Obtained from `lock()`, `tryLock()`, `lockAsync()` or `with()`.
+ *
+ * `value` reads and writes the shared data. For `struct` and `array` layouts it is a live view: its fields read
+ * and write shared memory directly, and assigning an object to `value` writes every field. Any use of the guard or
+ * of a view after the guard is released throws.
+ *
+ * @example
+ * {
+ *   using num = counter.lock();
+ *   num.value += 1;
+ * } // released here, even if the block throws
+ */
+export class MutexGuard<T> implements Disposable, Liveness {
+  readonly #core: MutexCore<T>;
+  #held = true;
+
+  /** @internal Guards come from `Mutex.lock()` and its siblings. */
+  constructor(token: typeof guardToken, core: MutexCore<T>) {
+    if (token !== guardToken) throw new TypeError("threadsafe: a MutexGuard comes from mutex.lock(); it cannot be constructed");
+    this.#core = core;
+  }
+
+  /** The protected value (a live view for `struct` and `array` layouts). */
+  get value(): T {
+    if (!this.#held) throw this.#released("read value through");
+    return this.#core.layout.read(this.#core.views, 0, this);
+  }
+
+  set value(value: T) {
+    if (!this.#held) throw this.#released("write value through");
+    this.#core.layout.write(this.#core.views, 0, value);
+  }
+
+  /** The name of the mutex this guard holds. */
+  get mutexName(): string {
+    return this.#core.name;
+  }
+
+  /** Whether this guard still holds its mutex. */
+  get held(): boolean {
+    return this.#held;
+  }
+
+  /**
+   * Releases the mutex. Calling it a second time is an error; disposing after it (the `using` early-release
+   * pattern) is harmless.
+   */
+  unlock(): void {
+    if (!this.#held) {
+      throw new Error(`threadsafe: unlock() called twice on a guard of Mutex "${this.#core.name}"; it was already released`);
+    }
+    this.#held = false;
+    this.#release(false);
+  }
+
+  /** Releases the mutex if this guard still holds it; what `using` calls at the end of the block. */
+  [Symbol.dispose](): void {
+    if (this.#held) {
+      this.#held = false;
+      this.#release(false);
+    }
+  }
+
+  /** @internal Releases and poisons (a `with` callback threw). */
+  [unlockPoisoned](): void {
+    if (this.#held) {
+      this.#held = false;
+      this.#release(true);
+    }
+  }
+
+  /** Throws if this guard was released: views of `struct`/`array` values call it on every access. */
+  assertLive(): void {
+    if (!this.#held) throw this.#released("use a view of");
+  }
+
+  /**
+   * Zero-copy escape hatch for hot paths: a `Uint8Array` over the raw bytes of the protected value, live in shared
+   * memory. It cannot be revoked: using it after the guard is released is a data race that the library cannot
+   * catch. Prefer `value` unless you measured that the copy matters.
+   */
+  unsafeBytes(): Uint8Array {
+    if (!this.#held) throw this.#released("take bytes through");
+    return new Uint8Array(this.#core.views.buffer, 0, this.#core.layout.size);
+  }
+
+  #release(poison: boolean): void {
+    const core = this.#core;
+    if (core.level !== undefined) onRelease(core.raw.id);
+    core.raw.unlock(poison);
+  }
+
+  #released(action: string): Error {
+    return new Error(`threadsafe: cannot ${action} a guard of Mutex "${this.#core.name}" after it was unlocked`);
+  }
+}

@@ -1,0 +1,291 @@
+/**
+ * `Mutex<T>`: a value of type `T` in shared memory that one thread at a time may use, through a guard.
+ */
+
+import { DeadlockError } from "../errors.js";
+import { dataViews, layoutFromDescriptor } from "../layout/index.js";
+import type { Layout, LayoutDescriptor } from "../layout/layout.js";
+import { Acquired, RawMutex } from "../raw/raw-mutex.js";
+import { runtime } from "../runtime/current.js";
+import { LockKind, NO_LEVEL } from "../runtime/locks.js";
+import type { Runtime } from "../runtime/runtime.js";
+import { MutexGuard, guardToken, unlockPoisoned, type MutexCore } from "./guard.js";
+import { checkLevel, onAcquire } from "./held.js";
+import { describe, signalOf, timeoutOf, type LockAsyncOptions, type LockOptions } from "./options.js";
+import { poisonError, releaseUnclaimedOnRelock } from "./poison.js";
+
+/** Options of `new Mutex(layout, initial, options)`. */
+export interface MutexOptions {
+  /** Appears in every error and report about this mutex (at most 256 UTF-8 bytes). Default: `Mutex#<id>`. */
+  readonly name?: string;
+  /**
+   * The mutex's level in a lock hierarchy: a thread may only block on a mutex whose level is above the level of
+   * every leveled mutex it holds, otherwise it gets `LockOrderError` at once. An integer.
+   */
+  readonly level?: number;
+}
+
+/** A mutex as it crosses threads: plain data, revived by `receive` (or by a spawned thread). */
+export interface MutexHandle {
+  readonly threadsafe: "Mutex";
+  readonly runtime: SharedArrayBuffer;
+  readonly lockId: number;
+  readonly data: SharedArrayBuffer;
+  readonly layout: LayoutDescriptor;
+}
+
+/** Turns a shared object into its handle (thread/share.ts walks values with it). */
+export const toHandle: unique symbol = Symbol("threadsafe.toHandle");
+
+/**
+ * A mutual-exclusion lock protecting a value of type `T` that lives in shared memory, usable from every thread
+ * that has it (pass it to `spawn`, or through `share`/`receive`).
+ *
+ * @example
+ * import { Mutex, i32 } from "threadsafe";
+ * const counter = new Mutex(i32, 0, { name: "counter" });
+ * {
+ *   using num = counter.lock();   // blocks until this thread holds the lock
+ *   num.value += 1;
+ * }                               // released here
+ * counter.with((num) => { num.value += 1; });
+ * await counter.withAsync(async (num) => { num.value += 1; });
+ */
+export class Mutex<T> {
+  /** The name given at construction, or `Mutex#<id>`. */
+  readonly name: string;
+  readonly #core: MutexCore<T>;
+  readonly #dataBuffer: SharedArrayBuffer;
+
+  /**
+   * Creates a mutex holding `initial`, stored as `layout` describes.
+   * @throws TypeError or RangeError when `initial` does not fit `layout`, or an option is malformed.
+   */
+  constructor(layout: Layout<T>, initial: T, options?: MutexOptions) {
+    if (reviving) {
+      const revived = reviving;
+      reviving = undefined;
+      this.name = revived.name;
+      this.#dataBuffer = revived.data;
+      this.#core = revived.core as unknown as MutexCore<T>;
+      return;
+    }
+    checkLayout(layout);
+    layout.check(initial, "initial");
+    const { name, level } = checkOptions(options);
+    const data = new SharedArrayBuffer(Math.max(8, Math.ceil(layout.size / 8) * 8));
+    const views = dataViews(data);
+    layout.write(views, 0, initial);
+    const rt = runtime();
+    const lockId = rt.allocateLock(LockKind.Mutex, name, level);
+    this.name = name ?? rt.lockName(lockId);
+    this.#dataBuffer = data;
+    this.#core = { raw: new RawMutex(rt, lockId), layout, views, name: this.name, level };
+  }
+
+  /**
+   * Blocks this thread until it holds the lock, and returns the guard.
+   * @throws PoisonError (the lock is held: `intoInner()` gives the guard), LockTimeoutError, DeadlockError,
+   *   LockOrderError (lock levels), or Error where blocking is forbidden (use `lockAsync`).
+   */
+  lock(options?: LockOptions): MutexGuard<T> {
+    const core = this.#core;
+    if (options === undefined && core.level === undefined && core.raw.tryLockFast()) {
+      return new MutexGuard(guardToken, core);
+    }
+    return this.#lockSlow(timeoutOf(options, "lock"));
+  }
+
+  #lockSlow(timeout: number): MutexGuard<T> {
+    const core = this.#core;
+    if (core.level !== undefined) checkLevel(core.name, core.level);
+    for (;;) {
+      try {
+        return this.#acquired(core.raw.lock(timeout));
+      } catch (error) {
+        if (error instanceof DeadlockError && error.kind === "self" && releaseUnclaimedOnRelock(core.raw.id)) continue;
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Takes the lock if it is free right now; returns `undefined` instead of waiting.
+   * @throws PoisonError when it took the lock and the lock is poisoned.
+   */
+  tryLock(): MutexGuard<T> | undefined {
+    const acquired = this.#core.raw.tryLock();
+    return acquired === Acquired.No ? undefined : this.#acquired(acquired === Acquired.Poisoned);
+  }
+
+  /**
+   * Waits for the lock without blocking the thread (the event loop keeps running, and the thread stays alive
+   * while it waits). Rejects with `PoisonError`, `LockTimeoutError`, or the signal's reason when aborted.
+   * An async wait for a lock that this thread holds through another task simply waits for that task.
+   */
+  lockAsync(options?: LockAsyncOptions): Promise<MutexGuard<T>> {
+    const core = this.#core;
+    if (options === undefined && core.level === undefined && core.raw.tryLockFast()) {
+      return Promise.resolve(new MutexGuard(guardToken, core));
+    }
+    return this.#lockAsyncSlow(options);
+  }
+
+  async #lockAsyncSlow(options: LockAsyncOptions | undefined): Promise<MutexGuard<T>> {
+    const timeout = timeoutOf(options, "lockAsync");
+    const signal = signalOf(options, "lockAsync");
+    return this.#acquired(await this.#core.raw.lockAsync(timeout, signal));
+  }
+
+  #acquired(poisoned: boolean): MutexGuard<T> {
+    const core = this.#core;
+    if (core.level !== undefined) onAcquire(core.raw.id, core.level, core.name);
+    const guard = new MutexGuard(guardToken, core);
+    if (poisoned) throw poisonError(core, guard);
+    return guard;
+  }
+
+  /**
+   * Locks, runs `fn` with the guard, and unlocks. If `fn` throws, the mutex is poisoned (as a panic poisons a
+   * Rust mutex) and the error propagates. A `using` guard cannot see exceptions, so only `with`/`withAsync`
+   * poison on throw.
+   * @throws whatever `lock()` throws; TypeError when `fn` returns a promise (use `withAsync`).
+   */
+  with<R>(fn: (guard: MutexGuard<T>) => R, options?: LockOptions): R {
+    if (typeof fn !== "function") throw new TypeError(`threadsafe: with(fn): fn must be a function, got ${describe(fn)}`);
+    const guard = this.lock(options);
+    let result: R;
+    try {
+      result = fn(guard);
+    } catch (error) {
+      guard[unlockPoisoned]();
+      throw error;
+    }
+    if (isThenable(result)) {
+      // The callback went on past an await without the lock: its critical section was cut in two.
+      guard[unlockPoisoned]();
+      void Promise.resolve(result).catch(() => {});
+      throw new TypeError(
+        `threadsafe: Mutex "${this.name}": with(fn) got an async fn, which would keep running after the lock is ` +
+          `released; use "await mutex.withAsync(fn)". The mutex was poisoned.`,
+      );
+    }
+    guard[Symbol.dispose]();
+    return result;
+  }
+
+  /** Like `with`, for async callbacks: awaits the lock without blocking, awaits `fn`, then unlocks. */
+  async withAsync<R>(fn: (guard: MutexGuard<T>) => R | PromiseLike<R>, options?: LockAsyncOptions): Promise<R> {
+    if (typeof fn !== "function") throw new TypeError(`threadsafe: withAsync(fn): fn must be a function, got ${describe(fn)}`);
+    const guard = await this.lockAsync(options);
+    let result: R;
+    try {
+      result = await fn(guard);
+    } catch (error) {
+      guard[unlockPoisoned]();
+      throw error;
+    }
+    guard[Symbol.dispose]();
+    return result;
+  }
+
+  /** Whether the mutex is poisoned (a thread threw inside `with`, or died holding it). */
+  isPoisoned(): boolean {
+    return this.#core.raw.isPoisoned();
+  }
+
+  /** Clears the poison flag, after you have checked or repaired the data. */
+  clearPoison(): void {
+    this.#core.raw.clearPoison();
+  }
+
+  /** @internal The lock id in the runtime (for reports and lockAll's canonical order). */
+  get lockId(): number {
+    return this.#core.raw.id;
+  }
+
+  /** @internal The level, if any (lockAll's canonical order). */
+  get level(): number | undefined {
+    return this.#core.level;
+  }
+
+  /** @internal The raw lock (lockAll, transactions). */
+  get raw(): RawMutex {
+    return this.#core.raw;
+  }
+
+  /** @internal Makes the guard for a lock this thread took through `raw`. */
+  guardFor(poisoned: boolean): MutexGuard<T> {
+    return this.#acquired(poisoned);
+  }
+
+  /** @internal */
+  [toHandle](): MutexHandle {
+    return {
+      threadsafe: "Mutex",
+      runtime: this.#core.raw.rt.buffer,
+      lockId: this.#core.raw.id,
+      data: this.#dataBuffer,
+      layout: this.#core.layout.describe(),
+    };
+  }
+
+  /** @internal Rebuilds a mutex from a handle whose runtime this thread has joined (validated by the caller). */
+  static fromHandle<T>(rt: Runtime, handle: MutexHandle): Mutex<T> {
+    const layout = layoutFromDescriptor(handle.layout) as Layout<T>;
+    if (handle.data.byteLength < layout.size) {
+      throw new TypeError(`threadsafe: corrupted Mutex handle: its data buffer (${handle.data.byteLength} bytes) is smaller than its layout (${layout.size} bytes)`);
+    }
+    const core: MutexCore<T> = {
+        raw: new RawMutex(rt, handle.lockId),
+        layout,
+        views: dataViews(handle.data),
+        name: rt.lockName(handle.lockId),
+        level: rt.lockLevel(handle.lockId),
+    };
+    reviving = { name: core.name, data: handle.data, core: core as unknown as MutexCore<unknown> };
+    return new Mutex<T>(undefined as never, undefined as never);
+  }
+}
+
+/** Set by `Mutex.fromHandle` for the constructor call it makes (private fields need the constructor). */
+let reviving: { name: string; data: SharedArrayBuffer; core: MutexCore<unknown> } | undefined;
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
+}
+
+function checkLayout(layout: unknown): asserts layout is Layout<unknown> {
+  const candidate = layout as Partial<Layout<unknown>> | null;
+  if (
+    typeof candidate !== "object" ||
+    candidate === null ||
+    typeof candidate.read !== "function" ||
+    typeof candidate.write !== "function" ||
+    typeof candidate.check !== "function" ||
+    typeof candidate.describe !== "function" ||
+    typeof candidate.size !== "number"
+  ) {
+    throw new TypeError(
+      `threadsafe: new Mutex(layout, initial): layout must be a layout such as i32, f64, struct({...}), string(64); got ${describe(layout)}`,
+    );
+  }
+}
+
+function checkOptions(options: MutexOptions | undefined): { name: string | undefined; level: number | undefined } {
+  if (options === undefined) return { name: undefined, level: undefined };
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`threadsafe: new Mutex(layout, initial, options): options must be an object like { name: "accounts" }, got ${describe(options)}`);
+  }
+  const { name, level } = options;
+  if (name !== undefined && typeof name !== "string") {
+    throw new TypeError(`threadsafe: new Mutex(..., { name }): name must be a string, got ${describe(name)}`);
+  }
+  if (level !== undefined) {
+    if (typeof level !== "number") throw new TypeError(`threadsafe: new Mutex(..., { level }): level must be an integer, got ${describe(level)}`);
+    if (!Number.isInteger(level) || level <= NO_LEVEL || level > 0x7fffffff) {
+      throw new RangeError(`threadsafe: new Mutex(..., { level }): level must be an integer from ${NO_LEVEL + 1} to ${0x7fffffff}, got ${level}`);
+    }
+  }
+  return { name, level };
+}

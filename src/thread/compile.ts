@@ -1,0 +1,127 @@
+/**
+ * Rebuilding a spawned function from its source text in the new thread.
+ *
+ * A function crosses threads as text, so it cannot see its old scope. That includes the helpers compilers put at
+ * the top of a module when they down-level `using` (TypeScript: `__addDisposableResource`/`__disposeResources`;
+ * esbuild, and so tsx: `__using`/`__callDispose`, plus `__name` for kept names). This module provides its own
+ * implementations of those helpers in the function's scope, so `using` works inside spawned functions compiled for
+ * Node 20, which does not parse `using` natively.
+ */
+
+type Disposer = (this: unknown) => unknown;
+
+function disposerOf(value: unknown, isAsync: boolean): Disposer {
+  if (typeof value !== "object" && typeof value !== "function") throw new TypeError("Object expected.");
+  const target = value as Record<symbol, unknown>;
+  let dispose = isAsync ? target[Symbol.asyncDispose] : undefined;
+  if (dispose === undefined) dispose = target[Symbol.dispose];
+  if (typeof dispose !== "function") throw new TypeError("Object not disposable.");
+  return dispose as Disposer;
+}
+
+function suppressed(error: unknown, suppressedError: unknown): Error {
+  const Suppressed = (globalThis as { SuppressedError?: new (e: unknown, s: unknown, m: string) => Error }).SuppressedError;
+  if (Suppressed) return new Suppressed(error, suppressedError, "An error was suppressed during disposal.");
+  const wrapped = new Error("An error was suppressed during disposal.") as Error & { error?: unknown; suppressed?: unknown };
+  wrapped.name = "SuppressedError";
+  wrapped.error = error;
+  wrapped.suppressed = suppressedError;
+  return wrapped;
+}
+
+interface Resource {
+  readonly value: unknown;
+  readonly dispose: Disposer | undefined;
+  readonly isAsync: boolean;
+}
+
+/** Disposes `stack` last-in first-out; returns a promise when any resource is async, else throws or returns. */
+function disposeAll(stack: Resource[], error: unknown, hasError: boolean): Promise<void> | undefined {
+  let pendingAsync = false;
+  const fail = (e: unknown) => {
+    error = hasError ? suppressed(e, error) : e;
+    hasError = true;
+  };
+  const next = (): Promise<void> | undefined => {
+    for (let resource = stack.pop(); resource; resource = stack.pop()) {
+      try {
+        const result = resource.dispose?.call(resource.value);
+        if (resource.isAsync) {
+          pendingAsync = true;
+          return Promise.resolve(result).then(next, (e: unknown) => {
+            fail(e);
+            return next();
+          });
+        }
+      } catch (e) {
+        fail(e);
+      }
+    }
+    if (hasError) {
+      if (pendingAsync) return Promise.reject(error);
+      throw error;
+    }
+    return pendingAsync ? Promise.resolve() : undefined;
+  };
+  return next();
+}
+
+/** TypeScript's `__addDisposableResource(env, value, async)`. */
+function addDisposableResource(env: { stack: Resource[] }, value: unknown, isAsync: boolean): unknown {
+  if (value !== null && value !== undefined) env.stack.push({ value, dispose: disposerOf(value, isAsync), isAsync });
+  else if (isAsync) env.stack.push({ value, dispose: undefined, isAsync });
+  return value;
+}
+
+/** TypeScript's `__disposeResources(env)`. */
+function disposeResources(env: { stack: Resource[]; error: unknown; hasError: boolean }): Promise<void> | undefined {
+  return disposeAll(env.stack, env.error, env.hasError);
+}
+
+/** esbuild's `__using(stack, value, async)`; esbuild keeps `[async, dispose, value]` triples. */
+function using(stack: unknown[], value: unknown, isAsync: boolean): unknown {
+  addDisposableResource({ stack: stack as Resource[] }, value, isAsync);
+  return value;
+}
+
+/** esbuild's `__callDispose(stack, error, hasError)`. */
+function callDispose(stack: unknown[], error: unknown, hasError: boolean): Promise<void> | undefined {
+  return disposeAll(stack as Resource[], error, hasError);
+}
+
+/** esbuild's `__name(fn, name)` (keepNames). */
+function setName<F>(target: F, value: string): F {
+  return Object.defineProperty(target, "name", { value, configurable: true });
+}
+
+const helpers: Record<string, unknown> = {
+  __addDisposableResource: addDisposableResource,
+  __disposeResources: disposeResources,
+  __using: using,
+  __callDispose: callDispose,
+  __name: setName,
+};
+
+/**
+ * Checks that `source` compiles as a standalone function expression (in the spawning thread, for an early error).
+ * @throws TypeError explaining what a spawned function may be.
+ */
+export function checkFunctionSource(source: string): void {
+  try {
+    new Function(...Object.keys(helpers), `"use strict"; return (${source}\n);`);
+  } catch (error) {
+    throw new TypeError(
+      "threadsafe: spawn(fn): fn must be a standalone function or arrow function, written inline " +
+        "(a method, a bound function or a native function cannot be sent to another thread). Its source did not " +
+        `compile on its own: ${(error as Error).message}`,
+    );
+  }
+}
+
+/** Rebuilds the function from its source, with the compiler helpers in scope. */
+export function compileFunction(source: string): (...args: unknown[]) => unknown {
+  const factory = new Function(...Object.keys(helpers), `"use strict"; return (${source}\n);`);
+  const fn: unknown = factory(...Object.values(helpers));
+  if (typeof fn !== "function") throw new TypeError("threadsafe: the spawned source is not a function");
+  return fn as (...args: unknown[]) => unknown;
+}

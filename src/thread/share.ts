@@ -1,0 +1,226 @@
+/**
+ * Moving values between threads: shared objects (a `Mutex`) travel as plain handles and are rebuilt into working
+ * objects on arrival; everything else is structured-cloned as usual. Handles are validated on arrival: a forged or
+ * corrupted one gets a clear error, never an out-of-bounds read or a hang.
+ */
+
+import { DeadlockError, LockOrderError, LockTimeoutError, PoisonError, ThreadError } from "../errors.js";
+import { joinRuntime } from "../runtime/current.js";
+import { LockKind } from "../runtime/locks.js";
+import { Mutex, toHandle, type MutexHandle } from "../sync/mutex.js";
+import { describe } from "../sync/options.js";
+
+/** The marker key of a handle inside a shared message. */
+const HANDLE = "__threadsafe_handle__";
+/** The marker key of a serialized error. */
+const ERROR = "__threadsafe_error__";
+/** The marker key of the envelope `share` returns. */
+const ENVELOPE = "__threadsafe_shared__";
+const ENVELOPE_VERSION = 1;
+/** Deeper values than this are refused (a forged message must not exhaust the stack). */
+const MAX_DEPTH = 64;
+
+/** A structured-cloneable message made by `share`, to be turned back with `receive`. */
+export interface SharedMessage {
+  readonly [ENVELOPE]: typeof ENVELOPE_VERSION;
+  readonly value: unknown;
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function encode(value: unknown, seen: Map<object, unknown>, depth: number): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if (depth > MAX_DEPTH) throw new RangeError(`threadsafe: share(value): value is nested deeper than ${MAX_DEPTH} levels`);
+  const known = seen.get(value);
+  if (known !== undefined) return known;
+  if (value instanceof Mutex) {
+    const handle = { [HANDLE]: "Mutex", ...value[toHandle]() };
+    seen.set(value, handle);
+    return handle;
+  }
+  if (value instanceof Error) return encodeError(value, seen, depth);
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    seen.set(value, out);
+    for (const item of value) out.push(encode(item, seen, depth + 1));
+    return out;
+  }
+  if (value instanceof Map) {
+    const out = new Map<unknown, unknown>();
+    seen.set(value, out);
+    for (const [k, v] of value) out.set(encode(k, seen, depth + 1), encode(v, seen, depth + 1));
+    return out;
+  }
+  if (value instanceof Set) {
+    const out = new Set<unknown>();
+    seen.set(value, out);
+    for (const v of value) out.add(encode(v, seen, depth + 1));
+    return out;
+  }
+  if (isPlainObject(value)) {
+    const out: Record<string, unknown> = {};
+    seen.set(value, out);
+    for (const key of Object.keys(value)) out[key] = encode((value as Record<string, unknown>)[key], seen, depth + 1);
+    return out;
+  }
+  return value; // typed arrays, Dates, buffers…: structured clone handles them
+}
+
+function encodeError(error: Error, seen: Map<object, unknown>, depth: number): unknown {
+  const out: Record<string, unknown> = { [ERROR]: true, name: error.name, message: error.message, stack: error.stack };
+  seen.set(error, out);
+  const props: Record<string, unknown> = {};
+  for (const key of Object.keys(error)) {
+    if (key === "name" || key === "message" || key === "stack") continue;
+    try {
+      props[key] = encode((error as unknown as Record<string, unknown>)[key], seen, depth + 1);
+    } catch {
+      // a property that cannot travel is left behind
+    }
+  }
+  out["props"] = props;
+  if (error.cause !== undefined) out["cause"] = encode(error.cause, seen, depth + 1);
+  return out;
+}
+
+/**
+ * Turns `value`, which may contain shared objects (such as a `Mutex`), anywhere inside arrays, plain objects,
+ * Maps and Sets, into a message any `postMessage` can carry. The receiving thread calls `receive(message)`.
+ *
+ * @example
+ * // main thread
+ * worker.postMessage(share({ counter, label: "jobs" }));
+ * // in the worker
+ * parentPort.on("message", (msg) => { const { counter } = receive(msg); counter.with((n) => { n.value++; }); });
+ */
+export function share(value: unknown): SharedMessage {
+  return { [ENVELOPE]: ENVELOPE_VERSION, value: encode(value, new Map(), 0) };
+}
+
+const knownErrors: Record<string, { prototype: object }> = {
+  PoisonError,
+  LockTimeoutError,
+  DeadlockError,
+  LockOrderError,
+  ThreadError,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+/** Revived mutexes of this thread, by lock id, so one mutex arriving twice is one object. */
+const revived = new Map<number, WeakRef<Mutex<unknown>>>();
+
+function corrupt(path: string, what: string): TypeError {
+  return new TypeError(`threadsafe: receive(message): corrupted or forged handle at ${path}: ${what}`);
+}
+
+function decodeMutex(raw: Record<string, unknown>, path: string): Mutex<unknown> {
+  const { runtime, lockId, data, layout } = raw;
+  if (!(runtime instanceof SharedArrayBuffer)) throw corrupt(path, "its runtime is not a SharedArrayBuffer");
+  if (!(data instanceof SharedArrayBuffer)) throw corrupt(path, "its data is not a SharedArrayBuffer");
+  if (typeof lockId !== "number" || !Number.isInteger(lockId) || lockId < 0) throw corrupt(path, `bad lock id ${describe(lockId)}`);
+  let rt;
+  try {
+    rt = joinRuntime(runtime);
+  } catch (error) {
+    if (error instanceof TypeError && !error.message.includes("another threadsafe runtime")) throw corrupt(path, error.message);
+    throw error;
+  }
+  if (rt.lockKind(lockId) !== LockKind.Mutex) throw corrupt(path, `lock ${lockId} is not a Mutex of this runtime`);
+  const cached = revived.get(lockId)?.deref();
+  if (cached) return cached;
+  let mutex: Mutex<unknown>;
+  try {
+    mutex = Mutex.fromHandle(rt, { threadsafe: "Mutex", runtime, lockId, data, layout } as MutexHandle);
+  } catch (error) {
+    throw corrupt(path, (error as Error).message);
+  }
+  revived.set(lockId, new WeakRef(mutex));
+  return mutex;
+}
+
+function decodeError(raw: Record<string, unknown>, seen: Map<object, unknown>, path: string, depth: number): Error {
+  const name = typeof raw["name"] === "string" ? raw["name"] : "Error";
+  const message = typeof raw["message"] === "string" ? raw["message"] : "";
+  const Class = Object.hasOwn(knownErrors, name) ? knownErrors[name]! : Error;
+  const error = Object.create(Class.prototype) as Error;
+  seen.set(raw, error);
+  Object.defineProperty(error, "message", { value: message, writable: true, configurable: true });
+  Object.defineProperty(error, "name", { value: name, writable: true, configurable: true, enumerable: true });
+  if (typeof raw["stack"] === "string") Object.defineProperty(error, "stack", { value: raw["stack"], writable: true, configurable: true });
+  const props = raw["props"];
+  if (typeof props === "object" && props !== null) {
+    for (const key of Object.keys(props)) {
+      if (key === "__proto__" || key === "constructor") continue;
+      (error as unknown as Record<string, unknown>)[key] = decode((props as Record<string, unknown>)[key], seen, `${path}.${key}`, depth + 1);
+    }
+  }
+  if ("cause" in raw) Object.defineProperty(error, "cause", { value: decode(raw["cause"], seen, `${path}.cause`, depth + 1), writable: true, configurable: true });
+  return error;
+}
+
+function decode(value: unknown, seen: Map<object, unknown>, path: string, depth: number): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if (depth > MAX_DEPTH) throw new RangeError(`threadsafe: receive(message): message is nested deeper than ${MAX_DEPTH} levels`);
+  const known = seen.get(value);
+  if (known !== undefined) return known;
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    seen.set(value, out);
+    for (let i = 0; i < value.length; i++) out.push(decode(value[i], seen, `${path}[${i}]`, depth + 1));
+    return out;
+  }
+  if (value instanceof Map) {
+    const out = new Map<unknown, unknown>();
+    seen.set(value, out);
+    for (const [k, v] of value) out.set(decode(k, seen, `${path}.key`, depth + 1), decode(v, seen, `${path}.get(…)`, depth + 1));
+    return out;
+  }
+  if (value instanceof Set) {
+    const out = new Set<unknown>();
+    seen.set(value, out);
+    for (const v of value) out.add(decode(v, seen, `${path}.item`, depth + 1));
+    return out;
+  }
+  if (!isPlainObject(value)) return value;
+  const record = value as Record<string, unknown>;
+  if (Object.hasOwn(record, HANDLE)) {
+    if (record[HANDLE] !== "Mutex") throw corrupt(path, `unknown kind ${describe(record[HANDLE])}`);
+    const mutex = decodeMutex(record, path);
+    seen.set(value, mutex);
+    return mutex;
+  }
+  if (Object.hasOwn(record, ERROR)) return decodeError(record, seen, path, depth);
+  const out: Record<string, unknown> = {};
+  seen.set(value, out);
+  for (const key of Object.keys(record)) {
+    const item = decode(record[key], seen, `${path}.${key}`, depth + 1);
+    if (key === "__proto__") Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
+    else out[key] = item;
+  }
+  return out;
+}
+
+/**
+ * Turns a message made by `share` (after it crossed a `postMessage`) back into the value, with working shared
+ * objects. The first `receive` in a thread joins that thread to the sender's runtime.
+ * @throws TypeError when `message` is not a message made by `share`, or a handle in it is corrupted or forged.
+ */
+export function receive<T = unknown>(message: unknown): T {
+  if (
+    typeof message !== "object" ||
+    message === null ||
+    (message as Record<string, unknown>)[ENVELOPE] !== ENVELOPE_VERSION ||
+    !Object.hasOwn(message, "value")
+  ) {
+    throw new TypeError(`threadsafe: receive(message): expected a message made by share(value), got ${describe(message)}`);
+  }
+  return decode((message as SharedMessage).value, new Map(), "value", 0) as T;
+}

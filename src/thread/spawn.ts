@@ -1,0 +1,209 @@
+/**
+ * `spawn`: runs a function (or a module's default export) in a new thread, like `std::thread::spawn`, with shared
+ * objects in its arguments arriving as working objects. `JoinHandle.join()` gives back what it returned.
+ */
+
+import { ThreadError, type ThreadEnd, type ThreadRef } from "../errors.js";
+import { fileUrlOf, startWorker, type PlatformWorker } from "../platform/index.js";
+import { runtime } from "../runtime/current.js";
+import { PoisonCause } from "../runtime/locks.js";
+import { reapThread } from "../runtime/reap.js";
+import { describe } from "../sync/options.js";
+import { checkFunctionSource } from "./compile.js";
+import { makeLifeline } from "./lifeline.js";
+import { receive, share, type SharedMessage } from "./share.js";
+
+/** Options of `spawn`. */
+export interface SpawnOptions {
+  /** The thread's name in errors and reports (at most 256 UTF-8 bytes). Default: `thread-<id>`. */
+  readonly name?: string;
+}
+
+/** What a spawned thread starts with (see worker.ts). */
+export interface SpawnInit {
+  readonly runtime: SharedArrayBuffer;
+  readonly threadId: number;
+  readonly source?: string;
+  readonly module?: string;
+  readonly args: SharedMessage;
+  readonly lifeline: MessagePort;
+  readonly supervisor: MessagePort;
+}
+
+/** What a spawned thread reports when its function settles (see worker.ts). */
+export type ThreadOutcome =
+  | { readonly kind: "threadsafe:returned"; readonly value: SharedMessage; readonly heldLocks: readonly string[] }
+  | { readonly kind: "threadsafe:threw"; readonly error: SharedMessage; readonly heldLocks: readonly string[] };
+
+/**
+ * A running thread. `join()` waits for it to end and gives its result.
+ *
+ * @example
+ * const handle = spawn((a, b) => a + b, [2, 3], { name: "adder" });
+ * console.log(await handle.join()); // 5
+ */
+export class JoinHandle<R> {
+  /** The thread's name. */
+  readonly name: string;
+  /** The library's id for the thread (as `currentThread().id` reports inside it). */
+  readonly threadId: number;
+  readonly #worker: PlatformWorker;
+  readonly #result: Promise<R>;
+  #joined = false;
+  #terminating = false;
+
+  /** @internal Threads come from `spawn()`. */
+  constructor(name: string, threadId: number, worker: PlatformWorker) {
+    this.name = name;
+    this.threadId = threadId;
+    this.#worker = worker;
+    let outcome: ThreadOutcome | undefined;
+    worker.onMessage((message) => {
+      const kind = (message as ThreadOutcome | undefined)?.kind;
+      if (kind === "threadsafe:returned" || kind === "threadsafe:threw") outcome = message as ThreadOutcome;
+    });
+    this.#result = new Promise<R>((resolve, reject) => {
+      worker.onExit((exitCode, error) => {
+        const rt = runtime();
+        const cause = outcome
+          ? outcome.kind === "threadsafe:threw" ? PoisonCause.Threw : PoisonCause.Returned
+          : this.#terminating ? PoisonCause.Terminated : error !== undefined ? PoisonCause.Threw : PoisonCause.Exited;
+        const reaped = reapThread(rt, threadId, cause) ?? [];
+        const settled = this.#settle(outcome, exitCode, error, reaped.map((id) => rt.lockName(id)));
+        if (settled.ok) resolve(settled.value as R);
+        else {
+          if (!this.#joined && settled.error.how === "threw") {
+            console.error(`threadsafe: thread "${name}" (id ${threadId}) failed and was never joined:\n${settled.error.message}`);
+          }
+          reject(settled.error);
+        }
+      });
+    });
+    this.#result.catch(() => {}); // a thread nobody joins must not crash the program with an unhandled rejection
+  }
+
+  #settle(
+    outcome: ThreadOutcome | undefined,
+    exitCode: number,
+    error: unknown,
+    reapedLocks: readonly string[],
+  ): { ok: true; value: unknown } | { ok: false; error: ThreadError } {
+    const thread: ThreadRef = { id: this.threadId, name: this.name };
+    const fail = (how: ThreadEnd, text: string, cause?: unknown, code?: number) => ({
+      ok: false as const,
+      error: new ThreadError(`threadsafe: thread "${this.name}" (id ${this.threadId}) ${text}`, thread, how, cause, code),
+    });
+    const heldLocks = [...(outcome?.heldLocks ?? []), ...reapedLocks];
+    const locksText = heldLocks.length === 0 ? "" : `; it still held ${heldLocks.map((n) => `Mutex "${n}"`).join(", ")}, now poisoned and released`;
+    if (outcome?.kind === "threadsafe:threw") {
+      let thrown: unknown;
+      try {
+        thrown = receive(outcome.error);
+      } catch (decodeError) {
+        thrown = decodeError;
+      }
+      const detail = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : describe(thrown);
+      const hint =
+        thrown instanceof ReferenceError
+          ? " (a spawned function cannot use variables of the scope it was written in: pass them in args)"
+          : "";
+      const stack = thrown instanceof Error && thrown.stack ? `\n${thrown.stack}` : "";
+      return fail("threw", `threw ${detail}${hint}${locksText}${stack}`, thrown);
+    }
+    if (outcome?.kind === "threadsafe:returned") {
+      if (heldLocks.length > 0) {
+        return fail("held-locks", `returned while still holding locks${locksText}. Release every guard before returning (use "using" or with())`);
+      }
+      try {
+        return { ok: true, value: receive(outcome.value) };
+      } catch (decodeError) {
+        return fail("threw", `returned a value that could not be received: ${(decodeError as Error).message}`, decodeError);
+      }
+    }
+    if (this.#terminating) return fail("terminated", `was terminated before it finished${locksText}`, undefined, exitCode);
+    if (error !== undefined) {
+      const detail = error instanceof Error ? `${error.name}: ${error.message}` : describe(error);
+      return fail("crashed", `crashed with an uncaught error: ${detail}${locksText}`, error, exitCode);
+    }
+    return fail("exited", `exited (exit code ${exitCode}) before its function finished${locksText}`, undefined, exitCode);
+  }
+
+  /**
+   * Waits for the thread to end. Resolves with what its function returned; rejects with `ThreadError` if it threw,
+   * exited early, was terminated, or ended while holding locks (which are then poisoned and released).
+   */
+  join(): Promise<R> {
+    this.#joined = true;
+    return this.#result;
+  }
+
+  /** Stops the thread at once. Locks it held are poisoned and released; `join()` rejects with `ThreadError`. */
+  async terminate(): Promise<void> {
+    this.#terminating = true;
+    await this.#worker.terminate();
+  }
+}
+
+/** Resolves the module a `spawn(moduleUrl)` runs. */
+function moduleUrlOf(target: string | URL): string {
+  if (target instanceof URL) return target.href;
+  if (/^(file|data|https?|blob):/.test(target)) return target;
+  const url = fileUrlOf(target);
+  if (url) return url.href;
+  throw new TypeError(
+    `threadsafe: spawn(module): a module must be given as a URL or an absolute path, got ${describe(target)}; ` +
+      `for a file next to yours use spawn(new URL("./job.js", import.meta.url))`,
+  );
+}
+
+/**
+ * Runs `fn(...args)` in a new thread and returns its handle. `fn` is sent as source text, so it must not use
+ * variables of the scope it is written in: pass what it needs in `args`. Shared objects in `args` (such as a
+ * `Mutex`) arrive as working objects; everything else is structured-cloned. `fn` may be async. Inside it,
+ * `await import("threadsafe")` gives the library.
+ *
+ * @example
+ * const counter = new Mutex(i32, 0);
+ * const handles = [];
+ * for (let i = 0; i < 10; i++) {
+ *   handles.push(spawn((counter) => counter.with((num) => { num.value += 1; }), [counter]));
+ * }
+ * for (const h of handles) await h.join();
+ */
+export function spawn<A extends unknown[], R>(fn: (...args: A) => R, args?: A, options?: SpawnOptions): JoinHandle<Awaited<R>>;
+/** Runs the default export of the module at `moduleUrl` with `args` in a new thread. */
+export function spawn<R = unknown>(moduleUrl: string | URL, args?: unknown[], options?: SpawnOptions): JoinHandle<R>;
+export function spawn(target: ((...args: unknown[]) => unknown) | string | URL, args: unknown[] = [], options?: SpawnOptions): JoinHandle<unknown> {
+  let source: string | undefined;
+  let module: string | undefined;
+  if (typeof target === "function") {
+    source = Function.prototype.toString.call(target);
+    checkFunctionSource(source);
+  } else if (typeof target === "string" || target instanceof URL) {
+    module = moduleUrlOf(target);
+  } else {
+    throw new TypeError(`threadsafe: spawn(fn): fn must be a function or a module URL, got ${describe(target)}`);
+  }
+  if (!Array.isArray(args)) throw new TypeError(`threadsafe: spawn(fn, args): args must be an array, got ${describe(args)}`);
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    throw new TypeError(`threadsafe: spawn(fn, args, options): options must be an object like { name: "worker-1" }, got ${describe(options)}`);
+  }
+  const name = options?.name;
+  if (name !== undefined && typeof name !== "string") {
+    throw new TypeError(`threadsafe: spawn(..., { name }): name must be a string, got ${describe(name)}`);
+  }
+  const message = share(args);
+  const rt = runtime();
+  const threadId = rt.allocateThread(name);
+  const threadName = rt.threadName(threadId);
+  let worker: PlatformWorker;
+  try {
+    const { lifeline, supervisor } = makeLifeline(rt, threadId);
+    const init: SpawnInit = { runtime: rt.buffer, threadId, source, module, args: message, lifeline, supervisor };
+    worker = startWorker(new URL("./worker.js", import.meta.url), init, [lifeline, supervisor], threadName);
+  } catch (error) {
+    reapThread(rt, threadId, PoisonCause.Exited);
+    throw error;
+  }
+  return new JoinHandle(threadName, threadId, worker);
+}

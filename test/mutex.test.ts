@@ -1,0 +1,256 @@
+// Mutex<T> across real workers on real shared memory. Every test has an exact oracle and a time bound.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  DeadlockError,
+  LockTimeoutError,
+  Mutex,
+  MutexGuard,
+  PoisonError,
+  f64,
+  i32,
+  spawn,
+  struct,
+} from "threadsafe";
+
+/** A small shared flag array for making threads meet at known points. */
+function flags(n = 4): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(4 * n));
+}
+
+test("4 workers × 250,000 non-atomic increments under lock() give exactly 1,000,000, three times", { timeout: 120_000 }, async () => {
+  for (let round = 0; round < 3; round++) {
+    const counter = new Mutex(i32, 0, { name: `counter-${round}` });
+    const handles = [];
+    for (let w = 0; w < 4; w++) {
+      handles.push(
+        spawn(
+          (m: Mutex<number>, n: number) => {
+            for (let i = 0; i < n; i++) {
+              const g = m.lock();
+              g.value = g.value + 1; // read, then write: not atomic; only the lock makes it exact
+              g.unlock();
+            }
+          },
+          [counter, 250_000],
+          { name: `incr-${w}` },
+        ),
+      );
+    }
+    await Promise.all(handles.map((h) => h.join()));
+    assert.equal(counter.with((g) => g.value), 1_000_000);
+  }
+});
+
+test("main thread takes part with lockAsync while 3 workers use lock(): exact total", { timeout: 120_000 }, async () => {
+  const counter = new Mutex(i32, 0);
+  const handles = [];
+  for (let w = 0; w < 3; w++) {
+    handles.push(
+      spawn(
+        (m: Mutex<number>, n: number) => {
+          for (let i = 0; i < n; i++) {
+            using g = m.lock();
+            g.value = g.value + 1;
+          }
+        },
+        [counter, 100_000],
+      ),
+    );
+  }
+  for (let i = 0; i < 20_000; i++) {
+    const g = await counter.lockAsync();
+    g.value = g.value + 1;
+    g.unlock();
+  }
+  await Promise.all(handles.map((h) => h.join()));
+  assert.equal(counter.with((g) => g.value), 320_000);
+});
+
+test("a struct invariant (two balances, constant sum) holds under contention from 4 workers", { timeout: 120_000 }, async () => {
+  const accounts = new Mutex(struct({ a: f64, b: f64, transfers: i32 }), { a: 1000, b: 1000, transfers: 0 }, { name: "accounts" });
+  const handles = [];
+  for (let w = 0; w < 4; w++) {
+    handles.push(
+      spawn(
+        (m: Mutex<{ a: number; b: number; transfers: number }>, n: number, seed: number) => {
+          let violations = 0;
+          let x = seed;
+          for (let i = 0; i < n; i++) {
+            x = (x * 1103515245 + 12345) & 0x7fffffff;
+            const amount = (x % 100) - 50;
+            m.with((g) => {
+              const v = g.value;
+              if (v.a + v.b !== 2000) violations++;
+              v.a -= amount;
+              v.b += amount; // a reader without the lock would see a+b != 2000 between these two writes
+              v.transfers += 1;
+            });
+          }
+          return violations;
+        },
+        [accounts, 20_000, w + 1],
+      ),
+    );
+  }
+  const violations = await Promise.all(handles.map((h) => h.join()));
+  assert.deepEqual(violations, [0, 0, 0, 0]);
+  accounts.with((g) => {
+    assert.equal(g.value.a + g.value.b, 2000);
+    assert.equal(g.value.transfers, 80_000);
+  });
+});
+
+test("tryLock is undefined while another thread holds the lock; lock({timeout}) throws LockTimeoutError naming the holder", { timeout: 30_000 }, async () => {
+  const m = new Mutex(i32, 7, { name: "held-elsewhere" });
+  const sync = flags();
+  const holder = spawn(
+    (m: Mutex<number>, sync: Int32Array) => {
+      const g = m.lock();
+      Atomics.store(sync, 0, 1);
+      Atomics.notify(sync, 0);
+      Atomics.wait(sync, 1, 0, 20_000); // hold until told to release
+      g.unlock();
+    },
+    [m, sync],
+    { name: "holder" },
+  );
+  while (Atomics.load(sync, 0) === 0) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(m.tryLock(), undefined);
+  const start = performance.now();
+  assert.throws(
+    () => m.lock({ timeout: 150 }),
+    (e: unknown) => {
+      assert.ok(e instanceof LockTimeoutError);
+      assert.equal(e.name, "LockTimeoutError");
+      assert.match(e.message, /held-elsewhere/);
+      assert.match(e.message, /"holder"/);
+      assert.equal(e.owner?.name, "holder");
+      return true;
+    },
+  );
+  const waited = performance.now() - start;
+  assert.ok(waited >= 140, `waited ${waited} ms`);
+  Atomics.store(sync, 1, 1);
+  Atomics.notify(sync, 1);
+  await holder.join();
+  const g = m.tryLock();
+  assert.ok(g instanceof MutexGuard);
+  assert.equal(g.value, 7);
+  g.unlock();
+});
+
+test("lockAsync resolves after the holder releases, while the main thread's timers keep running; an aborted signal rejects", { timeout: 30_000 }, async () => {
+  const m = new Mutex(i32, 0, { name: "async" });
+  const sync = flags();
+  const holder = spawn(
+    (m: Mutex<number>, sync: Int32Array) => {
+      const g = m.lock();
+      Atomics.store(sync, 0, 1);
+      Atomics.notify(sync, 0);
+      Atomics.wait(sync, 1, 0, 20_000);
+      g.value = 42;
+      g.unlock();
+    },
+    [m, sync],
+  );
+  while (Atomics.load(sync, 0) === 0) await new Promise((r) => setTimeout(r, 5));
+
+  const controller = new AbortController();
+  const aborted = m.lockAsync({ signal: controller.signal });
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 5);
+  const pending = m.lockAsync();
+  await new Promise((r) => setTimeout(r, 100));
+  controller.abort(new Error("no longer needed"));
+  await assert.rejects(aborted, /no longer needed/);
+  assert.ok(ticks >= 5, `timers ran ${ticks} times while waiting`);
+  Atomics.store(sync, 1, 1);
+  Atomics.notify(sync, 1);
+  const g = await pending;
+  clearInterval(timer);
+  assert.equal(g.value, 42);
+  g.unlock();
+  await holder.join();
+  await assert.rejects(m.lockAsync({ signal: AbortSignal.abort(new Error("already")) }), /already/);
+  await assert.rejects(m.lockAsync({ timeout: -1 }), RangeError);
+});
+
+test("with() poisons when its callback throws; PoisonError.intoInner() returns a held guard; clearPoison() recovers", { timeout: 10_000 }, () => {
+  const m = new Mutex(i32, 1, { name: "fragile" });
+  assert.throws(() => m.with((g) => { g.value = 2; throw new Error("boom"); }), /boom/);
+  assert.equal(m.isPoisoned(), true);
+  let guard: MutexGuard<number> | undefined;
+  try {
+    m.lock();
+    assert.fail("lock() on a poisoned mutex must throw");
+  } catch (e) {
+    assert.ok(e instanceof PoisonError);
+    assert.equal(e.name, "PoisonError");
+    assert.match(e.message, /fragile/);
+    guard = e.intoInner() as MutexGuard<number>;
+  }
+  assert.equal(guard.held, true);
+  assert.equal(guard.value, 2); // the half-done write is visible
+  assert.equal(m.tryLock(), undefined); // still held by us
+  guard.value = 1;
+  m.clearPoison();
+  guard.unlock();
+  assert.equal(m.isPoisoned(), false);
+  assert.equal(m.with((g) => g.value), 1);
+});
+
+test("an unclaimed PoisonError does not leave the lock held forever", { timeout: 10_000 }, async () => {
+  const m = new Mutex(i32, 0, { name: "unclaimed" });
+  assert.throws(() => m.with(() => { throw new Error("x"); }));
+  assert.throws(() => m.lock(), PoisonError); // thrown away without intoInner()
+  assert.throws(() => m.lock(), PoisonError); // a blocking re-lock releases the unclaimed guard first
+  await new Promise((r) => setTimeout(r, 10)); // and the end of the task releases the rest
+  m.clearPoison();
+  assert.equal(m.with((g) => g.value), 0);
+});
+
+test("re-locking a mutex this thread holds throws DeadlockError at once instead of hanging", { timeout: 10_000 }, () => {
+  const m = new Mutex(i32, 0, { name: "reentrant?" });
+  const g = m.lock();
+  assert.throws(
+    () => m.lock(),
+    (e: unknown) => e instanceof DeadlockError && e.kind === "self" && /reentrant\?/.test(e.message),
+  );
+  assert.throws(() => m.with(() => 0), DeadlockError);
+  g.unlock();
+  assert.equal(m.with((x) => x.value), 0);
+});
+
+test("guards: using releases, unlock twice throws, dispose after unlock is harmless, views die with the guard", { timeout: 10_000 }, () => {
+  const m = new Mutex(struct({ x: i32, y: i32 }), { x: 1, y: 2 });
+  let view: { x: number; y: number };
+  {
+    using g = m.lock();
+    view = g.value;
+    view.x = 10;
+    g.value = { x: 3, y: 4 };
+  }
+  assert.throws(() => view.x, /after it was unlocked/);
+  const g = m.lock();
+  assert.deepEqual({ ...g.value.toJSON() }, { x: 3, y: 4 });
+  g.unlock();
+  assert.throws(() => g.unlock(), /unlock\(\) called twice/);
+  g[Symbol.dispose]();
+  assert.throws(() => g.value, /after it was unlocked/);
+  assert.throws(() => { g.value = { x: 0, y: 0 }; }, /after it was unlocked/);
+});
+
+test("bad writes leave the old value intact", { timeout: 10_000 }, () => {
+  const m = new Mutex(struct({ x: i32, y: i32 }), { x: 1, y: 2 });
+  m.with((g) => {
+    assert.throws(() => { g.value = { x: 5, y: 2 ** 40 }; }, RangeError);
+    assert.throws(() => { g.value = { x: 5 } as never; }, TypeError);
+    assert.equal(g.value.x, 1);
+    assert.equal(g.value.y, 2);
+  });
+  assert.throws(() => new Mutex(i32, 1.5), RangeError);
+  assert.throws(() => new Mutex({} as never, 1), TypeError);
+  assert.throws(() => m.lock({ timeout: Number.NaN }), RangeError);
+  assert.throws(() => m.lock({ timeout: "1" as never }), TypeError);
+});
