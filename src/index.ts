@@ -30,4 +30,34 @@ export {
 export { spawn, JoinHandle, type SpawnOptions } from "./thread/spawn.js";
 export { share, receive, type SharedMessage } from "./thread/share.js";
 export { currentThread } from "./thread/current-thread.js";
-export * from "./layout/index.js";
+export { lockAll, lockAllAsync, type GuardsOf } from "./sync/lock-all.js";
+export { configure, type ConfigureOptions } from "./runtime/configure.js";
+export type { Report, LockOrderMode, StackMode } from "./runtime/config.js";
+export { dumpLocks, type LockDump, type LockState, type LockWaiter, type ThreadState } from "./deadlock/dump.js";
+export {
+  bool,
+  i8,
+  u8,
+  i16,
+  u16,
+  i32,
+  u32,
+  f32,
+  f64,
+  i64,
+  u64,
+  string,
+  bytes,
+  json,
+  struct,
+  array,
+  snapshot,
+  type Assignable,
+  type Snapshot,
+  type Layout,
+  type Infer,
+  type ArrayView,
+  type JsonValue,
+  type PrimitiveKind,
+  type LayoutDescriptor,
+} from "./layout/index.js";

@@ -9,6 +9,7 @@ import {
   PoisonError,
   f64,
   i32,
+  snapshot,
   spawn,
   struct,
 } from "threadsafe";
@@ -233,7 +234,7 @@ test("guards: using releases, unlock twice throws, dispose after unlock is harml
   }
   assert.throws(() => view.x, /after it was unlocked/);
   const g = m.lock();
-  assert.deepEqual({ ...g.value.toJSON() }, { x: 3, y: 4 });
+  assert.deepEqual(snapshot(g.value), { x: 3, y: 4 });
   g.unlock();
   assert.throws(() => g.unlock(), /unlock\(\) called twice/);
   g[Symbol.dispose]();

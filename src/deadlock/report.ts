@@ -7,6 +7,8 @@ import { DeadlockError, LockTimeoutError, type CycleEntry, type LockRef, type Th
 import { OWNER_SHIFT } from "../runtime/locks.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { waitingFor, waitingSince, type FoundCycle } from "./detect.js";
+import { dumpLocksOf, parsedDump } from "./dump.js";
+import { captureStack } from "./stacks.js";
 
 export function threadRef(rt: Runtime, id: number): ThreadRef {
   return { id, name: rt.threadName(id) };
@@ -41,14 +43,26 @@ export function deadlockError(rt: Runtime, cycle: FoundCycle): DeadlockError {
     "",
   );
   const now = rt.elapsed();
+  let anyStacks = false;
   entries.forEach((entry, i) => {
     const holder = entries[(i + 1) % n]!.thread;
     const since = i === 0 ? undefined : waitingSince(rt, entry.thread.id);
     const status = i === 0 ? "◀ this thread" : since === undefined ? "" : `blocked for ${formatMs(Math.max(0, now - since))}`;
+    const dump = parsedDump(rt, entry.thread.id);
     lines.push(`  thread ${quoted(entry.thread)} (id ${entry.thread.id})  ${status}`.trimEnd());
     lines.push(`      wants  Mutex ${quoted(entry.waitsFor)}, held by thread ${quoted(holder)}`);
-    for (const held of entry.holds) lines.push(`      holds  Mutex ${quoted(held)}`);
+    const blockedAt = i === 0 ? captureStack() : dump.waiting;
+    if (blockedAt) lines.push(...frames(blockedAt, "             "));
+    for (const held of entry.holds) {
+      lines.push(`      holds  Mutex ${quoted(held)}`);
+      const acquiredAt = dump.held.get(held.id);
+      if (acquiredAt) {
+        anyStacks = true;
+        lines.push(...frames(acquiredAt, "             acquired "));
+      }
+    }
   });
+  if (!anyStacks) lines.push("", "  (configure({ stacks: \"blocking\" }) shows where each lock was acquired)");
   lines.push("", "  Summary:");
   for (const entry of entries) {
     const holds = entry.holds.map((l) => l.name).join(", ") || "nothing";
@@ -61,6 +75,23 @@ export function deadlockError(rt: Runtime, cycle: FoundCycle): DeadlockError {
       `or take them together with lockAll([...]), which never holds one while waiting for another.`,
   );
   return new DeadlockError(lines.join("\n"), "cycle", entries);
+}
+
+function frames(stack: string, prefix: string): string[] {
+  return stack.split("\n").slice(0, 4).map((line) => prefix + line.trim());
+}
+
+/** The message of a stall report: thread `me` has waited `waitedMs` for `lockId`. */
+export function stallMessage(rt: Runtime, me: number, lockId: number, waitedMs: number): string {
+  const lock = lockRef(rt, lockId);
+  const ownerId = Atomics.load(rt.words, rt.lockWordIndex(lockId)) >>> OWNER_SHIFT;
+  const owner = ownerId === 0 ? "nobody (it was just released)" : `thread ${quoted(threadRef(rt, ownerId))} (id ${ownerId})`;
+  return (
+    `threadsafe: stall: thread ${quoted(threadRef(rt, me))} (id ${me}) has waited ${formatMs(waitedMs)} for Mutex ` +
+    `${quoted(lock)}, held by ${owner}. No deadlock cycle was found; the holder may be busy, stuck in a loop, or ` +
+    `waiting on something locks cannot see. (configure({ stallWarnMs }) sets when this is reported; 0 turns it off.)\n` +
+    dumpLocksOf(rt).toString()
+  );
 }
 
 /** Builds the `DeadlockError` for a thread that blocks on a lock it already holds. */

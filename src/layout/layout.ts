@@ -40,6 +40,7 @@ export type LayoutDescriptor =
   | { readonly kind: "array"; readonly element: LayoutDescriptor; readonly length: number }
   | { readonly kind: "struct"; readonly fields: ReadonlyArray<readonly [string, LayoutDescriptor]> };
 
+/** The scalar layout kinds: `bool`, the integers, the floats, and the 64-bit integers (bigints). */
 export type PrimitiveKind = "bool" | "i8" | "u8" | "i16" | "u16" | "i32" | "u32" | "f32" | "f64" | "i64" | "u64";
 
 declare const inferred: unique symbol;
@@ -48,6 +49,7 @@ declare const inferred: unique symbol;
 export interface Layout<T> {
   /** Never present at run time: carries `T` for `Infer`. */
   readonly [inferred]?: T;
+  /** Which kind of layout this is (the `kind` of its descriptor). */
   readonly kind: LayoutDescriptor["kind"];
   /** Bytes the value occupies. */
   readonly size: number;
@@ -58,7 +60,15 @@ export interface Layout<T> {
    * and `bytes` return fresh copies; `struct` and `array` return a live view bound to `liveness`.
    */
   read(views: DataViews, offset: number, liveness: Liveness): T;
-  /** Validates `value` completely, then writes it. On a bad value it throws and writes nothing. */
+  /**
+   * Validates `value` completely, then writes it. On a bad value it throws a `TypeError`/`RangeError` whose
+   * message starts with the path (`value.pos.x: …`) and writes nothing.
+   *
+   * Accepts more than `T` at run time: for `array` layouts (where `T` is the view type) any array-like of the
+   * right length, for `struct` layouts a plain object or a view, for `bytes` any `ArrayBuffer` view. The
+   * static type of what a write accepts is `Assignable<T>` (see `types.ts`); callers with a plain value cast
+   * it (`layout.write(views, 0, value as T)`).
+   */
   write(views: DataViews, offset: number, value: T): void;
   /** Throws a `TypeError` or `RangeError` naming `path` when `value` cannot be stored; writes nothing. */
   check(value: unknown, path: string): void;
@@ -66,5 +76,17 @@ export interface Layout<T> {
   describe(): LayoutDescriptor;
 }
 
-/** The TypeScript type of the values a layout stores. */
+/**
+ * The TypeScript type of the values a layout stores: `number`, `bigint`, `boolean`, `string`, `Uint8Array`,
+ * the JSON type for `json`, the plain object type for `struct` (`{ x: number; y: number }`), and
+ * `ArrayView<E>` for `array`.
+ *
+ * This is the type reads give. A struct read is a live view with exactly these fields (as getters/setters,
+ * plus `toJSON()`/`toString()`, which the type does not show); an array read is an `ArrayView`. Writes
+ * take `Assignable<Infer<L>>`, where array views loosen to any `ArrayLike`.
+ *
+ * @example
+ * const S = struct({ a: i32, b: string(8) });
+ * type S = Infer<typeof S>;   // { a: number; b: string }
+ */
 export type Infer<L> = L extends Layout<infer T> ? T : never;

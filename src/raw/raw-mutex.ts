@@ -27,7 +27,8 @@ import type { Runtime } from "../runtime/runtime.js";
 import { reapThread } from "../runtime/reap.js";
 import { T_ASYNC_LOCK, T_ASYNC_WAITS, T_NAME, slotOf } from "../runtime/threads.js";
 import { findDeadlock, publishWait, unpublishWait } from "../deadlock/detect.js";
-import { deadlockError, selfDeadlockError, timeoutError } from "../deadlock/report.js";
+import { deadlockError, selfDeadlockError, stallMessage, timeoutError } from "../deadlock/report.js";
+import { report, settings } from "../runtime/config.js";
 import { canBlock, keepAlive, now, pause } from "../platform/index.js";
 
 /** Spins before parking: measured best on 2 cores at ≤100 (reference/js-anchors.md §3). */
@@ -112,7 +113,7 @@ export class RawMutex {
    * Blocks until the lock is taken; returns true when it was poisoned.
    * @throws DeadlockError, LockTimeoutError, or Error where this thread may not block.
    */
-  lock(timeoutMs: number): boolean {
+  lock(timeoutMs: number, onPark?: () => void): boolean {
     const { words, index } = this;
     for (let spin = 0; spin < SPIN_LIMIT; spin++) {
       const word = Atomics.load(words, index);
@@ -124,10 +125,10 @@ export class RawMutex {
       if ((word & STATE_MASK) === CONTENDED) break; // others are parked already: join them
       pause();
     }
-    return this.park(timeoutMs);
+    return this.park(timeoutMs, onPark);
   }
 
-  private park(timeoutMs: number): boolean {
+  private park(timeoutMs: number, onPark: (() => void) | undefined): boolean {
     const { rt, words, index } = this;
     const me = currentThreadId;
     if (Atomics.load(words, index) >>> OWNER_SHIFT === me) throw selfDeadlockError(rt, me, this.id);
@@ -142,6 +143,8 @@ export class RawMutex {
     try {
       const cycle = findDeadlock(rt, me, this.id, ticket);
       if (cycle) throw deadlockError(rt, cycle);
+      onPark?.();
+      let stallReported = false;
       for (;;) {
         const word = Atomics.load(words, index);
         if ((word & STATE_MASK) === FREE) {
@@ -154,6 +157,10 @@ export class RawMutex {
         if (waited >= timeoutMs) throw timeoutError(rt, this.id, waited, timeoutMs);
         Atomics.wait(words, index, expected, Math.min(timeoutMs - waited, SLICE_MS));
         this.reapDeadOwner(Atomics.load(words, index));
+        if (!stallReported && settings.stallWarnMs > 0 && now() - start >= settings.stallWarnMs) {
+          stallReported = true;
+          report({ kind: "stall", message: stallMessage(rt, me, this.id, now() - start) });
+        }
       }
     } finally {
       unpublishWait(rt, me);
@@ -181,6 +188,7 @@ export class RawMutex {
       : undefined;
     aborted?.catch(() => {}); // observed below through Promise.race; never an unhandled rejection
     const start = now();
+    let stallReported = false;
     try {
       for (;;) {
         const word = Atomics.load(words, index);
@@ -209,6 +217,10 @@ export class RawMutex {
           }
         }
         this.reapDeadOwner(Atomics.load(words, index));
+        if (!stallReported && settings.stallWarnMs > 0 && now() - start >= settings.stallWarnMs) {
+          stallReported = true;
+          report({ kind: "stall", message: stallMessage(rt, me, this.id, now() - start) });
+        }
       }
     } finally {
       if (onAbort) signal?.removeEventListener("abort", onAbort);

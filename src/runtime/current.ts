@@ -4,6 +4,7 @@
  */
 
 import { isMainThread, onThreadExit } from "../platform/index.js";
+import { loadSettings, storeSettings } from "./config.js";
 import { heldWord, PoisonCause } from "./locks.js";
 import { reapThread } from "./reap.js";
 import { Runtime, sizing } from "./runtime.js";
@@ -29,6 +30,7 @@ function become(rt: Runtime, id: number): void {
 export function runtime(): Runtime {
   if (active) return active;
   const rt = Runtime.create(sizing.maxLocks);
+  storeSettings(rt); // settings configured before the runtime existed become the program's
   become(rt, rt.allocateThread(isMainThread() ? "main" : undefined));
   return rt;
 }
@@ -54,6 +56,7 @@ export function joinRuntime(buffer: unknown, threadId?: number, threadName?: str
     );
   }
   const rt = Runtime.attach(buffer);
+  loadSettings(rt);
   become(rt, threadId ?? rt.allocateThread(threadName));
   return rt;
 }

@@ -7,8 +7,14 @@
  * ## Layout
  *
  * ```
- * [ header: HEADER_WORDS Int32 ][ thread table: MAX_THREADS records ][ lock table: maxLocks records ][ arena → grows ]
+ * [ header ][ thread table ][ lock table ][ lock-order edges ][ reported cycles ][ dump areas ][ arena → grows ]
  * ```
+ *
+ * - lock-order edges (deadlock/order.ts): EDGE_SLOTS 64-bit keys `(from + 1) << 32 | (to + 1)`, open addressing,
+ *   then EDGE_SLOTS Int32 pairs of first-seen info (thread id, string ref of a stack);
+ * - reported cycles: REPORTED_SLOTS Int32 hashes of cycles already reported, so each is reported once;
+ * - dump areas (runtime/dumps.ts): DUMP_WORDS per thread slot, where a thread keeps the stacks of its acquisitions
+ *   (when stack capture is on) for reports made in other threads.
  *
  * The header, thread table and lock table have a fixed size, so their views are fixed-length (measured 4× faster
  * for atomics than length-tracking views); only the arena at the end grows.
@@ -17,6 +23,7 @@
 import {
   ARENA_FIRST_REF,
   MAX_NAME_BYTES,
+  MAX_TEXT_BYTES,
   loadString,
   storeString,
   utf8Length,
@@ -67,12 +74,34 @@ export const H_WAIT_TICKETS_I64 = 6;
 /** BigInt64 index of the global transaction-ticket counter. */
 export const H_TXN_TICKETS_I64 = 7;
 const HEADER_WORDS = 32;
+/** Capacity of the lock-order edge table. */
+export const EDGE_SLOTS = 1 << 15;
+/** Int32 words per edge-info entry: first-seen thread id, string ref of the acquiring stack. */
+export const EDGE_INFO_WORDS = 2;
+export const REPORTED_SLOTS = 1 << 12;
+/** Int32 words of one thread's dump area (4 KiB). */
+export const DUMP_WORDS = 1024;
+
+/** Int32 words of everything before the arena, for a runtime of `maxLocks` locks. */
+function fixedWordsFor(maxLocks: number): number {
+  return (
+    HEADER_WORDS +
+    MAX_THREADS * THREAD_RECORD_WORDS +
+    maxLocks * LOCK_RECORD_WORDS +
+    EDGE_SLOTS * 2 +
+    EDGE_SLOTS * EDGE_INFO_WORDS +
+    REPORTED_SLOTS +
+    MAX_THREADS * DUMP_WORDS
+  );
+}
 
 const MAGIC = 0x54534146; // "TSAF"
 const VERSION = 1;
 
 /** Default number of locks a runtime can hold. */
 export const DEFAULT_MAX_LOCKS = 65536;
+/** The most locks a runtime can be configured for (lock ids must fit the 29-bit-safe edge keys and typed arrays). */
+export const MAX_LOCKS_LIMIT = 1 << 24;
 /** Initial and largest size of the name arena, in bytes. */
 const ARENA_INITIAL_BYTES = 64 * 1024;
 const ARENA_MAX_BYTES = 16 * 1024 * 1024;
@@ -99,12 +128,22 @@ export class Runtime {
   /** Int32 index of the thread table and of the lock table. */
   readonly threadsBase = HEADER_WORDS;
   readonly locksBase = HEADER_WORDS + MAX_THREADS * THREAD_RECORD_WORDS;
+  /** BigInt64 index of the edge keys; Int32 indexes of the edge info, reported cycles and dump areas. */
+  readonly edgeKeysBase64: number;
+  readonly edgeInfoBase: number;
+  readonly reportedBase: number;
+  readonly dumpsBase: number;
 
   private constructor(buffer: SharedArrayBuffer, maxLocks: number) {
     this.buffer = buffer;
     this.maxLocks = maxLocks;
-    const fixedWords = HEADER_WORDS + MAX_THREADS * THREAD_RECORD_WORDS + maxLocks * LOCK_RECORD_WORDS;
+    const fixedWords = fixedWordsFor(maxLocks);
     this.words = new Int32Array(buffer, 0, fixedWords);
+    const edgesBase = this.locksBase + maxLocks * LOCK_RECORD_WORDS;
+    this.edgeKeysBase64 = edgesBase / 2;
+    this.edgeInfoBase = edgesBase + EDGE_SLOTS * 2;
+    this.reportedBase = this.edgeInfoBase + EDGE_SLOTS * EDGE_INFO_WORDS;
+    this.dumpsBase = this.reportedBase + REPORTED_SLOTS;
     this.wide = new BigInt64Array(buffer, 0, fixedWords / 2);
     this.epoch = new Float64Array(buffer, 0, HEADER_WORDS / 2)[H_EPOCH_F64]!;
     this.id =
@@ -114,7 +153,7 @@ export class Runtime {
 
   /** Creates a fresh runtime buffer. */
   static create(maxLocks: number): Runtime {
-    const fixedBytes = (HEADER_WORDS + MAX_THREADS * THREAD_RECORD_WORDS + maxLocks * LOCK_RECORD_WORDS) * 4;
+    const fixedBytes = fixedWordsFor(maxLocks) * 4;
     let buffer: SharedArrayBuffer;
     try {
       buffer = new SharedArrayBuffer(fixedBytes + ARENA_INITIAL_BYTES, { maxByteLength: fixedBytes + ARENA_MAX_BYTES });
@@ -144,7 +183,7 @@ export class Runtime {
     }
     const words = new Int32Array(buffer, 0, HEADER_WORDS);
     const maxLocks = words[H_MAX_LOCKS]!;
-    const fixedBytes = (HEADER_WORDS + MAX_THREADS * THREAD_RECORD_WORDS + maxLocks * LOCK_RECORD_WORDS) * 4;
+    const fixedBytes = Number.isInteger(maxLocks) && maxLocks > 0 && maxLocks <= MAX_LOCKS_LIMIT ? fixedWordsFor(maxLocks) * 4 : Infinity;
     if (
       Atomics.load(words, H_MAGIC) !== MAGIC ||
       words[H_VERSION] !== VERSION ||
@@ -281,6 +320,23 @@ export class Runtime {
       throw new RangeError(`threadsafe: names are at most ${MAX_NAME_BYTES} UTF-8 bytes; got "${name.slice(0, 40)}…"`);
     }
     return storeString(this.arena, name);
+  }
+
+  /**
+   * Stores a longer text (a stack) in the arena, cut to MAX_TEXT_BYTES; returns 0 instead when the arena is over
+   * three quarters full, so diagnostics never crowd out names.
+   */
+  storeText(text: string): number {
+    const used = Atomics.load(this.words, H_ARENA_USED);
+    if (used > (this.buffer.maxByteLength - this.arena.start) * 0.75) return 0;
+    let cut = text;
+    while (utf8Length(cut) > MAX_TEXT_BYTES) cut = cut.slice(0, Math.floor(cut.length * 0.9));
+    return storeString(this.arena, cut);
+  }
+
+  /** Reads a text stored with `storeText`. */
+  loadText(ref: number): string | undefined {
+    return loadString(this.arena, ref, MAX_TEXT_BYTES);
   }
 
   /** Reads a name stored with `storeName`. */

@@ -10,6 +10,8 @@
 export const ARENA_FIRST_REF = 8;
 /** The longest name accepted, in UTF-8 bytes. */
 export const MAX_NAME_BYTES = 256;
+/** The longest stored text (a trimmed stack), in UTF-8 bytes. */
+export const MAX_TEXT_BYTES = 2048;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -54,12 +56,12 @@ export function storeString(site: ArenaSite, text: string): number {
 }
 
 /** Reads the string stored at `ref`, or `undefined` for ref 0 or a ref that does not point into the arena. */
-export function loadString(site: ArenaSite, ref: number): string | undefined {
+export function loadString(site: ArenaSite, ref: number, maxBytes = MAX_NAME_BYTES): string | undefined {
   if (ref < ARENA_FIRST_REF || ref % 4 !== 0) return undefined;
   const used = Atomics.load(site.words, site.bumpIndex);
   if (ref + 4 > used || site.start + ref + 4 > site.buffer.byteLength) return undefined;
   const length = new DataView(site.buffer, site.start + ref, 4).getUint32(0, true);
-  if (length > MAX_NAME_BYTES || ref + 4 + length > used) return undefined;
+  if (length > maxBytes || ref + 4 + length > used) return undefined;
   // TextDecoder refuses views of shared memory in browsers: copy out first.
   return decoder.decode(new Uint8Array(site.buffer, site.start + ref + 4, length).slice());
 }

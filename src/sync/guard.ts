@@ -4,8 +4,9 @@
  */
 
 import type { DataViews, Layout, Liveness } from "../layout/layout.js";
+import type { Assignable } from "../layout/types.js";
 import type { RawMutex } from "../raw/raw-mutex.js";
-import { onRelease } from "./held.js";
+import { anyTracked, released, type TrackedLock } from "./held.js";
 
 /** What every guard of one mutex shares: created once per mutex per thread. */
 export interface MutexCore<T> {
@@ -15,6 +16,8 @@ export interface MutexCore<T> {
   readonly name: string;
   /** The mutex's level for lock hierarchies, if it has one. */
   readonly level: number | undefined;
+  /** The mutex as held.ts tracks it (made once, so tracking allocates nothing per acquisition). */
+  readonly tracked: TrackedLock;
 }
 
 /** Creates guards; not exported from the package, so only the library can make one. */
@@ -51,9 +54,9 @@ export class MutexGuard<T> implements Disposable, Liveness {
     return this.#core.layout.read(this.#core.views, 0, this);
   }
 
-  set value(value: T) {
+  set value(value: Assignable<T>) {
     if (!this.#held) throw this.#released("write value through");
-    this.#core.layout.write(this.#core.views, 0, value);
+    this.#core.layout.write(this.#core.views, 0, value as T);
   }
 
   /** The name of the mutex this guard holds. */
@@ -111,7 +114,7 @@ export class MutexGuard<T> implements Disposable, Liveness {
 
   #release(poison: boolean): void {
     const core = this.#core;
-    if (core.level !== undefined) onRelease(core.raw.id);
+    if (anyTracked) released(core.raw.rt, core.raw.id);
     core.raw.unlock(poison);
   }
 

@@ -5,14 +5,16 @@
 import { DeadlockError } from "../errors.js";
 import { dataViews, layoutFromDescriptor } from "../layout/index.js";
 import type { Layout, LayoutDescriptor } from "../layout/layout.js";
+import type { Assignable } from "../layout/types.js";
 import { Acquired, RawMutex } from "../raw/raw-mutex.js";
 import { runtime } from "../runtime/current.js";
 import { LockKind, NO_LEVEL } from "../runtime/locks.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { MutexGuard, guardToken, unlockPoisoned, type MutexCore } from "./guard.js";
-import { checkLevel, onAcquire } from "./held.js";
+import { acquired, beforeBlocking, beforeParking, waitAbandoned, type AcquisitionKind, type TrackedLock } from "./held.js";
+import { settings, tracking } from "../runtime/config.js";
 import { describe, signalOf, timeoutOf, type LockAsyncOptions, type LockOptions } from "./options.js";
-import { poisonError, releaseUnclaimedOnRelock } from "./poison.js";
+import { poisonError, poisonMessage, releaseUnclaimedOnRelock } from "./poison.js";
 
 /** Options of `new Mutex(layout, initial, options)`. */
 export interface MutexOptions {
@@ -61,7 +63,7 @@ export class Mutex<T> {
    * Creates a mutex holding `initial`, stored as `layout` describes.
    * @throws TypeError or RangeError when `initial` does not fit `layout`, or an option is malformed.
    */
-  constructor(layout: Layout<T>, initial: T, options?: MutexOptions) {
+  constructor(layout: Layout<T>, initial: Assignable<T>, options?: MutexOptions) {
     if (reviving) {
       const revived = reviving;
       reviving = undefined;
@@ -75,12 +77,12 @@ export class Mutex<T> {
     const { name, level } = checkOptions(options);
     const data = new SharedArrayBuffer(Math.max(8, Math.ceil(layout.size / 8) * 8));
     const views = dataViews(data);
-    layout.write(views, 0, initial);
+    layout.write(views, 0, initial as T);
     const rt = runtime();
     const lockId = rt.allocateLock(LockKind.Mutex, name, level);
     this.name = name ?? rt.lockName(lockId);
     this.#dataBuffer = data;
-    this.#core = { raw: new RawMutex(rt, lockId), layout, views, name: this.name, level };
+    this.#core = makeCore(new RawMutex(rt, lockId), layout, views, this.name, level);
   }
 
   /**
@@ -90,7 +92,7 @@ export class Mutex<T> {
    */
   lock(options?: LockOptions): MutexGuard<T> {
     const core = this.#core;
-    if (options === undefined && core.level === undefined && core.raw.tryLockFast()) {
+    if (options === undefined && !tracking && core.level === undefined && core.raw.tryLockFast()) {
       return new MutexGuard(guardToken, core);
     }
     return this.#lockSlow(timeoutOf(options, "lock"));
@@ -98,15 +100,24 @@ export class Mutex<T> {
 
   #lockSlow(timeout: number): MutexGuard<T> {
     const core = this.#core;
-    if (core.level !== undefined) checkLevel(core.name, core.level);
+    const tracked = this.#tracked();
+    beforeBlocking(tracked);
+    const onPark = settings.stacks === "off" ? undefined : () => beforeParking(core.raw.rt);
     for (;;) {
+      let poisoned: boolean;
       try {
-        return this.#acquired(core.raw.lock(timeout));
+        poisoned = core.raw.lock(timeout, onPark);
       } catch (error) {
+        waitAbandoned(core.raw.rt);
         if (error instanceof DeadlockError && error.kind === "self" && releaseUnclaimedOnRelock(core.raw.id)) continue;
         throw error;
       }
+      return this.#acquired(poisoned, "blocking");
     }
+  }
+
+  #tracked(): TrackedLock {
+    return this.#core.tracked;
   }
 
   /**
@@ -114,8 +125,8 @@ export class Mutex<T> {
    * @throws PoisonError when it took the lock and the lock is poisoned.
    */
   tryLock(): MutexGuard<T> | undefined {
-    const acquired = this.#core.raw.tryLock();
-    return acquired === Acquired.No ? undefined : this.#acquired(acquired === Acquired.Poisoned);
+    const result = this.#core.raw.tryLock();
+    return result === Acquired.No ? undefined : this.#acquired(result === Acquired.Poisoned, "try");
   }
 
   /**
@@ -125,7 +136,7 @@ export class Mutex<T> {
    */
   lockAsync(options?: LockAsyncOptions): Promise<MutexGuard<T>> {
     const core = this.#core;
-    if (options === undefined && core.level === undefined && core.raw.tryLockFast()) {
+    if (options === undefined && !tracking && core.level === undefined && core.raw.tryLockFast()) {
       return Promise.resolve(new MutexGuard(guardToken, core));
     }
     return this.#lockAsyncSlow(options);
@@ -134,14 +145,14 @@ export class Mutex<T> {
   async #lockAsyncSlow(options: LockAsyncOptions | undefined): Promise<MutexGuard<T>> {
     const timeout = timeoutOf(options, "lockAsync");
     const signal = signalOf(options, "lockAsync");
-    return this.#acquired(await this.#core.raw.lockAsync(timeout, signal));
+    return this.#acquired(await this.#core.raw.lockAsync(timeout, signal), "async");
   }
 
-  #acquired(poisoned: boolean): MutexGuard<T> {
+  #acquired(poisoned: boolean, kind: AcquisitionKind): MutexGuard<T> {
     const core = this.#core;
-    if (core.level !== undefined) onAcquire(core.raw.id, core.level, core.name);
+    acquired(this.#tracked(), kind);
     const guard = new MutexGuard(guardToken, core);
-    if (poisoned) throw poisonError(core, guard);
+    if (poisoned) throw poisonError([poisonMessage(core)], guard, [{ lockId: core.raw.id, guard: guard as MutexGuard<unknown> }]);
     return guard;
   }
 
@@ -214,9 +225,20 @@ export class Mutex<T> {
     return this.#core.raw;
   }
 
-  /** @internal Makes the guard for a lock this thread took through `raw`. */
-  guardFor(poisoned: boolean): MutexGuard<T> {
-    return this.#acquired(poisoned);
+  /** @internal Makes the guard for a lock this thread took through `raw` (lockAll reports poison itself). */
+  guardFor(kind: AcquisitionKind): MutexGuard<T> {
+    acquired(this.#core.tracked, kind);
+    return new MutexGuard(guardToken, this.#core);
+  }
+
+  /** @internal How this mutex was poisoned, for lockAll's PoisonError. */
+  poisonReason(): string {
+    return poisonMessage(this.#core);
+  }
+
+  /** @internal The tracked form of this mutex (lock levels and order checks, for lockAll). */
+  get tracked(): TrackedLock {
+    return this.#core.tracked;
   }
 
   /** @internal */
@@ -236,13 +258,8 @@ export class Mutex<T> {
     if (handle.data.byteLength < layout.size) {
       throw new TypeError(`threadsafe: corrupted Mutex handle: its data buffer (${handle.data.byteLength} bytes) is smaller than its layout (${layout.size} bytes)`);
     }
-    const core: MutexCore<T> = {
-        raw: new RawMutex(rt, handle.lockId),
-        layout,
-        views: dataViews(handle.data),
-        name: rt.lockName(handle.lockId),
-        level: rt.lockLevel(handle.lockId),
-    };
+    const name = rt.lockName(handle.lockId);
+    const core = makeCore(new RawMutex(rt, handle.lockId), layout, dataViews(handle.data), name, rt.lockLevel(handle.lockId));
     reviving = { name: core.name, data: handle.data, core: core as unknown as MutexCore<unknown> };
     return new Mutex<T>(undefined as never, undefined as never);
   }
@@ -250,6 +267,10 @@ export class Mutex<T> {
 
 /** Set by `Mutex.fromHandle` for the constructor call it makes (private fields need the constructor). */
 let reviving: { name: string; data: SharedArrayBuffer; core: MutexCore<unknown> } | undefined;
+
+function makeCore<T>(raw: RawMutex, layout: Layout<T>, views: MutexCore<T>["views"], name: string, level: number | undefined): MutexCore<T> {
+  return { raw, layout, views, name, level, tracked: { rt: raw.rt, id: raw.id, level, name } };
+}
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as PromiseLike<unknown>).then === "function";

@@ -49,7 +49,6 @@ export class JoinHandle<R> {
   readonly threadId: number;
   readonly #worker: PlatformWorker;
   readonly #result: Promise<R>;
-  #joined = false;
   #terminating = false;
 
   /** @internal Threads come from `spawn()`. */
@@ -71,12 +70,7 @@ export class JoinHandle<R> {
         const reaped = reapThread(rt, threadId, cause) ?? [];
         const settled = this.#settle(outcome, exitCode, error, reaped.map((id) => rt.lockName(id)));
         if (settled.ok) resolve(settled.value as R);
-        else {
-          if (!this.#joined && settled.error.how === "threw") {
-            console.error(`threadsafe: thread "${name}" (id ${threadId}) failed and was never joined:\n${settled.error.message}`);
-          }
-          reject(settled.error);
-        }
+        else reject(settled.error);
       });
     });
     this.#result.catch(() => {}); // a thread nobody joins must not crash the program with an unhandled rejection
@@ -133,7 +127,6 @@ export class JoinHandle<R> {
    * exited early, was terminated, or ended while holding locks (which are then poisoned and released).
    */
   join(): Promise<R> {
-    this.#joined = true;
     return this.#result;
   }
 

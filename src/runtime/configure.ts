@@ -1,0 +1,57 @@
+/** `configure()`: the program-wide settings, validated and shared with threads started afterwards. */
+
+import { applySettings, storeSettings, type LockOrderMode, type Report, type StackMode } from "./config.js";
+import { currentRuntime } from "./current.js";
+import { MAX_LOCKS_LIMIT, sizing } from "./runtime.js";
+
+/** Options of `configure`. Every field is optional; omitted ones keep their value. */
+export interface ConfigureOptions {
+  /**
+   * Lock-order checking: record "held A while blocking on B" and report the first inversion (B then A elsewhere),
+   * even in a run that did not deadlock. "warn" reports through `onReport`; "throw" throws `LockOrderError`
+   * before blocking. Default "off" (it costs a set lookup per held lock on every acquisition).
+   */
+  readonly lockOrder?: LockOrderMode;
+  /**
+   * When to capture stacks for reports (3–15 µs each): "off" (default), "blocking" (when a thread is about to
+   * wait, and for locks it then acquires: what deadlock reports need), or "all" (every acquisition).
+   */
+  readonly stacks?: StackMode;
+  /** A wait longer than this many ms is reported once through `onReport` (default 30 000; 0 turns it off). */
+  readonly stallWarnMs?: number;
+  /** Receives reports (lock-order inversions in "warn" mode, stalls). Default: `console.warn`. Per thread. */
+  readonly onReport?: (report: Report) => void;
+  /**
+   * How many locks the program can create (default 65 536). Fixed when the runtime is created, so it must be set
+   * before the first lock or thread.
+   */
+  readonly maxLocks?: number;
+}
+
+/**
+ * Changes program-wide settings. Shareable settings apply to this thread and to threads started after the call.
+ *
+ * @example
+ * configure({ lockOrder: "throw", stacks: "blocking" }); // in tests: fail on any lock-order inversion
+ */
+export function configure(options: ConfigureOptions): void {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`threadsafe: configure(options): expected an object like { lockOrder: "warn" }, got ${String(options)}`);
+  }
+  const { maxLocks } = options;
+  if (maxLocks !== undefined) {
+    if (typeof maxLocks !== "number" || !Number.isInteger(maxLocks) || maxLocks < 1 || maxLocks > MAX_LOCKS_LIMIT) {
+      throw new RangeError(`threadsafe: configure({ maxLocks }): expected a whole number from 1 to ${MAX_LOCKS_LIMIT}, got ${String(maxLocks)}`);
+    }
+    const rt = currentRuntime();
+    if (rt && rt.maxLocks !== maxLocks) {
+      throw new Error(
+        `threadsafe: configure({ maxLocks }) must be called before the first lock or thread is created (the runtime already exists with maxLocks ${rt.maxLocks})`,
+      );
+    }
+  }
+  applySettings(options);
+  if (maxLocks !== undefined) sizing.maxLocks = maxLocks;
+  const rt = currentRuntime();
+  if (rt) storeSettings(rt);
+}
