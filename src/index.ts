@@ -31,6 +31,7 @@ export { spawn, JoinHandle, type SpawnOptions } from "./thread/spawn.js";
 export { share, receive, type SharedMessage } from "./thread/share.js";
 export { currentThread } from "./thread/current-thread.js";
 export { lockAll, lockAllAsync, type GuardsOf } from "./sync/lock-all.js";
+export { transaction, type Transaction, type TransactionOptions } from "./sync/transaction.js";
 export { configure, type ConfigureOptions } from "./runtime/configure.js";
 export type { Report, LockOrderMode, StackMode } from "./runtime/config.js";
 export { dumpLocks, type LockDump, type LockState, type LockWaiter, type ThreadState } from "./deadlock/dump.js";

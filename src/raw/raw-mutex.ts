@@ -36,6 +36,12 @@ const SPIN_LIMIT = 100;
 /** Longest single sleep: a waiter re-checks its owner's liveness at least this often. */
 const SLICE_MS = 100;
 
+/**
+ * Thrown by `lock()` when its `interrupted` check says to stop waiting (a wounded transaction). Never escapes the
+ * library: the transaction that asked catches it.
+ */
+export const interruptedWait: Error = new Error("threadsafe: internal: wait interrupted");
+
 /** Result of an acquisition attempt that does not block. */
 export const Acquired = { No: 0, Yes: 1, Poisoned: 2 } as const;
 export type Acquired = (typeof Acquired)[keyof typeof Acquired];
@@ -113,7 +119,7 @@ export class RawMutex {
    * Blocks until the lock is taken; returns true when it was poisoned.
    * @throws DeadlockError, LockTimeoutError, or Error where this thread may not block.
    */
-  lock(timeoutMs: number, onPark?: () => void): boolean {
+  lock(timeoutMs: number, onPark?: () => void, interrupted?: () => boolean): boolean {
     const { words, index } = this;
     for (let spin = 0; spin < SPIN_LIMIT; spin++) {
       const word = Atomics.load(words, index);
@@ -125,10 +131,10 @@ export class RawMutex {
       if ((word & STATE_MASK) === CONTENDED) break; // others are parked already: join them
       pause();
     }
-    return this.park(timeoutMs, onPark);
+    return this.park(timeoutMs, onPark, interrupted);
   }
 
-  private park(timeoutMs: number, onPark: (() => void) | undefined): boolean {
+  private park(timeoutMs: number, onPark: (() => void) | undefined, interrupted: (() => boolean) | undefined): boolean {
     const { rt, words, index } = this;
     const me = currentThreadId;
     if (Atomics.load(words, index) >>> OWNER_SHIFT === me) throw selfDeadlockError(rt, me, this.id);
@@ -155,6 +161,7 @@ export class RawMutex {
         if (expected === undefined) continue;
         const waited = now() - start;
         if (waited >= timeoutMs) throw timeoutError(rt, this.id, waited, timeoutMs);
+        if (interrupted?.()) throw interruptedWait;
         Atomics.wait(words, index, expected, Math.min(timeoutMs - waited, SLICE_MS));
         this.reapDeadOwner(Atomics.load(words, index));
         if (!stallReported && settings.stallWarnMs > 0 && now() - start >= settings.stallWarnMs) {

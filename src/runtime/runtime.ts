@@ -221,6 +221,8 @@ export class Runtime {
       if (Atomics.compareExchange(this.words, index, state, stateWord(generation, ThreadStatus.Alive)) !== state) continue;
       const id = threadIdOf(slot, generation);
       const base = this.threadBase(slot);
+      // A reused slot starts clean: nothing awaited, no requests, no transaction.
+      for (let word = T_STATE + 1; word < THREAD_RECORD_WORDS; word++) Atomics.store(this.words, base + word, 0);
       Atomics.store(this.words, base + T_NAME, this.storeName(name ?? `thread-${id}`));
       return id;
     }

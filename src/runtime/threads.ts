@@ -42,7 +42,17 @@ export const T_PLATFORM_ID = 6;
 export const T_EXIT_CAUSE = 7;
 /** BigInt64 index offset (in 8-byte units from the record start) of the wait ticket: 0 none, -1 publishing. */
 export const T_TICKET_I64 = 4;
+/** Requests to the thread (ThreadFlag bits), set by other threads. */
+export const T_FLAGS = 10;
+/** BigInt64 index offset of the thread's current transaction ticket (its age; 0 when not in a transaction). */
+export const T_TXN_I64 = 6;
 export const THREAD_RECORD_WORDS = 16;
+
+/** Bits of T_FLAGS. */
+export const ThreadFlag = {
+  /** An older transaction needs a lock this thread's transaction holds: it must roll back and retry. */
+  Wounded: 1,
+} as const;
 
 export const STATUS_BITS = 2;
 export const STATUS_MASK = 0b11;

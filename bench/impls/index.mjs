@@ -1,0 +1,31 @@
+// Registry of implementations. Modules are imported lazily so that one that cannot load on a
+// runtime (multithreading on Node 20) only fails its own runs.
+
+export const IMPLS = {
+  'raw-futex': { kind: 'floor', label: 'raw futex (Drepper 3-state)', file: './raw.mjs' },
+  'raw-adaptive': { kind: 'floor', label: 'raw adaptive (spin ≤100, then park)', file: './raw.mjs' },
+  'raw-futex-async': { kind: 'floor', label: 'raw futex, async (waitAsync)', file: './raw.mjs' },
+  'atomics-add': { kind: 'floor', label: 'Atomics.add, no lock (counter floor)', file: './raw.mjs' },
+  'await-null': { kind: 'reference', label: '`await null`, no lock (reference)', file: './raw.mjs' },
+  'no-lock': { kind: 'sanity', label: 'no lock, racy `c[0]++`', file: './raw.mjs' },
+  'worker-threads': { kind: 'floor', label: 'raw `new Worker` + exit', file: './raw.mjs' },
+  threadsafe: { kind: 'subject', label: '**threadsafe**', file: './threadsafe.mjs' },
+  multithreading: { kind: 'anchor', label: 'multithreading (npm)', file: './multithreading.mjs' },
+  'atomics-mutex': { kind: 'anchor', label: 'V8 Atomics.Mutex (--harmony-struct)', file: './atomics-mutex.mjs', flags: ['--harmony-struct'] },
+  'async-mutex': { kind: 'anchor', label: 'async-mutex (in-thread only)', file: './async-mutex.mjs' },
+  'web-locks': { kind: 'anchor', label: 'Web Locks navigator.locks', file: './web-locks.mjs' },
+};
+
+const cache = new Map();
+
+/** Returns { meta, cases } for an implementation; cases[caseName] is its handler for that case. */
+export async function loadImpl(name) {
+  const entry = IMPLS[name];
+  if (!entry) throw new Error(`unknown implementation "${name}" (known: ${Object.keys(IMPLS).join(', ')})`);
+  if (!cache.has(name)) {
+    const mod = await import(new URL(entry.file, import.meta.url).href);
+    const impl = await mod.load(name);
+    cache.set(name, { meta: entry, cases: impl });
+  }
+  return cache.get(name);
+}

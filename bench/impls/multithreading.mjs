@@ -1,0 +1,161 @@
+// Anchor: `multithreading` from npm (W4G1). It needs a global `navigator` (Node >= 21): on Node 20
+// its import throws `ReferenceError: navigator is not defined`, reported as unavailable.
+// Workers come from its own pool via spawn(move(...), fn); fn is stringified, so it captures nothing.
+import { Unavailable, makeControl } from '../lib/measure.mjs';
+
+// Body of one contended worker, run inside the multithreading pool. Self-contained on purpose.
+// Mirrors lib/measure.mjs workerBody: ready, block on the start flag, loop, stamp the end.
+const contendedTask = async (mutex, box, ops, useAsync) => {
+  const ctl = new Int32Array(box.sab, 0, 8);
+  const end = new BigInt64Array(box.sab, 32, 1);
+  Atomics.add(ctl, 1, 1);
+  Atomics.notify(ctl, 1);
+  while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0, 1000);
+  if (useAsync) {
+    for (let i = 0; i < ops; i++) {
+      const g = await mutex.lock();
+      g.value[0]++;
+      g.dispose();
+    }
+  } else {
+    for (let i = 0; i < ops; i++) {
+      const g = mutex.blockingLock();
+      g.value[0]++;
+      g.dispose();
+    }
+  }
+  const t = process.hrtime.bigint();
+  if (Atomics.add(ctl, 2, 1) === 1) Atomics.store(end, 0, t);
+  Atomics.notify(ctl, 2);
+  return true;
+};
+
+export async function load() {
+  let lib;
+  try {
+    lib = await import('multithreading');
+  } catch (e) {
+    throw new Unavailable(`${e?.name ?? 'Error'}: ${e?.message ?? e}`);
+  }
+  const { Mutex, SharedJsonBuffer, spawn, move, shutdown } = lib;
+  const counterMutex = () => new Mutex(new Int32Array(new SharedArrayBuffer(4)));
+  const readCounter = (m) => {
+    const g = m.blockingLock();
+    const v = g.value[0];
+    g.dispose();
+    return v;
+  };
+
+  async function contended(ops, useAsync, timeoutMs) {
+    const m = counterMutex();
+    const { sab, ctl, end } = makeControl();
+    const handles = [0, 1].map(() => spawn(move(m, { sab }, ops, useAsync), contendedTask));
+    const deadline = Date.now() + timeoutMs;
+    const waitCount = async (index, target) => {
+      while (Atomics.load(ctl, index) < target) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for workers (${index === 1 ? 'ready' : 'done'})`);
+        const r = Atomics.waitAsync(ctl, index, Atomics.load(ctl, index), 100);
+        if (r.async) await r.value;
+      }
+    };
+    const failed = Promise.all(handles.map((h) => h.join())).then((rs) => {
+      const bad = rs.find((r) => !r.ok);
+      if (bad) throw bad.error instanceof Error ? bad.error : new Error(String(bad.error));
+      return new Promise(() => {}); // finished fine: never settles, waitCount decides
+    });
+    await Promise.race([waitCount(1, 2), failed]);
+    const t0 = process.hrtime.bigint();
+    Atomics.store(ctl, 0, 1);
+    Atomics.notify(ctl, 0);
+    await Promise.race([waitCount(2, 2), failed]);
+    const elapsedNs = Number(Atomics.load(end, 0) - t0);
+    await Promise.all(handles.map((h) => h.join()));
+    const count = readCounter(m);
+    shutdown();
+    const total = 2 * ops;
+    return {
+      ops: total,
+      totalMs: elapsedNs / 1e6,
+      nsPerOp: elapsedNs / total,
+      count,
+      expected: total,
+      correct: count === total,
+      note: useAsync ? '`await m.lock()` in its own pool' : '`blockingLock()` in its own pool',
+    };
+  }
+
+  return {
+    uncontended: {
+      setup() {
+        const m = counterMutex();
+        return {
+          loop(n) {
+            for (let i = 0; i < n; i++) {
+              const g = m.blockingLock();
+              g.value[0]++;
+              g.dispose();
+            }
+          },
+          read: () => readCounter(m),
+          note: '`blockingLock()` + `dispose()`',
+        };
+      },
+    },
+    contended: { run: (ops, { timeoutMs }) => contended(ops, false, timeoutMs) },
+    'lockAsync-contended': { run: (ops, { timeoutMs }) => contended(ops, true, timeoutMs) },
+    tryLock: {
+      run() {
+        throw new Unavailable('Mutex has no tryLock in multithreading@0.3.52 (the README names one)');
+      },
+    },
+    lockAsync: {
+      setup() {
+        const m = counterMutex();
+        return {
+          async loop(n) {
+            for (let i = 0; i < n; i++) {
+              const g = await m.lock();
+              g.value[0]++;
+              g.dispose();
+            }
+          },
+          read: () => readCounter(m),
+          note: '`await m.lock()` + `dispose()`',
+        };
+      },
+    },
+    struct: {
+      setup() {
+        const m = new Mutex(new SharedJsonBuffer({ x: 0, y: 0 }));
+        return {
+          loop(n) {
+            for (let i = 0; i < n; i++) {
+              const g = m.blockingLock();
+              const s = g.value;
+              s.x = s.x + 1;
+              g.dispose();
+            }
+          },
+          read() {
+            const g = m.blockingLock();
+            const v = g.value.x;
+            g.dispose();
+            return v;
+          },
+          note: 'Mutex(SharedJsonBuffer({ x, y })), its shared-object type',
+        };
+      },
+    },
+    spawn: {
+      setup() {
+        return {
+          async once() {
+            const r = await spawn(() => {}).join();
+            return r.ok === true;
+          },
+          note: 'pooled: workers are reused after the first spawn',
+        };
+      },
+    },
+  };
+}
