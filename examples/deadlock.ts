@@ -26,7 +26,7 @@ const transfer: Transfer = (first, second, meet) => {
   }
 };
 
-const meeting = () => new Int32Array(new SharedArrayBuffer(4));
+const meeting = () => new Int32Array(new SharedArrayBuffer(8)); // [0] meeting count, [1] a word to sleep on
 const line = "─".repeat(100);
 
 // 1. The deadlock, caught and explained.

@@ -35,12 +35,24 @@ import { canBlock, keepAlive, now, pause } from "../platform/index.js";
 const SPIN_LIMIT = 100;
 /** Longest single sleep: a waiter re-checks its owner's liveness at least this often. */
 const SLICE_MS = 100;
+/**
+ * A blocking wait is published (and checked for deadlock) once it has lasted this long. Publishing later is safe:
+ * a waiter that has not published looks like a running thread to the others, so it can only hide a cycle, never
+ * invent one, and every member of a real cycle publishes after this delay, the last of them detecting it.
+ */
+const PUBLISH_AFTER_MS = 1;
 
 /**
  * Thrown by `lock()` when its `interrupted` check says to stop waiting (a wounded transaction). Never escapes the
  * library: the transaction that asked catches it.
  */
 export const interruptedWait: Error = new Error("threadsafe: internal: wait interrupted");
+
+/** What one step of a wait loop found (RawMutex.attempt). */
+const WAIT = 0;
+const TOOK = 1;
+const TOOK_POISONED = 2;
+type Step = typeof WAIT | typeof TOOK | typeof TOOK_POISONED;
 
 /** Result of an acquisition attempt that does not block. */
 export const Acquired = { No: 0, Yes: 1, Poisoned: 2 } as const;
@@ -109,10 +121,42 @@ export class RawMutex {
     return Atomics.compareExchange(this.words, this.index, word, contended) === word ? contended : undefined;
   }
 
-  /** A waiter's periodic check: an owner that died without anyone reaping it is reaped here. */
-  private reapDeadOwner(word: number): void {
-    const owner = word >>> OWNER_SHIFT;
+  /** The word `attempt` last asked the caller to sleep on. */
+  private waitOn = 0;
+
+  /**
+   * One step of a wait loop: takes the lock if it is free (TOOK or TOOK_POISONED); otherwise marks it contended,
+   * leaves the word to sleep on in `waitOn` and returns WAIT.
+   * @throws LockTimeoutError once `timeoutMs` has passed since `start`.
+   */
+  private attempt(start: number, timeoutMs: number): Step {
+    for (;;) {
+      const word = Atomics.load(this.words, this.index);
+      if ((word & STATE_MASK) === FREE) {
+        if (this.claim(word, true)) return word & POISONED ? TOOK_POISONED : TOOK;
+        continue;
+      }
+      const expected = this.markContended(word);
+      if (expected === undefined) continue;
+      const waited = now() - start;
+      if (waited >= timeoutMs) throw timeoutError(this.rt, this.id, waited, timeoutMs);
+      this.waitOn = expected;
+      return WAIT;
+    }
+  }
+
+  /**
+   * A waiter's checks after each sleep: an owner that died without anyone reaping it is reaped here, and a wait
+   * longer than `stallWarnMs` is reported once. Returns whether the stall has been reported.
+   */
+  private afterWake(start: number, stallReported: boolean): boolean {
+    const owner = Atomics.load(this.words, this.index) >>> OWNER_SHIFT;
     if (owner !== 0 && !this.rt.isAlive(owner)) reapThread(this.rt, owner, PoisonCause.Terminated);
+    if (stallReported || settings.stallWarnMs <= 0) return stallReported;
+    const waited = now() - start;
+    if (waited < settings.stallWarnMs) return false;
+    report({ kind: "stall", message: stallMessage(this.rt, currentThreadId, this.id, waited) });
+    return true;
   }
 
   /**
@@ -145,32 +189,28 @@ export class RawMutex {
       );
     }
     const start = now();
-    const ticket = publishWait(rt, me, this.id);
+    let published = false;
+    let stallReported = false;
     try {
-      const cycle = findDeadlock(rt, me, this.id, ticket);
-      if (cycle) throw deadlockError(rt, cycle);
-      onPark?.();
-      let stallReported = false;
       for (;;) {
-        const word = Atomics.load(words, index);
-        if ((word & STATE_MASK) === FREE) {
-          if (this.claim(word, true)) return (word & POISONED) !== 0;
-          continue;
-        }
-        const expected = this.markContended(word);
-        if (expected === undefined) continue;
+        const taken = this.attempt(start, timeoutMs);
+        if (taken !== WAIT) return taken === TOOK_POISONED;
         const waited = now() - start;
-        if (waited >= timeoutMs) throw timeoutError(rt, this.id, waited, timeoutMs);
         if (interrupted?.()) throw interruptedWait;
-        Atomics.wait(words, index, expected, Math.min(timeoutMs - waited, SLICE_MS));
-        this.reapDeadOwner(Atomics.load(words, index));
-        if (!stallReported && settings.stallWarnMs > 0 && now() - start >= settings.stallWarnMs) {
-          stallReported = true;
-          report({ kind: "stall", message: stallMessage(rt, me, this.id, now() - start) });
+        if (!published && waited >= PUBLISH_AFTER_MS) {
+          // Only a wait that lasts is published and checked: a handoff between busy threads costs nothing extra.
+          published = true;
+          const cycle = findDeadlock(rt, me, this.id, publishWait(rt, me, this.id));
+          if (cycle) throw deadlockError(rt, cycle);
+          onPark?.();
+          continue; // the owner may have moved on meanwhile: look again before sleeping
         }
+        const slice = published ? SLICE_MS : PUBLISH_AFTER_MS - waited;
+        Atomics.wait(words, index, this.waitOn, Math.min(timeoutMs - waited, slice));
+        stallReported = this.afterWake(start, stallReported);
       }
     } finally {
-      unpublishWait(rt, me);
+      if (published) unpublishWait(rt, me);
     }
   }
 
@@ -198,16 +238,9 @@ export class RawMutex {
     let stallReported = false;
     try {
       for (;;) {
-        const word = Atomics.load(words, index);
-        if ((word & STATE_MASK) === FREE) {
-          if (this.claim(word, true)) return (word & POISONED) !== 0;
-          continue;
-        }
-        const expected = this.markContended(word);
-        if (expected === undefined) continue;
-        const waited = now() - start;
-        if (waited >= timeoutMs) throw timeoutError(rt, this.id, waited, timeoutMs);
-        const wait = Atomics.waitAsync(words, index, expected, Math.min(timeoutMs - waited, SLICE_MS));
+        const taken = this.attempt(start, timeoutMs);
+        if (taken !== WAIT) return taken === TOOK_POISONED;
+        const wait = Atomics.waitAsync(words, index, this.waitOn, Math.min(timeoutMs - (now() - start), SLICE_MS));
         if (wait.async) {
           if (aborted) {
             try {
@@ -223,11 +256,7 @@ export class RawMutex {
             await wait.value;
           }
         }
-        this.reapDeadOwner(Atomics.load(words, index));
-        if (!stallReported && settings.stallWarnMs > 0 && now() - start >= settings.stallWarnMs) {
-          stallReported = true;
-          report({ kind: "stall", message: stallMessage(rt, me, this.id, now() - start) });
-        }
+        stallReported = this.afterWake(start, stallReported);
       }
     } finally {
       if (onAbort) signal?.removeEventListener("abort", onAbort);
