@@ -29,6 +29,7 @@ export {
 } from "./errors.js";
 export { spawn, JoinHandle, type SpawnOptions } from "./thread/spawn.js";
 export { share, receive, type SharedMessage } from "./thread/share.js";
+export { watch } from "./thread/watch.js";
 export { currentThread } from "./thread/current-thread.js";
 export { lockAll, lockAllAsync, type GuardsOf } from "./sync/lock-all.js";
 export { transaction, type Transaction, type TransactionOptions } from "./sync/transaction.js";

@@ -249,3 +249,33 @@ export function fileUrlOf(path: string): URL | undefined {
   if (/^[A-Za-z]:[\\/]/.test(path)) return new URL(`file:///${encodeURI(path.replaceAll("\\", "/"))}`);
   return undefined;
 }
+
+/** Calls `listener` when this thread is about to die of an uncaught error (without handling it). */
+export function onUncaughtError(listener: () => void): void {
+  (globals.process as { on?(event: "uncaughtExceptionMonitor", listener: () => void): void } | undefined)?.on?.(
+    "uncaughtExceptionMonitor",
+    listener,
+  );
+}
+
+/** A worker created by user code, as `watch` accepts it (Node's `Worker`). */
+export interface WatchableWorker {
+  readonly threadId: number;
+  once(event: "exit", listener: (exitCode: number) => void): unknown;
+}
+
+/** Whether `value` is a worker `watch` can follow. */
+export function isWatchableWorker(value: unknown): value is WatchableWorker {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as WatchableWorker).threadId === "number" &&
+    typeof (value as WatchableWorker).once === "function"
+  );
+}
+
+/** Calls `listener` with the worker's platform thread id once it has ended, however it ended. */
+export function onWorkerExit(worker: WatchableWorker, listener: (platformId: number, exitCode: number) => void): void {
+  const platformId = worker.threadId; // read now: Node reports -1 once the worker is gone
+  worker.once("exit", (exitCode) => listener(platformId, exitCode));
+}

@@ -3,7 +3,7 @@
  * runtime once (by creating it, by being spawned into it, or by receiving a shared object) and never changes it.
  */
 
-import { isMainThread, onThreadExit } from "../platform/index.js";
+import { isMainThread, onThreadExit, onUncaughtError } from "../platform/index.js";
 import { loadSettings, storeSettings } from "./config.js";
 import { heldWord, PoisonCause } from "./locks.js";
 import { reapThread } from "./reap.js";
@@ -16,6 +16,16 @@ export let currentThreadId = 0;
 /** The lock word this thread writes when it takes a free lock: `heldWord(currentThreadId)`. */
 export let currentHeldWord = 0;
 
+/** Whether a spawned thread's function is still running (so an exit now, even with code 0, is an early exit). */
+let runningThreadFunction = false;
+/** Set when this thread is dying of an uncaught error. */
+let dyingOfError = false;
+
+/** Marks the start and end of a spawned thread's function (thread/worker.ts). */
+export function setRunningThreadFunction(running: boolean): void {
+  runningThreadFunction = running;
+}
+
 function become(rt: Runtime, id: number): void {
   active = rt;
   currentThreadId = id;
@@ -23,7 +33,17 @@ function become(rt: Runtime, id: number): void {
   rt.setPlatformId(id);
   // A thread that returns, throws or calls process.exit releases (and poisons) what it still holds.
   // Termination skips this hook: the supervisor's lifeline covers it.
-  onThreadExit((code) => reapThread(rt, id, code === 0 ? PoisonCause.Returned : PoisonCause.Exited));
+  onUncaughtError(() => {
+    dyingOfError = true;
+  });
+  onThreadExit((code) => {
+    const cause = dyingOfError
+      ? PoisonCause.Threw
+      : code !== 0 || runningThreadFunction
+        ? PoisonCause.Exited
+        : PoisonCause.Returned;
+    reapThread(rt, id, cause);
+  });
 }
 
 /** This thread's runtime, created (with this thread as its first thread) if there is none yet. */

@@ -36,8 +36,13 @@ export function heldWord(id: number): number {
 // ## The lock record: LOCK_RECORD_WORDS Int32 words per lock.
 /** The futex word described above. */
 export const L_STATE = 0;
-/** The kind of primitive that owns the record (LockKind); 0 while the record is unused. */
+/**
+ * `kind | (dataTag << KIND_BITS)`: the kind of primitive that owns the record (LockKind; 0 while unused) and a
+ * random tag that its data buffer also carries, so a handle naming this lock with another buffer is refused.
+ */
 export const L_KIND = 1;
+export const KIND_BITS = 8;
+export const KIND_MASK = (1 << KIND_BITS) - 1;
 /** String ref of the lock's name; 0 for an unnamed lock. */
 export const L_NAME = 2;
 /** The lock's level for lock hierarchies, or NO_LEVEL. */

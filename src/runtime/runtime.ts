@@ -31,6 +31,8 @@ import {
 } from "./strings.js";
 import {
   LOCK_RECORD_WORDS,
+  KIND_BITS,
+  KIND_MASK,
   L_KIND,
   L_LEVEL,
   L_NAME,
@@ -189,7 +191,9 @@ export class Runtime {
       words[H_VERSION] !== VERSION ||
       !Number.isInteger(maxLocks) ||
       maxLocks < 1 ||
-      buffer.byteLength < fixedBytes + ARENA_FIRST_REF
+      buffer.byteLength < fixedBytes + ARENA_FIRST_REF ||
+      !(words[H_ARENA_USED]! >= ARENA_FIRST_REF && words[H_ARENA_USED]! <= buffer.maxByteLength - fixedBytes) ||
+      !(Atomics.load(words, H_LOCK_COUNT) >= 0)
     ) {
       throw new TypeError("threadsafe: corrupted or foreign runtime buffer (bad magic, version or size)");
     }
@@ -213,6 +217,8 @@ export class Runtime {
    * @throws RangeError when all MAX_THREADS - 1 slots are in use.
    */
   allocateThread(name: string | undefined): number {
+    // The name is checked and stored before a slot is claimed, so a bad name cannot leak a slot.
+    const nameRef = name === undefined ? 0 : this.storeName(name);
     for (let slot = 1; slot < MAX_THREADS; slot++) {
       const index = this.threadBase(slot) + T_STATE;
       const state = Atomics.load(this.words, index);
@@ -223,7 +229,7 @@ export class Runtime {
       const base = this.threadBase(slot);
       // A reused slot starts clean: nothing awaited, no requests, no transaction.
       for (let word = T_STATE + 1; word < THREAD_RECORD_WORDS; word++) Atomics.store(this.words, base + word, 0);
-      Atomics.store(this.words, base + T_NAME, this.storeName(name ?? `thread-${id}`));
+      Atomics.store(this.words, base + T_NAME, nameRef || this.storeName(`thread-${id}`));
       return id;
     }
     throw new RangeError(
@@ -241,6 +247,17 @@ export class Runtime {
   threadName(id: number): string {
     const ref = Atomics.load(this.words, this.threadBase(slotOf(id)) + T_NAME);
     return loadString(this.arena, ref) ?? `thread-${id}`;
+  }
+
+  /** The id of the live thread running on platform thread `platformId` (Node's threadId), if any. */
+  threadOnPlatform(platformId: number): number | undefined {
+    for (let slot = 1; slot < MAX_THREADS; slot++) {
+      const base = this.threadBase(slot);
+      const state = Atomics.load(this.words, base + T_STATE);
+      if (statusOf(state) !== ThreadStatus.Alive || Atomics.load(this.words, base + T_PLATFORM_ID) !== platformId) continue;
+      return threadIdOf(slot, stateGeneration(state));
+    }
+    return undefined;
   }
 
   /** Records which platform thread this thread id runs on. */
@@ -269,7 +286,7 @@ export class Runtime {
    * Creates a lock record and returns its id.
    * @throws RangeError when the lock table is full.
    */
-  allocateLock(kind: number, name: string | undefined, level: number | undefined): number {
+  allocateLock(kind: number, name: string | undefined, level: number | undefined, dataTag: number): number {
     const nameRef = name === undefined ? 0 : this.storeName(name);
     const lockId = Atomics.add(this.words, H_LOCK_COUNT, 1);
     if (lockId >= this.maxLocks) {
@@ -281,7 +298,7 @@ export class Runtime {
     const base = this.lockBase(lockId);
     this.words[base + L_NAME] = nameRef;
     this.words[base + L_LEVEL] = level ?? NO_LEVEL;
-    Atomics.store(this.words, base + L_KIND, kind); // last: a record with a kind is complete
+    Atomics.store(this.words, base + L_KIND, kind | (dataTag << KIND_BITS)); // last: a record with a kind is complete
     return lockId;
   }
 
@@ -298,7 +315,12 @@ export class Runtime {
   /** The kind of lock record `lockId` (0 when unused or out of range). */
   lockKind(lockId: number): number {
     if (!Number.isInteger(lockId) || lockId < 0 || lockId >= this.lockCount()) return 0;
-    return Atomics.load(this.words, this.lockBase(lockId) + L_KIND);
+    return Atomics.load(this.words, this.lockBase(lockId) + L_KIND) & KIND_MASK;
+  }
+
+  /** The data tag of lock record `lockId` (see locks.ts L_KIND). */
+  lockDataTag(lockId: number): number {
+    return Atomics.load(this.words, this.lockBase(lockId) + L_KIND) >>> KIND_BITS;
   }
 
   /** The lock's display name: its own name, or `Mutex#<id>`. */

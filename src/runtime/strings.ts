@@ -33,15 +33,17 @@ export interface ArenaSite {
 export function storeString(site: ArenaSite, text: string): number {
   const bytes = encoder.encode(text);
   const needed = (4 + bytes.length + 3) & ~3;
-  const ref = Atomics.add(site.words, site.bumpIndex, needed);
+  const capacity = site.buffer.maxByteLength - site.start;
+  let ref: number;
+  for (;;) {
+    ref = Atomics.load(site.words, site.bumpIndex);
+    if (!(ref >= ARENA_FIRST_REF) || ref + needed > capacity) {
+      throw new RangeError(`threadsafe: the runtime's name table is full (${capacity} bytes); use shorter or fewer names`);
+    }
+    if (Atomics.compareExchange(site.words, site.bumpIndex, ref, ref + needed) === ref) break;
+  }
   const end = site.start + ref + needed;
   if (end > site.buffer.byteLength) {
-    if (end > site.buffer.maxByteLength) {
-      // The bump stays where it is: once full, the arena stays full (other threads may have bumped past us).
-      throw new RangeError(
-        `threadsafe: the runtime's name table is full (${site.buffer.maxByteLength - site.start} bytes); use shorter or fewer names`,
-      );
-    }
     try {
       site.buffer.grow(Math.min(site.buffer.maxByteLength, Math.max(end, site.buffer.byteLength * 2)));
     } catch (error) {

@@ -6,6 +6,7 @@
 import type { DataViews, Layout, Liveness } from "../layout/layout.js";
 import type { Assignable } from "../layout/types.js";
 import type { RawMutex } from "../raw/raw-mutex.js";
+import { DATA_OFFSET } from "./data.js";
 import { anyTracked, released, type TrackedLock } from "./held.js";
 
 /** What every guard of one mutex shares: created once per mutex per thread. */
@@ -51,12 +52,12 @@ export class MutexGuard<T> implements Disposable, Liveness {
   /** The protected value (a live view for `struct` and `array` layouts). */
   get value(): T {
     if (!this.#held) throw this.#released("read value through");
-    return this.#core.layout.read(this.#core.views, 0, this);
+    return this.#core.layout.read(this.#core.views, DATA_OFFSET, this);
   }
 
   set value(value: Assignable<T>) {
     if (!this.#held) throw this.#released("write value through");
-    this.#core.layout.write(this.#core.views, 0, value as T);
+    this.#core.layout.write(this.#core.views, DATA_OFFSET, value as T);
   }
 
   /** The name of the mutex this guard holds. */
@@ -109,7 +110,7 @@ export class MutexGuard<T> implements Disposable, Liveness {
    */
   unsafeBytes(): Uint8Array {
     if (!this.#held) throw this.#released("take bytes through");
-    return new Uint8Array(this.#core.views.buffer, 0, this.#core.layout.size);
+    return new Uint8Array(this.#core.views.buffer, DATA_OFFSET, this.#core.layout.size);
   }
 
   #release(poison: boolean): void {

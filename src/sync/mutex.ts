@@ -15,6 +15,7 @@ import { acquired, beforeBlocking, beforeParking, waitAbandoned, type Acquisitio
 import { settings, tracking } from "../runtime/config.js";
 import { describe, signalOf, timeoutOf, type LockAsyncOptions, type LockOptions } from "./options.js";
 import { poisonError, poisonMessage, releaseUnclaimedOnRelock } from "./poison.js";
+import { DATA_OFFSET, allocateData, dataMismatch, newDataTag } from "./data.js";
 
 /** Options of `new Mutex(layout, initial, options)`. */
 export interface MutexOptions {
@@ -75,11 +76,12 @@ export class Mutex<T> {
     checkLayout(layout);
     layout.check(initial, "initial");
     const { name, level } = checkOptions(options);
-    const data = new SharedArrayBuffer(Math.max(8, Math.ceil(layout.size / 8) * 8));
+    const tag = newDataTag();
+    const data = allocateData(layout as Layout<unknown>, tag);
     const views = dataViews(data);
-    layout.write(views, 0, initial as T);
+    layout.write(views, DATA_OFFSET, initial as T);
     const rt = runtime();
-    const lockId = rt.allocateLock(LockKind.Mutex, name, level);
+    const lockId = rt.allocateLock(LockKind.Mutex, name, level, tag);
     this.name = name ?? rt.lockName(lockId);
     this.#dataBuffer = data;
     this.#core = makeCore(new RawMutex(rt, lockId), layout, views, this.name, level);
@@ -96,6 +98,11 @@ export class Mutex<T> {
       return new MutexGuard(guardToken, core);
     }
     return this.#lockSlow(timeoutOf(options, "lock"));
+  }
+
+  /** `lock`, with errors about options naming `method`. */
+  #lockFor(options: LockOptions | undefined, method: string): MutexGuard<T> {
+    return options === undefined ? this.lock() : this.#lockSlow(timeoutOf(options, method));
   }
 
   #lockSlow(timeout: number): MutexGuard<T> {
@@ -139,12 +146,13 @@ export class Mutex<T> {
     if (options === undefined && !tracking && core.level === undefined && core.raw.tryLockFast()) {
       return Promise.resolve(new MutexGuard(guardToken, core));
     }
-    return this.#lockAsyncSlow(options);
+    return this.#lockAsyncFor(options, "lockAsync");
   }
 
-  async #lockAsyncSlow(options: LockAsyncOptions | undefined): Promise<MutexGuard<T>> {
-    const timeout = timeoutOf(options, "lockAsync");
-    const signal = signalOf(options, "lockAsync");
+  /** The slow path of `lockAsync`, with errors about options naming `method`. */
+  async #lockAsyncFor(options: LockAsyncOptions | undefined, method: string): Promise<MutexGuard<T>> {
+    const timeout = timeoutOf(options, method);
+    const signal = signalOf(options, method);
     return this.#acquired(await this.#core.raw.lockAsync(timeout, signal), "async");
   }
 
@@ -164,7 +172,7 @@ export class Mutex<T> {
    */
   with<R>(fn: (guard: MutexGuard<T>) => R, options?: LockOptions): R {
     if (typeof fn !== "function") throw new TypeError(`threadsafe: with(fn): fn must be a function, got ${describe(fn)}`);
-    const guard = this.lock(options);
+    const guard = this.#lockFor(options, "with");
     let result: R;
     try {
       result = fn(guard);
@@ -188,7 +196,7 @@ export class Mutex<T> {
   /** Like `with`, for async callbacks: awaits the lock without blocking, awaits `fn`, then unlocks. */
   async withAsync<R>(fn: (guard: MutexGuard<T>) => R | PromiseLike<R>, options?: LockAsyncOptions): Promise<R> {
     if (typeof fn !== "function") throw new TypeError(`threadsafe: withAsync(fn): fn must be a function, got ${describe(fn)}`);
-    const guard = await this.lockAsync(options);
+    const guard = await this.#lockAsyncFor(options, "withAsync");
     let result: R;
     try {
       result = await fn(guard);
@@ -252,16 +260,28 @@ export class Mutex<T> {
     };
   }
 
-  /** @internal Rebuilds a mutex from a handle whose runtime this thread has joined (validated by the caller). */
+  /**
+   * @internal Rebuilds a mutex from a handle whose runtime this thread has joined.
+   * @throws TypeError saying what does not match when the handle is corrupted or forged.
+   */
   static fromHandle<T>(rt: Runtime, handle: MutexHandle): Mutex<T> {
-    const layout = layoutFromDescriptor(handle.layout) as Layout<T>;
-    if (handle.data.byteLength < layout.size) {
-      throw new TypeError(`threadsafe: corrupted Mutex handle: its data buffer (${handle.data.byteLength} bytes) is smaller than its layout (${layout.size} bytes)`);
-    }
+    const layout = Mutex.checkHandle<T>(rt, handle);
     const name = rt.lockName(handle.lockId);
     const core = makeCore(new RawMutex(rt, handle.lockId), layout, dataViews(handle.data), name, rt.lockLevel(handle.lockId));
     reviving = { name: core.name, data: handle.data, core: core as unknown as MutexCore<unknown> };
     return new Mutex<T>(undefined as never, undefined as never);
+  }
+
+  /**
+   * @internal Checks that a handle's lock, data buffer and layout belong together; returns the layout.
+   * @throws TypeError saying what does not match.
+   */
+  static checkHandle<T>(rt: Runtime, handle: MutexHandle): Layout<T> {
+    if (rt.lockKind(handle.lockId) !== LockKind.Mutex) throw new TypeError(`lock ${handle.lockId} is not a Mutex of this runtime`);
+    const layout = layoutFromDescriptor(handle.layout) as Layout<T>;
+    const mismatch = dataMismatch(handle.data, rt.lockDataTag(handle.lockId), layout as Layout<unknown>);
+    if (mismatch) throw new TypeError(mismatch);
+    return layout;
   }
 }
 

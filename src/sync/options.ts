@@ -18,7 +18,7 @@ export interface LockAsyncOptions extends LockOptions {
  */
 export function timeoutOf(options: LockOptions | undefined, method: string): number {
   if (options === undefined) return Infinity;
-  if (typeof options !== "object" || options === null) {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new TypeError(`threadsafe: ${method}(options): options must be an object like { timeout: 100 }, got ${describe(options)}`);
   }
   const timeout = options.timeout;

@@ -107,6 +107,9 @@ const helpers: Record<string, unknown> = {
  * @throws TypeError explaining what a spawned function may be.
  */
 export function checkFunctionSource(source: string): void {
+  if (/^class\b/.test(source)) {
+    throw new TypeError("threadsafe: spawn(fn): fn is a class; pass a function or an arrow function that creates and uses it");
+  }
   try {
     new Function(...Object.keys(helpers), `"use strict"; return (${source}\n);`);
   } catch (error) {

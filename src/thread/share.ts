@@ -5,8 +5,8 @@
  */
 
 import { DeadlockError, LockOrderError, LockTimeoutError, PoisonError, ThreadError } from "../errors.js";
-import { joinRuntime } from "../runtime/current.js";
-import { LockKind } from "../runtime/locks.js";
+import { currentRuntime, joinRuntime } from "../runtime/current.js";
+import { Runtime } from "../runtime/runtime.js";
 import { Mutex, toHandle, type MutexHandle } from "../sync/mutex.js";
 import { describe } from "../sync/options.js";
 
@@ -38,6 +38,7 @@ function encode(value: unknown, seen: Map<object, unknown>, depth: number): unkn
   if (known !== undefined) return known;
   if (value instanceof Mutex) {
     const handle = { [HANDLE]: "Mutex", ...value[toHandle]() };
+    revived.set(value.lockId, new WeakRef(value)); // a message received back in this thread gives this same object
     seen.set(value, handle);
     return handle;
   }
@@ -126,25 +127,35 @@ function decodeMutex(raw: Record<string, unknown>, path: string): Mutex<unknown>
   if (!(runtime instanceof SharedArrayBuffer)) throw corrupt(path, "its runtime is not a SharedArrayBuffer");
   if (!(data instanceof SharedArrayBuffer)) throw corrupt(path, "its data is not a SharedArrayBuffer");
   if (typeof lockId !== "number" || !Number.isInteger(lockId) || lockId < 0) throw corrupt(path, `bad lock id ${describe(lockId)}`);
-  let rt;
+  const handle = { threadsafe: "Mutex", runtime, lockId, data, layout } as MutexHandle;
+  // Everything is checked against the incoming runtime before this thread joins it: a forged message must not
+  // tie the thread to a forged runtime.
+  let rt = currentRuntime();
   try {
-    rt = joinRuntime(runtime);
+    if (!rt || (rt.buffer !== runtime && Runtime.attach(runtime).id !== rt.id)) {
+      if (rt) throw new ForeignRuntime();
+      Mutex.checkHandle(Runtime.attach(runtime), handle);
+      rt = joinRuntime(runtime);
+    } else {
+      Mutex.checkHandle(rt, handle);
+    }
   } catch (error) {
-    if (error instanceof TypeError && !error.message.includes("another threadsafe runtime")) throw corrupt(path, error.message);
-    throw error;
+    if (error instanceof ForeignRuntime) {
+      throw new TypeError(
+        "threadsafe: receive(message): this message belongs to another threadsafe runtime than this thread's. Objects " +
+          "from two runtimes cannot be mixed: create shared objects after the threads have exchanged one, or in one thread",
+      );
+    }
+    throw corrupt(path, (error as Error).message.replace(/^threadsafe: /, ""));
   }
-  if (rt.lockKind(lockId) !== LockKind.Mutex) throw corrupt(path, `lock ${lockId} is not a Mutex of this runtime`);
   const cached = revived.get(lockId)?.deref();
   if (cached) return cached;
-  let mutex: Mutex<unknown>;
-  try {
-    mutex = Mutex.fromHandle(rt, { threadsafe: "Mutex", runtime, lockId, data, layout } as MutexHandle);
-  } catch (error) {
-    throw corrupt(path, (error as Error).message);
-  }
+  const mutex = Mutex.fromHandle(rt, handle);
   revived.set(lockId, new WeakRef(mutex));
   return mutex;
 }
+
+class ForeignRuntime extends Error {}
 
 function decodeError(raw: Record<string, unknown>, seen: Map<object, unknown>, path: string, depth: number): Error {
   const name = typeof raw["name"] === "string" ? raw["name"] : "Error";

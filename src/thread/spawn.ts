@@ -196,6 +196,12 @@ export function spawn(target: ((...args: unknown[]) => unknown) | string | URL, 
     worker = startWorker(new URL("./worker.js", import.meta.url), init, [lifeline, supervisor], threadName);
   } catch (error) {
     reapThread(rt, threadId, PoisonCause.Exited);
+    if ((error as Error)?.name === "DataCloneError") {
+      throw new TypeError(
+        `threadsafe: spawn(fn, args): an argument cannot be sent to another thread (${(error as Error).message}). ` +
+          "Arguments must be structured-cloneable (no functions, no class instances with private state) or shared objects.",
+      );
+    }
     throw error;
   }
   return new JoinHandle(threadName, threadId, worker);

@@ -5,7 +5,7 @@
  */
 
 import { postToParent, workerInitData } from "../platform/index.js";
-import { currentThreadId, joinRuntime } from "../runtime/current.js";
+import { currentThreadId, joinRuntime, setRunningThreadFunction } from "../runtime/current.js";
 import { PoisonCause } from "../runtime/locks.js";
 import { releaseLocksOf } from "../runtime/reap.js";
 import { compileFunction } from "./compile.js";
@@ -28,10 +28,13 @@ try {
     fn = module.default;
     if (typeof fn !== "function") throw new TypeError(`threadsafe: spawn(module): ${init.module} has no default export function`);
   }
+  setRunningThreadFunction(true);
   const value = await (fn as (...a: unknown[]) => unknown)(...args);
   outcome = { kind: "threadsafe:returned", value: share(value), heldLocks: [] };
 } catch (error) {
   outcome = { kind: "threadsafe:threw", error: share(error), heldLocks: [] };
+} finally {
+  setRunningThreadFunction(false);
 }
 const cause = outcome.kind === "threadsafe:threw" ? PoisonCause.Threw : PoisonCause.Returned;
 const heldLocks = releaseLocksOf(rt, currentThreadId, cause).map((id) => rt.lockName(id));

@@ -1,0 +1,56 @@
+/**
+ * The data buffer of a primitive that protects a value (a Mutex's `T`): its own SharedArrayBuffer, apart from the
+ * runtime buffer, laid out as
+ *
+ * ```
+ * [ u32 data tag ][ u32 layout hash ][ the value, as its layout stores it, from DATA_OFFSET ]
+ * ```
+ *
+ * The data tag is random and also stored in the lock's record (runtime/locks.ts, L_KIND), and the layout hash is a
+ * hash of the layout's description: a handle that pairs a lock with someone else's buffer, or a buffer with another
+ * layout, is refused on arrival instead of reading the wrong memory.
+ */
+
+import type { Layout, LayoutDescriptor } from "../layout/layout.js";
+
+/** Byte offset of the value in a data buffer. */
+export const DATA_OFFSET = 8;
+const TAG_WORD = 0;
+const HASH_WORD = 1;
+/** Data tags are 24 bits (they share a lock-record word with the kind) and never 0. */
+const TAG_LIMIT = 1 << 24;
+
+/** A fresh random data tag. */
+export function newDataTag(): number {
+  const random = new Uint32Array(1);
+  crypto.getRandomValues(random);
+  return (random[0]! % (TAG_LIMIT - 1)) + 1;
+}
+
+/** A 32-bit hash of a layout's description (FNV-1a over its JSON). */
+export function layoutHash(descriptor: LayoutDescriptor): number {
+  const text = JSON.stringify(descriptor);
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}
+
+/** Allocates a data buffer for `layout`, stamped with `tag`. */
+export function allocateData(layout: Layout<unknown>, tag: number): SharedArrayBuffer {
+  const buffer = new SharedArrayBuffer(DATA_OFFSET + Math.max(8, Math.ceil(layout.size / 8) * 8));
+  const header = new Uint32Array(buffer, 0, 2);
+  header[TAG_WORD] = tag;
+  header[HASH_WORD] = layoutHash(layout.describe());
+  return buffer;
+}
+
+/** Why `buffer` cannot be the data of a lock with `tag` holding `layout`, or undefined when it can. */
+export function dataMismatch(buffer: SharedArrayBuffer, tag: number, layout: Layout<unknown>): string | undefined {
+  if (buffer.byteLength < DATA_OFFSET + layout.size) {
+    return `its data buffer (${buffer.byteLength} bytes) is too small for its layout (${layout.size} bytes)`;
+  }
+  const header = new Uint32Array(buffer, 0, 2);
+  if (header[TAG_WORD] !== tag) return "its data buffer belongs to another lock";
+  if (header[HASH_WORD] !== layoutHash(layout.describe())) return "its layout is not the layout the data was made with";
+  return undefined;
+}

@@ -1,0 +1,498 @@
+// "Nothing hangs, nothing is lost": a thread that dies holding a lock, in every way a thread can die, leaves a
+// poisoned, released lock whose waiters (sync and async, on the main thread and on workers) wake with PoisonError
+// naming the dead thread and how it died. Every test has an exact oracle and a time bound.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Worker } from "node:worker_threads";
+import {
+  Mutex,
+  MutexGuard,
+  PoisonError,
+  ThreadError,
+  i32,
+  share,
+  spawn,
+  watch,
+  type JoinHandle,
+} from "threadsafe";
+
+/** Latency budget after a death: the target is 100 ms; this bound only catches a waiter that is stuck. */
+const WAKE_BOUND_MS = 2000;
+/** Waiters wait at most this long, so a bug fails the test instead of hanging it. */
+const WAIT_MS = 10_000;
+
+/** Wall-clock milliseconds with sub-millisecond precision, comparable across threads. */
+function stamp(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function until(what: string, condition: () => boolean, ms = 10_000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!condition()) {
+    if (performance.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await sleep(2);
+  }
+}
+
+/** Observed wake latencies, printed at the end (the reply to the issue reports them). */
+const latencies: string[] = [];
+process.on("exit", () => {
+  if (latencies.length > 0) console.log(`# wake latencies after death (ms):\n#   ${latencies.join("\n#   ")}`);
+});
+
+// Flag indexes shared by the victims and waiters below (spawned functions cannot see these constants: they use
+// the numbers, with the names in comments).
+// 0 HELD      the victim holds the lock and wrote its value
+// 1 GO        the main thread says: waiters are in place, die after a short delay
+// 2 READY     waiter workers about to wait (a count)
+// 3 BLOCKING  (terminated-blocked) the victim is about to block on the second mutex
+// 4 RELEASE   the blocker may release the second mutex
+// 5 B_HELD    the blocker holds the second mutex
+// 6 SLEEP     never set: Atomics.wait on it is a sleep
+// 7 STOP      ends a busy loop that survived a failed test
+// Times (Float64Array): 0 death, 1 worker-sync wake, 2 worker-async wake.
+
+type Death = "returned" | "threw" | "exited" | "terminated-busy" | "terminated-blocked";
+
+interface DeathCase {
+  readonly death: Death;
+  /** ThreadError.how that join() rejects with. */
+  readonly how: string;
+  /** How the PoisonError message says the thread died. */
+  readonly poison: RegExp;
+  readonly exitCode?: number;
+}
+
+const cases: readonly DeathCase[] = [
+  { death: "returned", how: "held-locks", poison: /ended without releasing it/ },
+  { death: "threw", how: "threw", poison: /died of an uncaught error while holding it/ },
+  { death: "exited", how: "exited", poison: /called process\.exit\(\) while holding it/, exitCode: 3 },
+  { death: "terminated-busy", how: "terminated", poison: /was terminated \(or crashed\) while holding it/ },
+  { death: "terminated-blocked", how: "terminated", poison: /was terminated \(or crashed\) while holding it/ },
+];
+
+/** What a waiter saw. */
+interface Woken {
+  readonly who: string;
+  readonly name: string;
+  readonly message: string;
+  readonly isPoisonError: boolean;
+  readonly held?: boolean;
+  readonly value?: number;
+  readonly at: number;
+}
+
+/** A waiter worker: waits (sync or async) and reports what it saw, releasing the lock it got. */
+function spawnWaiter(m: Mutex<number>, flags: Int32Array, times: Float64Array, slot: number, mode: "sync" | "async", name: string) {
+  return spawn(
+    async (m: Mutex<number>, flags: Int32Array, times: Float64Array, slot: number, mode: string, waitMs: number) => {
+      const { PoisonError } = await import("threadsafe");
+      Atomics.add(flags, 2, 1); // READY
+      Atomics.notify(flags, 2);
+      try {
+        const g = mode === "sync" ? m.lock({ timeout: waitMs }) : await m.lockAsync({ timeout: waitMs });
+        times[slot] = performance.timeOrigin + performance.now();
+        const value = g.value;
+        g.unlock();
+        return { name: "none", message: "acquired without PoisonError", isPoisonError: false, value };
+      } catch (e) {
+        times[slot] = performance.timeOrigin + performance.now();
+        const error = e as Error;
+        if (!(e instanceof PoisonError)) return { name: error.name, message: error.message, isPoisonError: false };
+        const g = e.intoInner() as { value: number; held: boolean; unlock(): void };
+        const held = g.held;
+        const value = g.value;
+        g.unlock();
+        return { name: error.name, message: error.message, isPoisonError: true, held, value };
+      }
+    },
+    [m, flags, times, slot, mode, WAIT_MS],
+    { name },
+  );
+}
+
+/** Checks what one waiter saw, and records its latency. */
+function checkWoken(label: string, c: DeathCase, victim: JoinHandle<unknown>, mutexName: string, w: Woken, value: number, deathAt: number): void {
+  const where = `${label}: ${w.who}`;
+  assert.equal(w.name, "PoisonError", `${where} got ${w.name}: ${w.message}`);
+  assert.equal(w.isPoisonError, true, `${where}: instanceof PoisonError`);
+  assert.ok(w.message.includes(`Mutex "${mutexName}" is poisoned`), `${where}: ${w.message}`);
+  assert.ok(w.message.includes(`thread "${victim.name}" (id ${victim.threadId})`), `${where} names the dead thread: ${w.message}`);
+  assert.match(w.message, c.poison, `${where} says how it died`);
+  assert.equal(w.held, true, `${where}: intoInner() gives a held guard`);
+  assert.equal(w.value, value, `${where}: the data written before death is there`);
+  const latency = w.at - deathAt;
+  latencies.push(`${label.padEnd(20)} ${w.who.padEnd(13)} ${latency.toFixed(1)}`);
+  assert.ok(latency >= -50, `${where}: woke ${latency} ms before the death?`); // clocks of two threads may differ a little
+  assert.ok(latency < WAKE_BOUND_MS, `${where}: woke ${latency.toFixed(1)} ms after the death`);
+}
+
+/** Main thread: lock (sync), expecting PoisonError; returns what it saw, releasing the lock. */
+function mainSyncWait(m: Mutex<number>): Woken {
+  try {
+    const g = m.lock({ timeout: WAIT_MS });
+    const at = stamp();
+    const value = g.value;
+    g.unlock();
+    return { who: "main sync", name: "none", message: "acquired without PoisonError", isPoisonError: false, value, at };
+  } catch (e) {
+    const at = stamp();
+    return fromError("main sync", e, at);
+  }
+}
+
+function mainAsyncWait(m: Mutex<number>): Promise<Woken> {
+  return m.lockAsync({ timeout: WAIT_MS }).then(
+    (g) => {
+      const at = stamp();
+      const value = g.value;
+      g.unlock();
+      return { who: "main async", name: "none", message: "acquired without PoisonError", isPoisonError: false, value, at };
+    },
+    (e: unknown) => fromError("main async", e, stamp()),
+  );
+}
+
+function fromError(who: string, e: unknown, at: number): Woken {
+  const error = e as Error;
+  if (!(e instanceof PoisonError)) return { who, name: error.name, message: error.message, isPoisonError: false, at };
+  const g = e.intoInner() as MutexGuard<number>;
+  const held = g.held;
+  const value = g.value;
+  g.unlock();
+  return { who, name: error.name, message: error.message, isPoisonError: true, held, value, at };
+}
+
+/** After the waiters: the lock is still poisoned; intoInner shows the data; clearPoison recovers. */
+function checkRecovery(m: Mutex<number>, value: number): void {
+  assert.equal(m.isPoisoned(), true, "still poisoned after the waiters released it");
+  let guard: MutexGuard<number> | undefined;
+  try {
+    m.lock({ timeout: 1000 });
+    assert.fail("lock() of a poisoned mutex must throw PoisonError");
+  } catch (e) {
+    assert.ok(e instanceof PoisonError, `got ${(e as Error).name}: ${(e as Error).message}`);
+    guard = e.intoInner() as MutexGuard<number>;
+  }
+  assert.equal(guard.held, true);
+  assert.equal(guard.value, value);
+  assert.equal(m.tryLock(), undefined, "intoInner's guard holds the lock");
+  m.clearPoison();
+  guard.value = value + 1;
+  guard.unlock();
+  assert.equal(m.isPoisoned(), false);
+  const g = m.lock({ timeout: 1000 });
+  assert.equal(g.value, value + 1);
+  g.unlock();
+  assert.equal(m.with((x) => x.value), value + 1);
+}
+
+for (const [index, c] of cases.entries()) {
+  test(`owner death (${c.death}): every kind of waiter wakes with PoisonError; intoInner, clearPoison, join`, { timeout: 60_000 }, async () => {
+    const value = 1000 + index;
+    const mutexName = `od-${c.death}`;
+    const m = new Mutex(i32, 0, { name: mutexName });
+    const b = new Mutex(i32, 0, { name: `od-second-${c.death}` });
+    const flags = new Int32Array(new SharedArrayBuffer(4 * 8));
+    const times = new Float64Array(new SharedArrayBuffer(8 * 4));
+
+    // terminated-blocked: the second mutex is held by a live "blocker" thread that the victim will wait for.
+    let blocker: JoinHandle<number> | undefined;
+    if (c.death === "terminated-blocked") {
+      blocker = spawn(
+        (b: Mutex<number>, flags: Int32Array) => {
+          const g = b.lock();
+          Atomics.store(flags, 5, 1); // B_HELD
+          Atomics.notify(flags, 5);
+          Atomics.wait(flags, 4, 0, 30_000); // RELEASE
+          const seen = g.value;
+          g.unlock();
+          return seen;
+        },
+        [b, flags],
+        { name: "blocker" },
+      );
+      await until("the blocker holds the second mutex", () => Atomics.load(flags, 5) === 1);
+    }
+
+    const victim = spawn(
+      (m: Mutex<number>, b: Mutex<number>, flags: Int32Array, times: Float64Array, death: string, value: number) => {
+        const g = m.lock();
+        g.value = value;
+        Atomics.store(flags, 0, 1); // HELD
+        Atomics.notify(flags, 0);
+        if (death === "terminated-busy") {
+          const end = Date.now() + 30_000;
+          while (Atomics.load(flags, 7) === 0 && Date.now() < end); // until terminated
+          return "busy loop ended: terminate() did not stop the thread";
+        }
+        if (death === "terminated-blocked") {
+          Atomics.store(flags, 3, 1); // BLOCKING
+          Atomics.notify(flags, 3);
+          b.lock({ timeout: 30_000 }); // blocks until terminated
+          return "second lock taken: terminate() did not stop the thread";
+        }
+        Atomics.wait(flags, 1, 0, 10_000); // GO
+        Atomics.wait(flags, 6, 0, 200); // the waiters are surely blocked by now
+        times[0] = performance.timeOrigin + performance.now();
+        if (death === "returned") return "returned holding the guard";
+        if (death === "threw") throw new Error("victim gave up while holding the lock");
+        if (death === "exited") process.exit(3);
+        return "unknown death";
+      },
+      [m, b, flags, times, c.death, value],
+      { name: `victim-${c.death}` },
+    );
+    try {
+      await until("the victim holds the lock", () => Atomics.load(flags, 0) === 1);
+      const workerSync = spawnWaiter(m, flags, times, 1, "sync", "waiter-sync");
+      const workerAsync = spawnWaiter(m, flags, times, 2, "async", "waiter-async");
+      await until("both waiter workers are waiting", () => Atomics.load(flags, 2) === 2);
+      if (c.death === "terminated-blocked") await until("the victim blocks on the second mutex", () => Atomics.load(flags, 3) === 1);
+      await sleep(50); // the waiters (and the victim) are parked by now
+      const mainAsync = mainAsyncWait(m);
+      await sleep(10);
+
+      let deathAt: number;
+      if (c.death === "terminated-busy" || c.death === "terminated-blocked") {
+        // The main thread cannot call terminate() while it is blocked: it calls it, then blocks at once. The worker
+        // waiters and the main thread's async waiter are already waiting.
+        deathAt = stamp();
+        void victim.terminate();
+      } else {
+        Atomics.store(flags, 1, 1); // GO: the victim dies 200 ms from now, while this thread is blocked below
+        Atomics.notify(flags, 1);
+        deathAt = Number.NaN;
+      }
+      const mainSync = mainSyncWait(m);
+      if (Number.isNaN(deathAt)) deathAt = times[0];
+      assert.ok(deathAt > 0, "the victim recorded its death time");
+
+      const woken: Woken[] = [mainSync, await mainAsync];
+      for (const [slot, handle] of [[1, workerSync], [2, workerAsync]] as const) {
+        const seen = (await handle.join()) as Omit<Woken, "who" | "at">;
+        woken.push({ ...seen, who: handle.name, at: times[slot] });
+      }
+      for (const w of woken) checkWoken(c.death, c, victim, mutexName, w, value, deathAt);
+
+      checkRecovery(m, value);
+
+      await assert.rejects(victim.join(), (e: unknown) => {
+        assert.ok(e instanceof ThreadError, `join() rejected with ${(e as Error)?.name}`);
+        assert.equal(e.name, "ThreadError");
+        assert.equal(e.how, c.how, e.message);
+        assert.deepEqual(e.thread, { id: victim.threadId, name: `victim-${c.death}` });
+        assert.ok(e.message.includes(`thread "victim-${c.death}" (id ${victim.threadId})`), e.message);
+        if (c.exitCode !== undefined) assert.equal(e.exitCode, c.exitCode);
+        if (c.death === "threw") {
+          assert.match(e.message, /victim gave up while holding the lock/);
+          assert.equal((e.error as Error).message, "victim gave up while holding the lock");
+        }
+        if (c.death === "returned" || c.death === "threw") assert.ok(e.message.includes(`Mutex "${mutexName}"`), e.message);
+        return true;
+      });
+
+      if (blocker) {
+        // The dead victim's wait for the second mutex is gone: the blocker releases it unpoisoned, and it works.
+        Atomics.store(flags, 4, 1);
+        Atomics.notify(flags, 4);
+        assert.equal(await blocker.join(), 0);
+        assert.equal(b.isPoisoned(), false);
+        b.with((g) => { g.value = 7; });
+        assert.equal(b.with((g) => g.value), 7);
+      }
+    } finally {
+      Atomics.store(flags, 7, 1); // STOP any busy loop
+      Atomics.store(flags, 4, 1); // RELEASE the blocker
+      Atomics.notify(flags, 4);
+      Atomics.store(flags, 1, 1);
+      Atomics.notify(flags, 1);
+    }
+  });
+}
+
+test("owner death: a worker terminates the holder it spawned while the main thread is already blocked in lock()", { timeout: 60_000 }, async () => {
+  const m = new Mutex(i32, 0, { name: "od-nested" });
+  const flags = new Int32Array(new SharedArrayBuffer(4 * 8));
+  const times = new Float64Array(new SharedArrayBuffer(8 * 2));
+  const killer = spawn(
+    async (m: Mutex<number>, flags: Int32Array, times: Float64Array) => {
+      const { spawn, ThreadError } = await import("threadsafe");
+      const victim = spawn(
+        (m: Mutex<number>, flags: Int32Array) => {
+          const g = m.lock();
+          g.value = 55;
+          Atomics.store(flags, 0, 1);
+          Atomics.notify(flags, 0);
+          const end = Date.now() + 30_000;
+          while (Atomics.load(flags, 7) === 0 && Date.now() < end);
+          g.unlock();
+        },
+        [m, flags],
+        { name: "nested-victim" },
+      );
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      const end = Date.now() + 10_000;
+      while (Atomics.load(flags, 1) === 0 && Date.now() < end) await sleep(2); // the main thread is about to block
+      await sleep(200);
+      times[0] = performance.timeOrigin + performance.now();
+      await victim.terminate();
+      try {
+        await victim.join();
+        return { how: "joined", name: "", id: victim.threadId };
+      } catch (e) {
+        return { how: (e as InstanceType<typeof ThreadError>).how, name: (e as Error).name, id: victim.threadId };
+      }
+    },
+    [m, flags, times],
+    { name: "killer" },
+  );
+  try {
+    await until("the nested victim holds the lock", () => Atomics.load(flags, 0) === 1);
+    Atomics.store(flags, 1, 1);
+    Atomics.notify(flags, 1);
+    const seen = mainSyncWait(m);
+    const outcome = await killer.join();
+    assert.deepEqual({ how: outcome.how, name: outcome.name }, { how: "terminated", name: "ThreadError" });
+    const fakeVictim = { name: "nested-victim", threadId: outcome.id } as JoinHandle<unknown>;
+    checkWoken("nested terminate", cases[3]!, fakeVictim, "od-nested", seen, 55, times[0]);
+    checkRecovery(m, 55);
+  } finally {
+    Atomics.store(flags, 7, 1);
+  }
+});
+
+test("owner death: a thread that calls process.exit(0) while holding a lock is reported as exited, not as having returned", { timeout: 30_000 }, async () => {
+  const m = new Mutex(i32, 0, { name: "od-exit0" });
+  const flags = new Int32Array(new SharedArrayBuffer(4 * 8));
+  const victim = spawn(
+    (m: Mutex<number>, flags: Int32Array) => {
+      const g = m.lock();
+      g.value = 9;
+      Atomics.store(flags, 0, 1);
+      process.exit(0);
+    },
+    [m, flags],
+    { name: "exit-zero" },
+  );
+  await assert.rejects(victim.join(), (e: unknown) => e instanceof ThreadError && e.how === "exited" && e.exitCode === 0);
+  let message = "";
+  try {
+    m.lock({ timeout: 5000 });
+    assert.fail("lock() must throw PoisonError");
+  } catch (e) {
+    assert.ok(e instanceof PoisonError, `got ${(e as Error).name}: ${(e as Error).message}`);
+    const g = e.intoInner() as MutexGuard<number>;
+    assert.equal(g.value, 9);
+    m.clearPoison();
+    g.unlock();
+    message = e.message;
+  }
+  assert.ok(message.includes(`thread "exit-zero" (id ${victim.threadId})`), message);
+  assert.match(message, /called process\.exit\(\) while holding it/);
+});
+
+// ## Workers made with `new Worker(...)`: they get the mutex through share/receive and have no lifeline.
+
+type RawMode = "throw" | "exit" | "return" | "busy";
+
+function startRawHolder(mode: RawMode, value: number) {
+  const m = new Mutex(i32, 0, { name: `raw-${mode}` });
+  const flags = new Int32Array(new SharedArrayBuffer(4 * 8));
+  const times = new Float64Array(new SharedArrayBuffer(8 * 2));
+  const worker = new Worker(new URL("./support/raw-holder.mjs", import.meta.url));
+  const exited = new Promise<{ code: number; error: Error | undefined }>((resolve) => {
+    let error: Error | undefined;
+    worker.on("error", (e) => { error = e; });
+    worker.on("exit", (code) => resolve({ code, error }));
+  });
+  worker.postMessage(share({ m, flags, times, mode, value }));
+  return { m, flags, times, worker, exited };
+}
+
+const rawCases: ReadonlyArray<{ mode: Exclude<RawMode, "busy">; poison: RegExp; code: number }> = [
+  { mode: "exit", poison: /called process\.exit\(\) while holding it/, code: 4 },
+  { mode: "return", poison: /ended without releasing it/, code: 0 },
+  { mode: "throw", poison: /died of an uncaught error while holding it/, code: 1 },
+];
+
+for (const [index, rc] of rawCases.entries()) {
+  test(`raw Worker (share/receive) that ${rc.mode === "throw" ? "throws" : rc.mode === "exit" ? "calls process.exit" : "ends"} while holding a lock: waiters wake with PoisonError`, { timeout: 30_000 }, async () => {
+    const value = 4000 + index;
+    const { m, flags, times, worker, exited } = startRawHolder(rc.mode, value);
+    try {
+      await until("the raw worker holds the lock", () => Atomics.load(flags, 0) === 1);
+      const rawId = Atomics.load(flags, 1);
+      assert.ok(rawId > 0, "the raw worker joined the runtime");
+      const mainAsync = mainAsyncWait(m);
+      await sleep(20);
+      Atomics.store(flags, 2, 1); // GO: it dies 200 ms from now, while this thread is blocked below
+      Atomics.notify(flags, 2);
+      const mainSync = mainSyncWait(m);
+      const woken = [mainSync, await mainAsync];
+      const { code, error } = await exited;
+      assert.equal(code, rc.code);
+      if (rc.mode === "throw") assert.match(String(error?.message), /raw worker failed while holding the lock/);
+      const fake = { name: `thread-${rawId}`, threadId: rawId } as JoinHandle<unknown>;
+      const anyCause = { ...cases[0]!, poison: /./ };
+      for (const w of woken) checkWoken(`raw ${rc.mode}`, anyCause, fake, `raw-${rc.mode}`, w, value, times[0]);
+      checkRecovery(m, value);
+      // Last, so that everything above is checked even if only the wording is wrong.
+      for (const w of woken) assert.match(w.message, rc.poison, `${w.who} says how the raw worker died`);
+    } finally {
+      Atomics.store(flags, 2, 1);
+      Atomics.notify(flags, 2);
+      await worker.terminate();
+    }
+  });
+}
+
+test(
+  "raw Worker (share/receive) terminated while holding a lock, followed with watch(worker): waiters wake with PoisonError",
+  { timeout: 30_000 },
+  async () => {
+    const { m, flags, worker, exited } = startRawHolder("busy", 77);
+    watch(worker); // the creating thread hears the end; it must not itself block on the worker's lock
+    try {
+      await until("the raw worker holds the lock", () => Atomics.load(flags, 0) === 1);
+      const mainAsync = m.lockAsync({ timeout: 3000 }).then(
+        (g) => { g.unlock(); return "acquired" as unknown; },
+        (e: unknown) => e,
+      );
+      const syncWaiter = spawn(
+        (m: Mutex<number>) => {
+          try {
+            m.lock({ timeout: 3000 }).unlock();
+            return "acquired";
+          } catch (e) {
+            const error = e as Error & { intoInner?: () => { unlock(): void } };
+            error.intoInner?.().unlock();
+            return `${error.name}: ${error.message}`;
+          }
+        },
+        [m],
+        { name: "sync-waiter" },
+      );
+      await sleep(50);
+      const deathAt = stamp();
+      void worker.terminate();
+      const asyncOutcome = await mainAsync;
+      const waited = stamp() - deathAt;
+      if (asyncOutcome instanceof PoisonError) (asyncOutcome.intoInner() as MutexGuard<number>).unlock();
+      const syncOutcome = await syncWaiter.join();
+      assert.equal((await exited).code, 1);
+      assert.ok(asyncOutcome instanceof PoisonError, `main async waiter got ${(asyncOutcome as Error)?.name ?? asyncOutcome}`);
+      assert.match(asyncOutcome.message, /was terminated \(or crashed\) while holding it/);
+      assert.match(syncOutcome, /^PoisonError: .*was terminated \(or crashed\) while holding it/);
+      assert.ok(waited < WAKE_BOUND_MS, `woke ${waited.toFixed(0)} ms after terminate()`);
+      m.clearPoison();
+    } finally {
+      Atomics.store(flags, 4, 1);
+      await worker.terminate();
+    }
+  },
+);
