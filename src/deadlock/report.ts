@@ -4,6 +4,7 @@
  */
 
 import { DeadlockError, LockTimeoutError, type CycleEntry, type LockRef, type ThreadRef } from "../errors.js";
+import { currentThreadId } from "../runtime/current.js";
 import { OWNER_SHIFT } from "../runtime/locks.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { waitingFor, waitingSince, type FoundCycle } from "./detect.js";
@@ -86,10 +87,16 @@ export function stallMessage(rt: Runtime, me: number, lockId: number, waitedMs: 
   const lock = lockRef(rt, lockId);
   const ownerId = Atomics.load(rt.words, rt.lockWordIndex(lockId)) >>> OWNER_SHIFT;
   const owner = ownerId === 0 ? "nobody (it was just released)" : `thread ${quoted(threadRef(rt, ownerId))} (id ${ownerId})`;
+  const why =
+    ownerId === me
+      ? "This thread holds the lock itself: if the task that holds it is the one waiting (an `await m.lockAsync()` " +
+        "while a guard of `m` is still held in the same async function), this wait never ends. Release the guard first."
+      : "No deadlock cycle of blocking waits was found; the holder may be busy, stuck in a loop, waiting in " +
+        "lockAsync (async waits are not part of the cycle check), or waiting on something locks cannot see.";
   return (
     `threadsafe: stall: thread ${quoted(threadRef(rt, me))} (id ${me}) has waited ${formatMs(waitedMs)} for Mutex ` +
-    `${quoted(lock)}, held by ${owner}. No deadlock cycle was found; the holder may be busy, stuck in a loop, or ` +
-    `waiting on something locks cannot see. (configure({ stallWarnMs }) sets when this is reported; 0 turns it off.)\n` +
+    `${quoted(lock)}, held by ${owner}. ${why} (configure({ stallWarnMs }) sets when this is reported; 0 turns it ` +
+    `off.)\n` +
     dumpLocksOf(rt).toString()
   );
 }
@@ -112,7 +119,9 @@ export function timeoutError(rt: Runtime, lockId: number, waitedMs: number, time
   const ownerId = Atomics.load(rt.words, rt.lockWordIndex(lockId)) >>> OWNER_SHIFT;
   const owner = ownerId === 0 ? undefined : threadRef(rt, ownerId);
   let message = `timed out after ${formatMs(waitedMs)} (timeout ${formatMs(timeoutMs)}) waiting for Mutex ${quoted(lock)}`;
-  if (owner) {
+  if (owner && owner.id === currentThreadId) {
+    message += `: it is held by this thread itself (thread ${quoted(owner)}), through a guard this thread has not released`;
+  } else if (owner) {
     message += `: it is held by thread ${quoted(owner)} (id ${owner.id}), for at least as long`;
     const ownerWaits = waitingFor(rt, owner.id);
     if (ownerWaits >= 0) {
