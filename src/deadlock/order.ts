@@ -23,6 +23,11 @@ function edgeKey(from: number, to: number): bigint {
   return (BigInt(from + 1) << 32n) | BigInt(to + 1);
 }
 
+// Words of an edge-info entry (EDGE_INFO_WORDS of them, see runtime.ts).
+const EI_THREAD = 0;
+const EI_THREAD_NAME = 1;
+const EI_STACK = 2;
+
 function slotFor(from: number, to: number): number {
   let h = Math.imul(from + 1, 0x9e3779b1) ^ Math.imul(to + 1, 0x85ebca77);
   h ^= h >>> 15;
@@ -37,7 +42,7 @@ export interface Inversion {
   /** The earlier path `to ⇝ from`, as lock ids (starting with `to`, ending with `from`). */
   readonly path: readonly number[];
   /** For each edge of `path`, the first thread seen taking it, and its stack if one was captured. */
-  readonly firstSeen: ReadonlyArray<{ threadId: number; stack: string | undefined }>;
+  readonly firstSeen: ReadonlyArray<{ threadId: number; threadName: string; stack: string | undefined }>;
 }
 
 /**
@@ -52,8 +57,9 @@ function insertEdge(rt: Runtime, from: number, to: number, threadId: number, sta
     const seen = Atomics.compareExchange(rt.wide, index, 0n, key);
     if (seen === 0n) {
       const info = rt.edgeInfoBase + slot * EDGE_INFO_WORDS;
-      Atomics.store(rt.words, info, threadId);
-      Atomics.store(rt.words, info + 1, stackRef);
+      Atomics.store(rt.words, info + EI_THREAD, threadId);
+      Atomics.store(rt.words, info + EI_THREAD_NAME, rt.threadNameRef(threadId));
+      Atomics.store(rt.words, info + EI_STACK, stackRef);
       return "inserted";
     }
     if (seen === key) return "known";
@@ -171,7 +177,13 @@ export function recordOrder(
     }
     const firstSeen = reverse.slots.map((slot) => {
       const info = rt.edgeInfoBase + slot * EDGE_INFO_WORDS;
-      return { threadId: Atomics.load(rt.words, info), stack: rt.loadText(Atomics.load(rt.words, info + 1)) };
+      const threadId = Atomics.load(rt.words, info + EI_THREAD);
+      return {
+        threadId,
+        // The name as it was then: the thread may have ended and its slot gone to another thread since.
+        threadName: rt.loadName(Atomics.load(rt.words, info + EI_THREAD_NAME)) ?? `thread-${threadId}`,
+        stack: rt.loadText(Atomics.load(rt.words, info + EI_STACK)),
+      };
     });
     return { from, to: lockId, path: reverse.locks, firstSeen };
   }
@@ -193,7 +205,8 @@ export function describeInversion(rt: Runtime, threadId: number, inversion: Inve
   if (stack) lines.push(indent(stack, "           "));
   path.slice(0, -1).forEach((lock, i) => {
     const seen = firstSeen[i];
-    lines.push(`  before:  ${name(lock)} → ${name(path[i + 1]!)}   first in thread ${seen ? thread(seen.threadId) : "?"}`);
+    const by = seen ? `"${seen.threadName}" (id ${seen.threadId})` : "?";
+    lines.push(`  before:  ${name(lock)} → ${name(path[i + 1]!)}   first in thread ${by}`);
     if (seen?.stack) lines.push(indent(seen.stack, "           "));
   });
   lines.push(

@@ -4,6 +4,7 @@
  */
 
 import { DeadlockError, LockTimeoutError, type CycleEntry, type LockRef, type ThreadRef } from "../errors.js";
+import { settings } from "../runtime/config.js";
 import { currentThreadId } from "../runtime/current.js";
 import { OWNER_SHIFT } from "../runtime/locks.js";
 import type { Runtime } from "../runtime/runtime.js";
@@ -63,7 +64,14 @@ export function deadlockError(rt: Runtime, cycle: FoundCycle): DeadlockError {
       }
     }
   });
-  if (!anyStacks) lines.push("", "  (configure({ stacks: \"blocking\" }) shows where each lock was acquired)");
+  if (!anyStacks) {
+    lines.push(
+      "",
+      settings.stacks === "all"
+        ? "  (no acquisition sites were recorded for these locks)"
+        : `  (configure({ stacks: "all" }) records where every lock is acquired${settings.stacks === "off" ? '; "blocking" shows where each thread waits' : ""})`,
+    );
+  }
   lines.push("", "  Summary:");
   for (const entry of entries) {
     const holds = entry.holds.map((l) => l.name).join(", ") || "nothing";

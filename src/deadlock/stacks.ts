@@ -17,8 +17,8 @@ const FRAMES = 8;
 /** A frame of the user's code: not the library's, not Node's internals, not a native builtin. */
 function isUserFrame(line: string): boolean {
   const frame = line.trim();
-  // A spawned function runs as eval'd code whose frame names the library file that compiled it: that is user code.
-  if (frame.startsWith("at eval (eval at ")) return true;
+  // A spawned function runs as eval'd code whose frames name the library file that compiled it: that is user code.
+  if (frame.includes("(eval at compileFunction (")) return true;
   if (frame.includes("node:internal") || frame.endsWith("(<anonymous>)")) return false;
   return !libraryPaths.some((path) => frame.includes(path));
 }

@@ -190,6 +190,8 @@ export class RawMutex {
     }
     const start = now();
     let published = false;
+    let ticket = 0n;
+    let lastCheck = 0;
     let stallReported = false;
     try {
       for (;;) {
@@ -200,10 +202,18 @@ export class RawMutex {
         if (!published && waited >= PUBLISH_AFTER_MS) {
           // Only a wait that lasts is published and checked: a handoff between busy threads costs nothing extra.
           published = true;
-          const cycle = findDeadlock(rt, me, this.id, publishWait(rt, me, this.id));
+          ticket = publishWait(rt, me, this.id);
+          const cycle = findDeadlock(rt, me, this.id, ticket);
           if (cycle) throw deadlockError(rt, cycle);
           onPark?.();
           continue; // the owner may have moved on meanwhile: look again before sleeping
+        }
+        if (published && waited - lastCheck >= SLICE_MS) {
+          // Checked again every slice: a walk can be inconclusive (a member caught mid-publication, or state that
+          // kept moving), and a cycle must not go unreported because of it. Still only the highest ticket throws.
+          lastCheck = waited;
+          const cycle = findDeadlock(rt, me, this.id, ticket);
+          if (cycle) throw deadlockError(rt, cycle);
         }
         const slice = published ? SLICE_MS : PUBLISH_AFTER_MS - waited;
         Atomics.wait(words, index, this.waitOn, Math.min(timeoutMs - waited, slice));

@@ -13,8 +13,10 @@ export interface ConfigureOptions {
    */
   readonly lockOrder?: LockOrderMode;
   /**
-   * When to capture stacks for reports (3–15 µs each): "off" (default), "blocking" (when a thread is about to
-   * wait, and for locks it then acquires: what deadlock reports need), or "all" (every acquisition).
+   * When to capture stacks for reports (3–15 µs each): "off" (default); "blocking": where each thread is blocked,
+   * captured when it starts to wait (and the site of a lock it then acquires), so a deadlock report shows where
+   * every thread of the cycle waits; "all": also where every lock is acquired, on every acquisition (slow: for
+   * debugging).
    */
   readonly stacks?: StackMode;
   /** A wait longer than this many ms is reported once through `onReport` (default 30 000; 0 turns it off). */

@@ -11,7 +11,7 @@
  * ```
  *
  * - lock-order edges (deadlock/order.ts): EDGE_SLOTS 64-bit keys `(from + 1) << 32 | (to + 1)`, open addressing,
- *   then EDGE_SLOTS Int32 pairs of first-seen info (thread id, string ref of a stack);
+ *   then EDGE_SLOTS Int32 triples of first-seen info (thread id, its name's string ref, a stack's string ref);
  * - reported cycles: REPORTED_SLOTS Int32 hashes of cycles already reported, so each is reported once;
  * - dump areas (runtime/dumps.ts): DUMP_WORDS per thread slot, where a thread keeps the stacks of its acquisitions
  *   (when stack capture is on) for reports made in other threads.
@@ -78,8 +78,8 @@ export const H_TXN_TICKETS_I64 = 7;
 const HEADER_WORDS = 32;
 /** Capacity of the lock-order edge table. */
 export const EDGE_SLOTS = 1 << 15;
-/** Int32 words per edge-info entry: first-seen thread id, string ref of the acquiring stack. */
-export const EDGE_INFO_WORDS = 2;
+/** Int32 words per edge-info entry: first-seen thread id, string ref of its name, string ref of the stack. */
+export const EDGE_INFO_WORDS = 3;
 export const REPORTED_SLOTS = 1 << 12;
 /** Int32 words of one thread's dump area (4 KiB). */
 export const DUMP_WORDS = 1024;
@@ -241,6 +241,11 @@ export class Runtime {
   isAlive(id: number): boolean {
     const state = Atomics.load(this.words, this.threadBase(slotOf(id)) + T_STATE);
     return statusOf(state) === ThreadStatus.Alive && stateGeneration(state) === generationOf(id);
+  }
+
+  /** The string ref of thread `id`'s name (valid while its slot has not been reused). */
+  threadNameRef(id: number): number {
+    return Atomics.load(this.words, this.threadBase(slotOf(id)) + T_NAME);
   }
 
   /** The name of thread `id` (also after it died, as long as its slot was not reused). */
