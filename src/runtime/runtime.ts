@@ -36,6 +36,9 @@ import {
   L_KIND,
   L_LEVEL,
   L_NAME,
+  L_POISON_BY,
+  L_POISON_CAUSE,
+  PoisonCause,
   L_STATE,
   NO_LEVEL,
   OWNER_SHIFT,
@@ -315,6 +318,18 @@ export class Runtime {
       if (Atomics.load(this.words, this.lockWordIndex(lockId)) >>> OWNER_SHIFT === id) held.push(lockId);
     }
     return held;
+  }
+
+  /** Ids of the locks whose poison record says thread `id` died holding them (not poisoned by a throw in `with`). */
+  locksLeftByDeadThread(id: number): number[] {
+    const left: number[] = [];
+    const count = this.lockCount();
+    for (let lockId = 0; lockId < count; lockId++) {
+      const base = this.lockBase(lockId);
+      if (Atomics.load(this.words, base + L_POISON_BY) !== id) continue;
+      if (Atomics.load(this.words, base + L_POISON_CAUSE) !== PoisonCause.Panicked) left.push(lockId);
+    }
+    return left;
   }
 
   /** The kind of lock record `lockId` (0 when unused or out of range). */

@@ -74,8 +74,10 @@ function encodeError(error: Error, seen: Map<object, unknown>, depth: number): u
   const out: Record<string, unknown> = { [ERROR]: true, name: error.name, message: error.message, stack: error.stack };
   seen.set(error, out);
   const props: Record<string, unknown> = {};
-  for (const key of Object.keys(error)) {
-    if (key === "name" || key === "message" || key === "stack") continue;
+  // Own names, not just enumerable keys: SuppressedError's error/suppressed and AggregateError's errors are not
+  // enumerable.
+  for (const key of Object.getOwnPropertyNames(error)) {
+    if (key === "name" || key === "message" || key === "stack" || key === "cause") continue;
     try {
       props[key] = encode((error as unknown as Record<string, unknown>)[key], seen, depth + 1);
     } catch {

@@ -67,8 +67,10 @@ export class JoinHandle<R> {
         const cause = outcome
           ? outcome.kind === "threadsafe:threw" ? PoisonCause.Threw : PoisonCause.Returned
           : this.#terminating ? PoisonCause.Terminated : error !== undefined ? PoisonCause.Threw : PoisonCause.Exited;
-        const reaped = reapThread(rt, threadId, cause) ?? [];
-        const settled = this.#settle(outcome, exitCode, error, reaped.map((id) => rt.lockName(id)));
+        reapThread(rt, threadId, cause);
+        // Whoever reaped it (its own exit hook, the supervisor, or this call), the poison records name its locks.
+        const left = outcome ? [] : rt.locksLeftByDeadThread(threadId).map((id) => rt.lockName(id));
+        const settled = this.#settle(outcome, exitCode, error, left);
         if (settled.ok) resolve(settled.value as R);
         else reject(settled.error);
       });
