@@ -202,10 +202,10 @@ export class RawMutex {
         if (!published && waited >= PUBLISH_AFTER_MS) {
           // Only a wait that lasts is published and checked: a handoff between busy threads costs nothing extra.
           published = true;
+          onPark?.(); // before publishing: a report made as soon as the wait is visible must find the stack
           ticket = publishWait(rt, me, this.id);
           const cycle = findDeadlock(rt, me, this.id, ticket);
           if (cycle) throw deadlockError(rt, cycle);
-          onPark?.();
           continue; // the owner may have moved on meanwhile: look again before sleeping
         }
         if (published && waited - lastCheck >= SLICE_MS) {
@@ -278,15 +278,18 @@ export class RawMutex {
 
   /** Releases the lock, held by this thread; with `poison`, marks it poisoned first. */
   unlock(poison: boolean): void {
-    if (!poison && Atomics.compareExchange(this.words, this.index, currentHeldWord, FREE) === currentHeldWord) return;
-    this.unlockSlow(poison);
+    if (poison) {
+      this.unlockSlow(true, Atomics.load(this.words, this.index));
+      return;
+    }
+    const seen = Atomics.compareExchange(this.words, this.index, currentHeldWord, FREE);
+    if (seen !== currentHeldWord) this.unlockSlow(false, seen); // contended or poisoned: the CAS told us the word
   }
 
-  private unlockSlow(poison: boolean): void {
+  private unlockSlow(poison: boolean, word: number): void {
     const { rt, words, index } = this;
     if (poison) this.recordPoison(currentThreadId, PoisonCause.Panicked);
     for (;;) {
-      const word = Atomics.load(words, index);
       if (word >>> OWNER_SHIFT !== currentThreadId || (word & STATE_MASK) === FREE) {
         throw new Error(
           `threadsafe: Mutex "${rt.lockName(this.id)}" is not held by this thread any more ` +
@@ -294,10 +297,12 @@ export class RawMutex {
         );
       }
       const next = poison ? POISONED : word & POISONED;
-      if (Atomics.compareExchange(words, index, word, next) === word) {
+      const seen = Atomics.compareExchange(words, index, word, next);
+      if (seen === word) {
         if ((word & STATE_MASK) === CONTENDED) Atomics.notify(words, index, 1);
         return;
       }
+      word = seen;
     }
   }
 
