@@ -1,0 +1,90 @@
+// The folders of src/ are the architecture (README, "How the code is laid out"): a file may import only from its
+// own room and the rooms below it, nothing imports in a cycle, and only src/platform/ names the runtime.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import { dirname, join, normalize, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const src = fileURLToPath(new URL("../src/", import.meta.url));
+
+/** What each room may import besides itself. */
+const allowed: Record<string, readonly string[]> = {
+  errors: [],
+  platform: ["errors"],
+  layout: [],
+  runtime: ["platform", "errors"],
+  deadlock: ["runtime", "platform", "errors"],
+  raw: ["deadlock", "runtime", "platform", "errors"],
+  sync: ["raw", "layout", "deadlock", "runtime", "platform", "errors"],
+  thread: ["sync", "raw", "layout", "deadlock", "runtime", "platform", "errors"],
+};
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? files(join(dir, entry.name)) : entry.name.endsWith(".ts") ? [join(dir, entry.name)] : [],
+  );
+}
+
+function roomOf(file: string): string {
+  return relative(src, file).split("/")[0]!.replace(/\.ts$/, "");
+}
+
+interface Import {
+  readonly target: string;
+  readonly typeOnly: boolean;
+}
+
+function importsOf(file: string): Import[] {
+  const text = readFileSync(file, "utf8");
+  const found: Import[] = [];
+  for (const match of text.matchAll(/^(import|export)(\s+type)?[^;]*?from\s+"(\.[^"]+)"/gms)) {
+    found.push({ target: normalize(join(dirname(file), match[3]!.replace(/\.js$/, ".ts"))), typeOnly: match[2] !== undefined });
+  }
+  return found;
+}
+
+const all = files(src);
+
+test("each room imports only itself and the rooms below it", () => {
+  const violations: string[] = [];
+  for (const file of all) {
+    const room = roomOf(file);
+    const may = allowed[room];
+    if (may === undefined) continue; // src/index.ts re-exports everything
+    for (const { target } of importsOf(file)) {
+      const to = roomOf(target);
+      if (to !== room && !may.includes(to)) violations.push(`${relative(src, file)} imports ${relative(src, target)}`);
+    }
+  }
+  assert.deepEqual(violations, []);
+});
+
+test("no import cycles", () => {
+  const graph = new Map(all.map((file) => [file, importsOf(file).filter((i) => !i.typeOnly).map((i) => i.target)]));
+  const state = new Map<string, "visiting" | "done">();
+  const cycles: string[] = [];
+  const visit = (file: string, path: string[]) => {
+    state.set(file, "visiting");
+    for (const next of graph.get(file) ?? []) {
+      if (state.get(next) === "visiting") cycles.push([...path, file, next].slice(path.indexOf(next)).map((f) => relative(src, f)).join(" → "));
+      else if (!state.has(next)) visit(next, [...path, file]);
+    }
+    state.set(file, "done");
+  };
+  for (const file of all) if (!state.has(file)) visit(file, []);
+  assert.deepEqual(cycles, []);
+});
+
+test("only src/platform/ names the runtime (worker_threads, process, Deno, Bun, navigator, self)", () => {
+  const offenders: string[] = [];
+  for (const file of all) {
+    if (roomOf(file) === "platform") continue;
+    const code = readFileSync(file, "utf8")
+      .replace(/\/\*[\s\S]*?\*\//g, "")
+      .replace(/\/\/.*$/gm, "")
+      .replace(/(["'`])(?:\\.|(?!\1)[^\\])*\1/g, '""'); // comments and strings may mention them
+    if (/\bworker_threads\b|\bprocess\.|\bDeno\b|\bBun\b|\bnavigator\b|\bself\./.test(code)) offenders.push(relative(src, file));
+  }
+  assert.deepEqual(offenders, []);
+});
