@@ -132,7 +132,9 @@ export class Mutex<T> {
    * @throws PoisonError when it took the lock and the lock is poisoned.
    */
   tryLock(): MutexGuard<T> | undefined {
-    const result = this.#core.raw.tryLock();
+    const core = this.#core;
+    if (!tracking && core.level === undefined && core.raw.tryLockFast()) return new MutexGuard(guardToken, core);
+    const result = core.raw.tryLock();
     return result === Acquired.No ? undefined : this.#acquired(result === Acquired.Poisoned, "try");
   }
 
