@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // One run of one case for one implementation, in this process:
-//   node bench/case.mjs <impl> <case> [--ops N] [--timeout-ms MS]
+//   node bench/case.mjs <impl>[:<variant>] <case> [--ops N] [--timeout-ms MS]
 // Prints exactly one line `BENCH_RESULT {json}` on stdout and exits. bench/run.mjs starts this
 // file in a fresh process for every run.
 import { loadImpl } from './impls/index.mjs';
-import { CASE_BY_NAME } from './lib/cases.mjs';
-import { runSingle, runContended, runSpawn } from './lib/measure.mjs';
+import { CASE_BY_NAME, splitEntry } from './lib/cases.mjs';
+import { runSingle, runContended, runSpawn, runMemory } from './lib/measure.mjs';
 
 const args = process.argv.slice(2);
-const [implName, caseName] = args;
+const [entry, caseName] = args;
+// "threadsafe:warn": implementation threadsafe, variant "warn" (see `variants` in lib/cases.mjs).
+const [implName, variant] = entry ? splitEntry(entry) : [];
 const opt = (name, dflt) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : dflt;
@@ -29,7 +31,7 @@ function describe(e) {
 async function main() {
   const caseDef = CASE_BY_NAME.get(caseName);
   if (!implName || !caseDef) {
-    console.error('usage: node bench/case.mjs <impl> <case> [--ops N]');
+    console.error('usage: node bench/case.mjs <impl>[:<variant>] <case> [--ops N]');
     process.exit(2);
   }
   if (caseDef.placeholder) return emit({ status: 'skip', reason: 'not yet built' });
@@ -44,13 +46,18 @@ async function main() {
   }
   const handler = impl.cases[caseName];
   if (!handler) return emit({ status: 'unavailable', reason: `no ${caseName} for ${implName}` });
+  if (variant !== undefined && !caseDef.variants?.[variant]) {
+    return emit({ status: 'error', reason: `case ${caseName} has no variant "${variant}"` });
+  }
+  const ctx = { variant, caseDef };
 
   try {
     let r;
-    if (handler.run) r = await handler.run(ops, { timeoutMs });
-    else if (caseDef.kind === 'single') r = await runSingle(handler, ops);
+    if (handler.run) r = await handler.run(ops, { timeoutMs, ...ctx });
+    else if (caseDef.kind === 'single') r = await runSingle(handler, ops, ctx);
     else if (caseDef.kind === 'contended') r = await runContended(implName, caseName, handler, ops, { timeoutMs });
-    else if (caseDef.kind === 'spawn') r = await runSpawn(handler, ops);
+    else if (caseDef.kind === 'spawn') r = await runSpawn(handler, ops, ctx);
+    else if (caseDef.kind === 'memory') r = await runMemory(handler, ops, ctx);
     else throw new Error(`unknown case kind ${caseDef.kind}`);
     emit({ status: 'ok', ...r });
   } catch (e) {

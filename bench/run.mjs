@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, relative } from 'node:path';
-import { CASES, CASE_BY_NAME, GOALS, opsFor } from './lib/cases.mjs';
+import { CASES, CASE_BY_NAME, GOALS, opsFor, splitEntry } from './lib/cases.mjs';
 import { IMPLS } from './impls/index.mjs';
 import { discoverRuntimes, ensureNode24 } from './lib/runtimes.mjs';
 
@@ -65,9 +65,17 @@ function machineCpu() {
   }
 }
 
-function runChild(runtime, impl, caseName, ops, timeoutS) {
-  const flags = IMPLS[impl].flags ?? [];
-  const args = [...flags, CASE_FILE, impl, caseName, '--ops', String(ops), '--timeout-ms', String(Math.max(5, timeoutS - 5) * 1000)];
+// An impl entry is `name` or `name:variant` (lib/cases.mjs); IMPLS is keyed by name.
+const baseOf = (entry) => splitEntry(entry)[0];
+function entryLabel(caseDef, entry) {
+  const [impl, variant] = splitEntry(entry);
+  return variant === undefined ? IMPLS[impl].label : `${IMPLS[impl].label}: ${caseDef.variants?.[variant] ?? variant}`;
+}
+
+function runChild(runtime, entry, caseDef, ops, timeoutS) {
+  const flags = [...(IMPLS[baseOf(entry)].flags ?? []), ...(caseDef.flags ?? [])];
+  const caseName = caseDef.name;
+  const args = [...flags, CASE_FILE, entry, caseName, '--ops', String(ops), '--timeout-ms', String(Math.max(5, timeoutS - 5) * 1000)];
   return new Promise((resolve) => {
     const t0 = Date.now();
     const cpu0 = machineCpu();
@@ -136,6 +144,15 @@ function summarize(runs) {
     s.totalMs = median(ms);
     s.minMs = Math.min(...ms);
     s.maxMs = Math.max(...ms);
+    // Named figures besides ns/op (kind 'memory': bytes per mutex), each as median (min–max).
+    const keys = [...new Set(correct.flatMap((r) => Object.keys(r.metrics ?? {})))];
+    if (keys.length) {
+      s.metrics = {};
+      for (const k of keys) {
+        const xs = correct.map((r) => r.metrics?.[k]).filter((x) => typeof x === 'number');
+        s.metrics[k] = { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
+      }
+    }
   }
   const wrong = ok.filter((r) => !r.correct);
   if (wrong.length) s.wrong = wrong.map((r) => `${r.count} of ${r.expected}`);
@@ -183,7 +200,99 @@ const esc = (s) => String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 // ---------------------------------------------------------------- tables
 
+function correctCell(s) {
+  let correct = s.okRuns ? `${s.correctRuns}/${s.okRuns}` : '–';
+  if (s.okRuns && s.correctRuns < s.okRuns) correct += ' ✘';
+  if (s.okRuns && s.attempted > s.okRuns) correct += ` (+${s.attempted - s.okRuns} failed)`;
+  return correct;
+}
+
+// Columns of a memory case: bytes per mutex (see runMemory in lib/measure.mjs).
+const MEMORY_COLUMNS = [
+  ['sharedB', 'shared B/mutex'],
+  ['heapB', 'JS heap B/mutex'],
+  ['totalB', 'total B/mutex (shared + heap)'],
+  ['heapUsedB', '`heapUsed` Δ B/mutex'],
+  ['arrayBuffersB', '`arrayBuffers` Δ B/mutex'],
+  ['externalB', '`external` Δ B/mutex'],
+];
+
+const fmtBytes = (m) => {
+  if (!m) return '–';
+  const one = (x) => (Math.abs(x) < 0.05 ? '0' : fmt(x));
+  return m.max - m.min < 0.5 ? one(m.median) : `${one(m.median)} (${one(m.min)}–${one(m.max)})`;
+};
+
+function memoryTable(caseDef, results, runtimes) {
+  const head = ['impl', 'runtime', ...MEMORY_COLUMNS.map((c) => c[1]), `total ÷ floor (${caseDef.floor})`, '`new` µs/mutex', 'correct runs'];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const rt of runtimes) {
+    const floor = results.get(key(caseDef.floor, rt.id));
+    for (const entry of caseDef.impls) {
+      const s = results.get(key(entry, rt.id));
+      if (!s) continue;
+      const row = [entryLabel(caseDef, entry), rt.id];
+      if (s.metrics) {
+        row.push(...MEMORY_COLUMNS.map(([k]) => fmtBytes(s.metrics[k])));
+        const ft = floor?.metrics?.totalB?.median;
+        row.push(fmtRatio(ft ? s.metrics.totalB.median / ft : undefined));
+        row.push(fmt(s.nsPerOp / 1000));
+      } else {
+        const why = failureText(s) ?? (s.wrong ? `✘ wrong count (${s.wrong[0]})` : '–');
+        row.push(why, ...MEMORY_COLUMNS.slice(1).map(() => '–'), '–', '–');
+      }
+      row.push(correctCell(s));
+      lines.push(`| ${row.map(esc).join(' | ')} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/** threadsafe's bytes against the floor and each anchor, per runtime. */
+function memoryLines(caseDef, results, runtimes) {
+  const out = [];
+  for (const rt of runtimes) {
+    const me = results.get(key('threadsafe', rt.id))?.metrics;
+    if (!me) continue;
+    const parts = [];
+    for (const other of caseDef.impls) {
+      if (other === 'threadsafe') continue;
+      const m = results.get(key(other, rt.id))?.metrics;
+      if (!m) continue;
+      parts.push(`${other}: shared ${fmtRatio(me.sharedB.median / m.sharedB.median)}, JS heap ${fmt(me.heapB.median - m.heapB.median)} B more, total ${fmtRatio(me.totalB.median / m.totalB.median)}`);
+    }
+    if (parts.length) out.push(`- threadsafe vs (${rt.id}): ${parts.join('; ')}`);
+  }
+  out.push('- shared = bytes other threads see: SharedArrayBuffer bytes the objects use (threadsafe: its lock record + data buffer), or the growth of V8\'s shared space (Atomics.Mutex). JS heap = growth of V8\'s object spaces (not code: JIT code moves ±200 KB between readings; not shared) across 10,000 objects between full GCs (`global.gc()` ×4, `--single-threaded-gc`); each figure is the median of 3 such rounds in the run, then of the runs. `heapUsed` Δ includes the shared space and JIT code. `new` µs/mutex: time of the constructions, GC included (rough)');
+  return out;
+}
+
+/** Case-specific summary lines: the check as a share of the floor, or the cost of a setting (lib/cases.mjs). */
+function derivedLines(caseDef, results, runtimes) {
+  const out = [];
+  for (const rt of runtimes) {
+    const get = (e) => results.get(key(e, rt.id));
+    if (caseDef.fractionOfFloor) {
+      const floor = get(caseDef.floor);
+      if (floor?.nsPerOp === undefined) continue;
+      const parts = caseDef.impls
+        .filter((e) => e !== caseDef.floor && get(e)?.nsPerOp !== undefined)
+        .map((e) => `${splitEntry(e)[1] ?? e} ${fmt(get(e).nsPerOp)} ns = ${((get(e).nsPerOp / floor.nsPerOp) * 100).toPrecision(2)}%`);
+      if (parts.length) out.push(`- check ÷ one futex sleep/wake round trip (${fmt(floor.nsPerOp / 1000)} µs) (${rt.id}): ${parts.join('; ')} — ${caseDef.fractionOfFloor}`);
+    }
+    if (caseDef.difference) {
+      const { base, with: w, what } = caseDef.difference;
+      const a = get(base);
+      const b = get(w);
+      if (a?.nsPerOp === undefined || b?.nsPerOp === undefined) continue;
+      out.push(`- ${what} (${rt.id}): ${fmt(b.nsPerOp)} − ${fmt(a.nsPerOp)} = **${b.nsPerOp >= a.nsPerOp ? '+' : ''}${fmt(b.nsPerOp - a.nsPerOp)} ns** (${fmtRatio(b.nsPerOp / a.nsPerOp)})`);
+    }
+  }
+  return out;
+}
+
 function caseTable(caseDef, results, runtimes) {
+  if (caseDef.kind === 'memory') return memoryTable(caseDef, results, runtimes);
   const contended = caseDef.name === 'contended';
   const head = ['impl', 'runtime', 'median', '(min–max)', `ratio to floor (${caseDef.floor})`];
   if (contended) head.push('ratio to best raw lock');
@@ -194,8 +303,8 @@ function caseTable(caseDef, results, runtimes) {
     const bestRaw = contended ? bestRawLock(caseDef, (i) => results.get(key(i, rt.id))) : undefined;
     for (const impl of caseDef.impls) {
       const s = results.get(key(impl, rt.id));
-      if (!s || IMPLS[impl].kind === 'sanity') continue;
-      const label = IMPLS[impl].label;
+      if (!s || IMPLS[baseOf(impl)].kind === 'sanity') continue;
+      const label = entryLabel(caseDef, impl);
       const cells = valueCells(caseDef, s);
       const row = [label, rt.id];
       if (cells) {
@@ -206,10 +315,7 @@ function caseTable(caseDef, results, runtimes) {
         row.push(why, '–', '–');
         if (contended) row.push('–');
       }
-      let correct = s.okRuns ? `${s.correctRuns}/${s.okRuns}` : '–';
-      if (s.okRuns && s.correctRuns < s.okRuns) correct += ' ✘';
-      if (s.okRuns && s.attempted > s.okRuns) correct += ` (+${s.attempted - s.okRuns} failed)`;
-      row.push(correct);
+      row.push(correctCell(s));
       lines.push(`| ${row.map(esc).join(' | ')} |`);
     }
   }
@@ -234,7 +340,7 @@ function correctnessLines(caseDef, results, runtimes) {
     for (const impl of caseDef.impls) {
       const s = results.get(key(impl, rt.id));
       if (!s) continue;
-      if (IMPLS[impl].kind === 'sanity') {
+      if (IMPLS[baseOf(impl)].kind === 'sanity') {
         if (!s.okRuns) out.push(`- oracle check, ${IMPLS[impl].label} (${rt.id}): ${failureText(s) ?? 'did not run'}`);
         else out.push(`- oracle check, ${IMPLS[impl].label} (${rt.id}): wrong count in ${s.okRuns - s.correctRuns}/${s.okRuns} runs${s.wrong ? ` (${s.wrong.join(', ')})` : ''}${s.correctRuns ? '; a run can come out right when the two workers barely overlap' : ''}`);
       } else if (s.wrong) {
@@ -248,6 +354,7 @@ function correctnessLines(caseDef, results, runtimes) {
 /** "X vs anchors" lines: ratio of X's median to each anchor's, per runtime (< 1 means X is faster). */
 function anchorLines(caseDef, results, runtimes) {
   const out = [];
+  if (caseDef.kind === 'memory') return memoryLines(caseDef, results, runtimes);
   for (const who of ['threadsafe', caseDef.floor]) {
     for (const rt of runtimes) {
       const me = results.get(key(who, rt.id));
@@ -316,7 +423,7 @@ function evaluateGoals(results, runtimes) {
         const losses = [];
         let compared = 0;
         for (const c of CASES) {
-          if (c.placeholder) continue;
+          if (c.placeholder || c.kind === 'memory') continue; // a speed goal: bytes are not compared here
           const ts = results.get(key('threadsafe', rt.id, c.name));
           if (!has(ts)) continue;
           for (const a of ['multithreading', 'atomics-mutex']) {
@@ -436,7 +543,7 @@ async function main() {
       continue;
     }
     // A filtered run still measures what its ratios need: the floor and the raw locks.
-    const impls = caseDef.impls.filter((i) => !o.impls || o.impls.includes(i) || i === caseDef.floor || caseDef.bestRaw?.includes(i));
+    const impls = caseDef.impls.filter((i) => !o.impls || o.impls.includes(baseOf(i)) || i === caseDef.floor || caseDef.bestRaw?.includes(i));
     const raw = new Map(); // impl@rt → [run results]
     const stopped = new Set();
     for (let r = 1; r <= o.runs; r++) {
@@ -445,13 +552,15 @@ async function main() {
           const k = key(impl, rt.id);
           if (stopped.has(k)) continue;
           const ops = opsFor(caseDef, impl, o.quick);
-          const res = await runChild(rt, impl, caseDef.name, ops, o.timeout);
+          const res = await runChild(rt, impl, caseDef, ops, o.timeout);
           if (!raw.has(k)) raw.set(k, []);
           raw.get(k).push(res);
           // Unavailable, error or timeout: the next runs would say the same; do not repeat them.
           if (res.status !== 'ok') stopped.add(k);
           const what =
-            res.status === 'ok'
+            res.status === 'ok' && caseDef.kind === 'memory'
+              ? `${Object.entries(res.metrics ?? {}).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}${res.correct ? '' : ` ✘ WRONG COUNT ${res.count}/${res.expected}`}`
+              : res.status === 'ok'
               ? `${caseDef.kind === 'spawn' ? `${fmt(res.nsPerOp / 1000)} µs/op` : `${fmt(res.nsPerOp)} ns/op`}${caseDef.kind === 'contended' ? ` (${fmt(res.totalMs)} ms)` : ''}${res.correct ? '' : ` ✘ WRONG COUNT ${res.count}/${res.expected}`}`
               : `${res.status}: ${res.reason}`;
           process.stderr.write(`   [${caseDef.name} ${r}/${o.runs}] ${rt.id} ${impl}: ${what}\n`);
@@ -465,7 +574,7 @@ async function main() {
       all.set(`${k}@${caseDef.name}`, s);
     }
     const table = caseTable(caseDef, results, runtimes);
-    const extra = [...correctnessLines(caseDef, results, runtimes), ...anchorLines(caseDef, results, runtimes)];
+    const extra = [...correctnessLines(caseDef, results, runtimes), ...derivedLines(caseDef, results, runtimes), ...anchorLines(caseDef, results, runtimes)];
     const foreign = [...results.values()].flatMap((x) => x.foreign ?? []);
     if (foreign.length) {
       const pcts = foreign.map((f) => f.pct);
@@ -526,6 +635,9 @@ async function main() {
   md.push('- Single-thread cases: warm-up of min(200k, N/4) operations, then N timed operations, `process.hrtime`; ns per operation. The counter is checked afterwards (warm-up + N).');
   md.push('- Contended cases: 2 `worker_threads` (multithreading uses its own pool), each runs N × (lock; non-atomic `c[0]++`; unlock). Workers announce ready and block on an `Atomics` start flag; time runs from setting the flag until the last worker stamps its end, so worker start-up is excluded. ns/op = total ÷ 2N. A run whose final count is not 2N is reported as incorrect and not timed.');
   md.push('- Floors are written in `bench/lib/rawlocks.mjs`: a 3-state (Drepper) futex mutex over one Int32 (CAS 0→1; unlock: `Atomics.sub`, if it did not return 1 then store 0 and notify one), the same with ≤100 spins before parking (`raw-adaptive`), a `waitAsync` variant, and `Atomics.add` as the counter floor.');
+  md.push('- `deadlock-2`, `deadlock-8`: a wait-for cycle of N threads built by hand in one process (internals: `Runtime.create`, `allocateThread`, `allocateLock`, lock words set to `(id << 3) | 1`, threads 1..N-1 published as waiting); one op is what the closing thread does before it would sleep: `publishWait` + `findDeadlock` (walk + double-collect validation) + `unpublishWait`, which must return the N-thread cycle every time (counted). The `no-cycle` variant waits for a lock whose owner is running (the common case). The floor is one futex sleep/wake round trip between two workers (`Atomics.wait`/`notify` ping-pong, no spinning).');
+  md.push('- `lock-order`: hold A, then lock/unlock B with plain `lock()`; the same loop under `configure({ lockOrder: "off" })` and `"warn"`, each in its own processes (an entry `threadsafe:warn` is a variant of the implementation). Afterwards B → A is taken once: "warn" must report exactly one inversion, "off" none, or the run fails.');
+  md.push('- `bytes-per-mutex` (`--expose-gc --single-threaded-gc`): 100 warm-up objects, then 3 rounds of 10,000 into preallocated arrays between full GCs, all kept alive, median of the rounds; shared bytes are counted from the objects (threadsafe: lock record + data buffer; Atomics.Mutex: growth of V8\'s shared space), JS heap is the growth of V8\'s object spaces (code and shared spaces left out).');
   md.push('- Rust figures are quoted from `shared/reference/rust-std-sync.md` §2.2 (same 2-vCPU machine, release build); they are an external reference and are not run by this suite.');
   md.push('');
   for (const s of sections) {

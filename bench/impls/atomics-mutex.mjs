@@ -88,6 +88,24 @@ export function load() {
     },
   };
 
+  cases['bytes-per-mutex'] = {
+    setup() {
+      return {
+        make: () => new AM(),
+        sharedBytes: undefined, // the mutex lives in V8's shared heap: its growth is the shared memory
+        check(ms) {
+          let ok = 0;
+          const body = () => {
+            ok++;
+          };
+          for (const m of ms) lock(m, body);
+          return ok;
+        },
+        note: '`new Atomics.Mutex()`: an object in V8\'s shared heap (shared = growth of the shared space, also part of heapUsed); the protected i32 is not counted',
+      };
+    },
+  };
+
   if (typeof AM.lockAsync === 'function') {
     const lockAsync = AM.lockAsync;
     cases.lockAsync = {

@@ -146,6 +146,21 @@ export async function load() {
         };
       },
     },
+    'bytes-per-mutex': {
+      setup() {
+        return {
+          make: counterMutex,
+          // From its source (src/lib/sync/mutex.js): the lock word is its own 4-byte SharedArrayBuffer; the data here is another 4.
+          sharedBytes: (ms) => ms.length * (4 + 4),
+          check(ms) {
+            let ok = 0;
+            for (const m of ms) if (readCounter(m) === 0) ok++;
+            return ok;
+          },
+          note: '`new Mutex(new Int32Array(new SharedArrayBuffer(4)))`: its lock word in its own 4-byte SharedArrayBuffer (from its source) + the 4-byte data buffer',
+        };
+      },
+    },
     spawn: {
       setup() {
         return {

@@ -2,7 +2,7 @@
 // a racy no-lock counter (to prove the oracle catches a broken lock) and a bare `new Worker`.
 import { Worker } from 'node:worker_threads';
 import { FutexLock, AdaptiveLock } from '../lib/rawlocks.mjs';
-import { Unavailable } from '../lib/measure.mjs';
+import { Unavailable, runContended } from '../lib/measure.mjs';
 
 function newWords(n = 1) {
   return new Int32Array(new SharedArrayBuffer(4 * n));
@@ -86,6 +86,45 @@ function syncLockCases(Lock) {
   };
 }
 
+// The floor of the deadlock cases: one futex sleep/wake round trip between two workers. They take turns
+// on one Int32 (0: A's turn, 1: B's) with plain Atomics.wait/notify and no spinning, so every hand-off
+// wakes a sleeping thread; a round trip is A → B → A, two sleeps and two wakes. Each worker bumps a
+// counter on its turn, so the usual count check (2 per round trip) catches a broken hand-off.
+function pingpongWorker({ words }) {
+  const role = Atomics.add(words, 1, 1); // first worker to start is A, the second B
+  const mine = role === 0 ? 0 : 1;
+  const theirs = 1 - mine;
+  return (n) => {
+    for (let i = 0; i < n; i++) {
+      for (let v = Atomics.load(words, 0); v !== mine; v = Atomics.load(words, 0)) Atomics.wait(words, 0, v);
+      words[2]++;
+      Atomics.store(words, 0, theirs);
+      Atomics.notify(words, 0, 1);
+    }
+  };
+}
+
+function futexPingpong(name) {
+  const handler = {
+    setup() {
+      const words = newWords(4); // [turn, role counter, hand-off counter]
+      return { payload: { words }, read: () => words[2] };
+    },
+    worker: pingpongWorker,
+    // n round trips; runContended counts the 2n hand-offs (its ns/op is per hand-off): report per round trip.
+    async run(n, { timeoutMs, caseDef }) {
+      const r = await runContended(name, caseDef.name, handler, n, { timeoutMs });
+      return {
+        ...r,
+        ops: n,
+        nsPerOp: r.nsPerOp * 2,
+        note: 'two workers alternate on one Int32 with Atomics.wait/notify, no spinning; ns per round trip (A→B→A: 2 sleeps, 2 wakes)',
+      };
+    },
+  };
+  return { 'deadlock-2': handler, 'deadlock-8': handler };
+}
+
 function asyncLockCases() {
   return {
     lockAsync: {
@@ -119,6 +158,29 @@ function asyncLockCases() {
     },
   };
 }
+
+// Floor of bytes-per-mutex: futex words packed in one SharedArrayBuffer (4 bytes each) and a minimal
+// handle object per lock ({ words, index }); the i32 it protects is not counted.
+const futexMemory = {
+  setup(n) {
+    const words = newWords(n); // allocated before the first reading; the 100 warm-up handles reuse words 0–99
+    return {
+      make: (i) => new FutexLock(words, i),
+      sharedBytes: (locks) => 4 * locks.length,
+      check(locks) {
+        let ok = 0;
+        for (const l of locks) {
+          if (l.tryLock()) {
+            l.unlock();
+            ok++;
+          }
+        }
+        return ok;
+      },
+      note: '`new FutexLock(words, i)` over one packed Int32Array: 4 shared bytes + a { words, index } handle; the protected i32 is not counted',
+    };
+  },
+};
 
 const atomicsAdd = {
   uncontended: {
@@ -189,7 +251,9 @@ const workerThreads = {
 export function load(name) {
   switch (name) {
     case 'raw-futex':
-      return syncLockCases(FutexLock);
+      return { ...syncLockCases(FutexLock), 'bytes-per-mutex': futexMemory };
+    case 'futex-pingpong':
+      return futexPingpong(name);
     case 'raw-adaptive':
       return syncLockCases(AdaptiveLock);
     case 'raw-futex-async':

@@ -18,6 +18,79 @@ async function importLib() {
   }
 }
 
+// Internals (the deadlock and bytes-per-mutex cases use them; their notes say so): modules of the same build.
+async function importInternal(path) {
+  const url = new URL(path, DIST);
+  if (!existsSync(fileURLToPath(url))) throw new Unavailable(`threadsafe: not built, or no ${path} in this build (run npm run build)`);
+  try {
+    return await import(url.href);
+  } catch (e) {
+    throw new Unavailable(`threadsafe: importing ${path} failed: ${e?.name ?? 'Error'}: ${e?.message ?? e}`);
+  }
+}
+
+function needFrom(mod, path, ...names) {
+  const missing = names.filter((n) => mod[n] === undefined);
+  if (missing.length) throw new Unavailable(`threadsafe: ${path} does not export ${missing.join(', ')}`);
+  return mod;
+}
+
+/**
+ * deadlock-N: a wait-for cycle of N threads built by hand in a private runtime (no workers): thread i owns
+ * lock i; threads 1..N-1 are published as waiting for lock (i + 1) % N. One iteration is what thread 0 does
+ * before it would sleep on lock 1: publishWait + findDeadlock (walk + double-collect validation) +
+ * unpublishWait. Its ticket is always the newest, so it is the one that must report, and findDeadlock must
+ * return the N-thread cycle every time (counted: the run is incorrect otherwise).
+ * Variant no-cycle: thread 0 waits for a lock whose owner is running (not waiting): the walk stops at once.
+ */
+async function deadlockCase(n, variant) {
+  const { Runtime } = needFrom(await importInternal('./runtime/runtime.js'), 'runtime/runtime.js', 'Runtime');
+  const detect = needFrom(await importInternal('./deadlock/detect.js'), 'deadlock/detect.js', 'publishWait', 'findDeadlock', 'unpublishWait');
+  const { OWNER_SHIFT = 3, LOCKED = 1, LockKind = { Mutex: 1 } } = await importInternal('./runtime/locks.js');
+  const { publishWait, findDeadlock, unpublishWait } = detect;
+  const rt = Runtime.create(1024);
+  const threads = [];
+  const locks = [];
+  for (let i = 0; i < n; i++) threads.push(rt.allocateThread(`bench-${i}`));
+  for (let i = 0; i < n; i++) locks.push(rt.allocateLock(LockKind.Mutex, `bench-lock-${i}`, undefined, 1));
+  for (let i = 0; i < n; i++) Atomics.store(rt.words, rt.lockWordIndex(locks[i]), (threads[i] << OWNER_SHIFT) | LOCKED);
+  for (let i = 1; i < n; i++) publishWait(rt, threads[i], locks[(i + 1) % n]);
+  const me = threads[0];
+  let want = locks[1];
+  let expectCycle = true;
+  if (variant === 'no-cycle') {
+    // Its owner runs: allocated, holds the lock, waits for nothing.
+    const runner = rt.allocateThread('bench-running-owner');
+    want = rt.allocateLock(LockKind.Mutex, 'bench-lock-running', undefined, 1);
+    Atomics.store(rt.words, rt.lockWordIndex(want), (runner << OWNER_SHIFT) | LOCKED);
+    expectCycle = false;
+  }
+  // One checked call, before timing: the cycle found must be exactly this one.
+  const first = findDeadlock(rt, me, want, publishWait(rt, me, want));
+  unpublishWait(rt, me);
+  if (expectCycle) {
+    const ok = first && first.threads.length === n && first.threads.every((t, i) => t === threads[i]) && first.waits.every((l, i) => l === locks[(i + 1) % n]);
+    if (!ok) throw new Error(`findDeadlock did not return the ${n}-thread cycle: ${JSON.stringify(first)}`);
+  } else if (first !== undefined) {
+    throw new Error(`findDeadlock reported a cycle where there is none: ${JSON.stringify(first)}`);
+  }
+  let good = 0;
+  return {
+    loop(count) {
+      for (let i = 0; i < count; i++) {
+        const cycle = findDeadlock(rt, me, want, publishWait(rt, me, want));
+        unpublishWait(rt, me);
+        if (expectCycle ? cycle !== undefined && cycle.threads.length === n : cycle === undefined) good++;
+      }
+    },
+    read: () => good,
+    note:
+      variant === 'no-cycle'
+        ? 'internals (dist/deadlock/detect.js): publishWait + findDeadlock + unpublishWait on a lock held by a running thread; one thread, no workers'
+        : `internals (dist/deadlock/detect.js): publishWait + findDeadlock + unpublishWait closing a hand-built ${n}-thread cycle (thread i owns lock i, waits for lock i+1); one thread, no workers; every call must return the cycle`,
+  };
+}
+
 function need(lib, ...names) {
   const missing = names.filter((n) => lib[n] === undefined);
   if (missing.length) throw new Unavailable(`threadsafe: dist/index.js does not export ${missing.join(', ')} yet`);
@@ -139,6 +212,70 @@ export async function load() {
             return x;
           },
           note: 'Mutex(struct({ x: i32, y: f64 })), live view `g.value.x`',
+        };
+      },
+    },
+    'deadlock-2': { setup: (ops, { variant }) => deadlockCase(2, variant) },
+    'deadlock-8': { setup: (ops, { variant }) => deadlockCase(8, variant) },
+    'lock-order': {
+      // Hold A, then N × (B.lock(); value += 1; unlock) with plain lock(): what a user pays. With lockOrder
+      // "warn" every lock() leaves the fast path (tracking) and checks the held locks against the known edges;
+      // A → B is recorded on the first iteration (warm-up), so the timed loop is the warm case.
+      setup(ops, { variant }) {
+        const { Mutex, i32, configure } = need(lib, 'Mutex', 'i32', 'configure');
+        const reports = [];
+        configure({ lockOrder: variant, onReport: (r) => reports.push(r) });
+        const a = new Mutex(i32, 0, { name: 'bench-A' });
+        const b = new Mutex(i32, 0, { name: 'bench-B' });
+        const held = a.lock();
+        return {
+          loop(n) {
+            for (let i = 0; i < n; i++) {
+              const g = b.lock();
+              g.value += 1;
+              g.unlock();
+            }
+          },
+          read() {
+            held.unlock();
+            const count = readI32(b);
+            // Prove the mode was live: take the opposite order once; "warn" must report exactly that inversion.
+            const gb = b.lock();
+            const ga = a.lock();
+            ga.unlock();
+            gb.unlock();
+            const want = variant === 'warn' ? 1 : 0;
+            if (reports.length !== want) {
+              throw new Error(`lockOrder "${variant}": ${reports.length} lock-order reports after B → A, expected ${want}${reports[0] ? `: ${reports[0].message.split('\n')[0]}` : ''}`);
+            }
+            return count;
+          },
+          note: `holding A: \`const g = b.lock(); g.value += 1; g.unlock()\`, configure({ lockOrder: "${variant}" }); afterwards B → A must give ${variant === 'warn' ? 'one report' : 'no report'}`,
+        };
+      },
+    },
+    'bytes-per-mutex': {
+      async setup() {
+        const { Mutex, i32 } = need(lib, 'Mutex', 'i32');
+        const { toHandle } = needFrom(await importInternal('./sync/mutex.js'), 'sync/mutex.js', 'toHandle');
+        const { LOCK_RECORD_WORDS } = needFrom(await importInternal('./runtime/locks.js'), 'runtime/locks.js', 'LOCK_RECORD_WORDS');
+        const recordBytes = LOCK_RECORD_WORDS * 4;
+        const dataBytes = new Mutex(i32, 0)[toHandle]().data.byteLength; // (also creates the runtime)
+        return {
+          make: () => new Mutex(i32, 0),
+          sharedBytes(ms) {
+            let bytes = 0;
+            for (const m of ms) bytes += recordBytes + m[toHandle]().data.byteLength;
+            return bytes;
+          },
+          check(ms) {
+            let ok = 0;
+            for (const m of ms) if (readI32(m) === 0) ok++;
+            return ok;
+          },
+          note:
+            `\`new Mutex(i32, 0)\`: shared = a ${recordBytes}-byte lock record in the runtime buffer (preallocated, so not in the ` +
+            `arrayBuffers growth) + its own data buffer of ${dataBytes} B (8-byte header + the i32 padded to 8), read through internals (sync/mutex.js toHandle)`,
         };
       },
     },

@@ -80,11 +80,57 @@ export const CASES = [
     impls: ['worker-threads', 'threadsafe', 'multithreading'],
     rust: '`thread::spawn` + `join` (empty closure): **53.3 µs**',
   },
-  { name: 'deadlock-2', title: 'Deadlock check cost, 2-thread cycle', placeholder: true },
-  { name: 'deadlock-8', title: 'Deadlock check cost, 8-thread cycle', placeholder: true },
-  { name: 'lock-order', title: 'Lock-order (lockdep) check cost per acquisition', placeholder: true },
-  { name: 'bytes-per-mutex', title: 'Bytes of shared memory per Mutex', placeholder: true },
+  // An impl entry `name:variant` runs implementation `name` with that variant, in its own processes
+  // (bench/case.mjs passes { variant } to setup/run); `variants` gives the label of each.
+  ...[2, 8].map((n) => ({
+    name: `deadlock-${n}`,
+    title: `Block-time deadlock check, ${n}-thread cycle: publishWait + findDeadlock + unpublishWait, one thread`,
+    kind: 'single',
+    unit: 'ns/op',
+    ops: 1_000_000,
+    quickOps: 100_000,
+    floor: 'futex-pingpong',
+    impls: ['futex-pingpong', 'threadsafe:cycle', 'threadsafe:no-cycle'],
+    variants: {
+      cycle: `check that finds a ${n}-thread cycle`,
+      'no-cycle': 'check when the owner is running (no cycle: the common case)',
+    },
+    cycleLength: n,
+    fractionOfFloor: 'the check runs only when a thread is about to sleep: compare it with one sleep/wake round trip',
+    rust: 'Rust std has no deadlock detection (parking_lot `deadlock_detection` runs a separate periodic scan)',
+  })),
+  {
+    name: 'lock-order',
+    title: 'Warm nested `lock()`/unlock of B while holding A, lockOrder "off" vs "warn" (separate processes)',
+    kind: 'single',
+    unit: 'ns/op',
+    ops: 1_000_000,
+    quickOps: 100_000,
+    floor: 'threadsafe:off',
+    impls: ['threadsafe:off', 'threadsafe:warn'],
+    variants: { off: 'configure({ lockOrder: "off" })', warn: 'configure({ lockOrder: "warn" })' },
+    difference: { base: 'threadsafe:off', with: 'threadsafe:warn', what: 'lock-order checking, per warm nested acquisition' },
+    rust: 'Rust std has no lock-order checking; the uncontended std `Mutex` lock+unlock is **4.39 ns/op**',
+  },
+  {
+    name: 'bytes-per-mutex',
+    title: 'Memory per mutex protecting an i32: shared bytes and JS heap, 3 × 10,000 mutexes between full GCs',
+    kind: 'memory',
+    unit: 'B',
+    ops: 10_000,
+    quickOps: 10_000,
+    flags: ['--expose-gc', '--single-threaded-gc'],
+    floor: 'raw-futex',
+    impls: ['raw-futex', 'threadsafe', 'multithreading', 'atomics-mutex'],
+    rust: '`size_of::<std::sync::Mutex<i32>>()` = **12 bytes** (4-byte futex word, 1-byte poison flag, padding, the i32; rustc 1.95, x86-64 Linux, checked once, not run by this suite); shared between threads as `Arc<Mutex<i32>>`: one heap block of 12 + 16 bytes of counts',
+  },
 ];
+
+/** The implementation and variant of an impl entry ("threadsafe:warn" → ["threadsafe", "warn"]). */
+export function splitEntry(entry) {
+  const i = entry.indexOf(':');
+  return i < 0 ? [entry, undefined] : [entry.slice(0, i), entry.slice(i + 1)];
+}
 
 export const CASE_BY_NAME = new Map(CASES.map((c) => [c.name, c]));
 
@@ -93,16 +139,20 @@ export const OPS_CAP = {
   'web-locks': { lockAsync: 50_000, 'lockAsync-contended': 50_000 },
   // ~10 µs per op on Node 24: 2 × 1M would take ~20 s per run.
   'atomics-mutex': { 'lockAsync-contended': 100_000 },
+  // One round trip is two sleeps and two wakes (~11 µs idle, far more on a loaded VM).
+  'futex-pingpong': { 'deadlock-2': 20_000, 'deadlock-8': 20_000 },
 };
 
 export const QUICK_OPS_CAP = {
   'web-locks': { lockAsync: 5_000, 'lockAsync-contended': 5_000 },
   'atomics-mutex': { 'lockAsync-contended': 10_000 },
+  'futex-pingpong': { 'deadlock-2': 5_000, 'deadlock-8': 5_000 },
 };
 
-export function opsFor(caseDef, impl, quick) {
+export function opsFor(caseDef, entry, quick) {
   const base = quick ? caseDef.quickOps : caseDef.ops;
-  const cap = (quick ? QUICK_OPS_CAP : OPS_CAP)[impl]?.[caseDef.name];
+  const caps = quick ? QUICK_OPS_CAP : OPS_CAP;
+  const cap = (caps[entry] ?? caps[splitEntry(entry)[0]])?.[caseDef.name];
   return cap !== undefined ? Math.min(cap, base) : base;
 }
 

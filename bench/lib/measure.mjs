@@ -1,5 +1,6 @@
 // Timing drivers shared by every implementation. An implementation supplies the loop body;
 // the driver owns warm-up, clocks, the start flag and the correctness check.
+import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 
 export class Unavailable extends Error {
@@ -16,8 +17,8 @@ const now = () => process.hrtime.bigint();
  * read() returns the protected counter. Warm-up is min(200k, n/4) operations, as in
  * reference/js-anchors.md §3.
  */
-export async function runSingle(handler, ops) {
-  const { loop, read, note } = await handler.setup(ops);
+export async function runSingle(handler, ops, ctx = {}) {
+  const { loop, read, note } = await handler.setup(ops, ctx);
   const warm = Math.min(200_000, Math.floor(ops / 4));
   const w = loop(warm);
   if (w && typeof w.then === 'function') await w;
@@ -39,9 +40,93 @@ export async function runSingle(handler, ops) {
   };
 }
 
+/**
+ * Memory per object (bench/lib/cases.mjs kind 'memory'; the process runs with --expose-gc and
+ * --single-threaded-gc, so that no concurrent sweeper moves the numbers between two readings).
+ * `setup()` returns { make(i), sharedBytes(objects), check(objects), note }: make creates one mutex (or
+ * whatever stands for one), sharedBytes says how many bytes of memory shared between threads the objects
+ * use in total (undefined: take the growth of V8's shared heap space, for Atomics.Mutex), check returns
+ * how many of them still work. 100 objects are made first (code compiled, lazy runtime state created),
+ * then ROUNDS rounds of n objects, each into a preallocated array between full GCs, all kept alive; each
+ * figure is the median of the rounds, per object:
+ *   sharedB  shared memory (SharedArrayBuffer bytes the objects use, or V8 shared-space growth)
+ *   heapB    growth of V8's object spaces (new, old, large-object, map; not code, not shared):
+ *            thread-local objects (handles, views, closures). JIT code comes and goes by ±200 KB
+ *            between readings, so it is left out.
+ *   totalB   sharedB + heapB
+ *   arrayBuffersB / externalB / heapUsedB  growth of process.memoryUsage() .arrayBuffers / .external / .heapUsed
+ *   nsPerOp  time to create one object, including the GC work it causes (rough: n is small)
+ */
+const MEMORY_ROUNDS = 3;
+
+export async function runMemory(handler, n, ctx = {}) {
+  const gc = globalThis.gc;
+  if (typeof gc !== 'function') throw new Error('bytes-per-mutex needs --expose-gc (bench/run.mjs passes it)');
+  const { make, sharedBytes, check, note } = await handler.setup(n * MEMORY_ROUNDS, ctx);
+  const warm = [];
+  for (let i = 0; i < 100; i++) warm.push(make(i));
+  const spaces = () => {
+    let shared = 0;
+    let objects = 0;
+    for (const s of v8.getHeapSpaceStatistics()) {
+      if (s.space_name.includes('shared')) shared += s.space_used_size;
+      else if (!s.space_name.includes('code') && !s.space_name.includes('read_only')) objects += s.space_used_size;
+    }
+    return { shared, objects };
+  };
+  const reading = () => {
+    for (let i = 0; i < 4; i++) gc();
+    return { ...process.memoryUsage(), ...spaces() };
+  };
+  const rounds = [];
+  const kept = [];
+  let elapsedNs = 0;
+  for (let r = 0; r < MEMORY_ROUNDS; r++) {
+    const objects = new Array(n).fill(null); // its backing store exists before the first reading
+    const base = r * n;
+    const m0 = reading();
+    const t0 = now();
+    for (let i = 0; i < n; i++) objects[i] = make(base + i);
+    elapsedNs += Number(now() - t0);
+    const m1 = reading();
+    const sharedSpaceB = (m1.shared - m0.shared) / n;
+    const declared = sharedBytes ? sharedBytes(objects) : undefined;
+    const sharedB = declared === undefined ? sharedSpaceB : declared / n;
+    const heapB = (m1.objects - m0.objects) / n;
+    rounds.push({
+      sharedB,
+      heapB,
+      totalB: sharedB + heapB,
+      arrayBuffersB: (m1.arrayBuffers - m0.arrayBuffers) / n,
+      externalB: (m1.external - m0.external) / n,
+      heapUsedB: (m1.heapUsed - m0.heapUsed) / n,
+    });
+    kept.push(objects);
+  }
+  let count = 0;
+  for (const objects of kept) count += await check(objects);
+  const metrics = {};
+  for (const k of Object.keys(rounds[0])) {
+    const xs = rounds.map((x) => x[k]).sort((a, b) => a - b);
+    metrics[k] = xs[xs.length >> 1];
+  }
+  const total = n * MEMORY_ROUNDS;
+  return {
+    ops: total,
+    totalMs: elapsedNs / 1e6,
+    nsPerOp: elapsedNs / total,
+    count,
+    expected: total,
+    correct: count === total && warm.length === 100,
+    metrics,
+    rounds,
+    note,
+  };
+}
+
 /** Sequential spawn+join: two warm-ups, then n timed. */
-export async function runSpawn(handler, ops) {
-  const { once, note } = await handler.setup(ops);
+export async function runSpawn(handler, ops, ctx = {}) {
+  const { once, note } = await handler.setup(ops, ctx);
   for (let i = 0; i < 2; i++) await once();
   let okCount = 0;
   const t0 = now();
