@@ -220,12 +220,12 @@ export class Mutex<T> {
     this.#core.raw.clearPoison();
   }
 
-  /** @internal The lock id in the runtime (for reports and lockAll's canonical order). */
+  /** The lock's id in the program's runtime: the `id` of this mutex in errors, reports and `dumpLocks()`. */
   get lockId(): number {
     return this.#core.raw.id;
   }
 
-  /** @internal The level, if any (lockAll's canonical order). */
+  /** The mutex's level in a lock hierarchy (`new Mutex(…, { level })`), or undefined. */
   get level(): number | undefined {
     return this.#core.level;
   }
