@@ -72,6 +72,8 @@ const H_ARENA_USED = 6;
 /** Program-wide settings made with `configure` (see config.ts). */
 export const H_CONFIG = 7;
 export const H_STALL_WARN_MS = 8;
+/** Where the next search for a free thread slot starts (round robin keeps ids small for longer). */
+const H_NEXT_SLOT = 9;
 /** Float64 index of the wall-clock time the runtime was created (epoch of all stored times). */
 const H_EPOCH_F64 = 5;
 /** BigInt64 index of the global wait-ticket counter (deadlock detection). */
@@ -222,7 +224,9 @@ export class Runtime {
   allocateThread(name: string | undefined): number {
     // The name is checked and stored before a slot is claimed, so a bad name cannot leak a slot.
     const nameRef = name === undefined ? 0 : this.storeName(name);
-    for (let slot = 1; slot < MAX_THREADS; slot++) {
+    const first = Atomics.add(this.words, H_NEXT_SLOT, 1);
+    for (let tried = 0; tried < MAX_THREADS - 1; tried++) {
+      const slot = (((first >>> 0) + tried) % (MAX_THREADS - 1)) + 1;
       const index = this.threadBase(slot) + T_STATE;
       const state = Atomics.load(this.words, index);
       if (statusOf(state) !== ThreadStatus.Free) continue;
