@@ -2,6 +2,10 @@
  * Scalar layouts: `bool`, the integers `i8 … u32`, the floats `f32`/`f64` (all `number`), and the 64-bit
  * integers `i64`/`u64` (`bigint`). Reads and writes are single plain typed-array accesses: the data is only
  * ever touched under a lock.
+ *
+ * Each type has its own small class on purpose, although they look alike: a class that names its typed array as
+ * a constant property (`views.i32`) keeps every read and write a monomorphic load, where one generic class would
+ * need `views[this.viewName]`, a keyed load on the hottest path of every guard.
  */
 
 import type { DataViews, Layout, LayoutDescriptor, PrimitiveKind } from "./layout.js";
