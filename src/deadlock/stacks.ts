@@ -23,6 +23,24 @@ function isUserFrame(line: string): boolean {
   return !libraryPaths.some((path) => frame.includes(path));
 }
 
+/**
+ * A spawned function is compiled from its source text (thread/compile.ts) inside `new Function`, whose frames read
+ * "eval at compileFunction (…), <anonymous>:line:column". Such a frame is rewritten as a position in the function's
+ * own source: the body starts on line 3 of the generated function, after a 22-character prefix.
+ */
+const SPAWNED_FRAME = /^at (.+?) \(eval at compileFunction \(.*\), <anonymous>:(\d+):(\d+)\)$/;
+const BODY_FIRST_LINE = 3;
+const BODY_PREFIX_COLUMNS = '"use strict"; return ('.length;
+
+function readableFrame(frame: string): string {
+  const match = SPAWNED_FRAME.exec(frame);
+  if (!match) return frame;
+  const line = Number(match[2]) - BODY_FIRST_LINE + 1;
+  const column = line === 1 ? Number(match[3]) - BODY_PREFIX_COLUMNS : Number(match[3]);
+  const name = match[1] === "eval" ? "the spawned function" : match[1];
+  return `at ${name} (spawned function source, line ${line}, column ${column})`;
+}
+
 /** The caller's stack, without the library's own frames: at most FRAMES lines of "at …". */
 export function captureStack(): string {
   const limit = Error.stackTraceLimit;
@@ -34,6 +52,6 @@ export function captureStack(): string {
     .slice(1)
     .filter(isUserFrame)
     .slice(0, FRAMES)
-    .map((line) => line.trim())
+    .map((line) => readableFrame(line.trim()))
     .join("\n");
 }
