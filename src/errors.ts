@@ -125,7 +125,7 @@ export class LockOrderError extends Error {
   override name = "LockOrderError";
 }
 
-/** How a thread ended, as `ThreadError.cause` reports it. */
+/** How a thread ended, as `ThreadError.how` reports it. */
 export type ThreadEnd = "threw" | "exited" | "terminated" | "held-locks" | "crashed";
 
 /**

@@ -81,7 +81,7 @@ export function deadlockError(rt: Runtime, cycle: FoundCycle): DeadlockError {
   lines.push(
     "",
     `  Fix: take these locks in one order everywhere (for example always ${order.join(" before ")}), ` +
-      `or take them together with lockAll([...]), which never holds one while waiting for another.`,
+      `or take them together with lockAll([...]), which takes a set without holding one while waiting for another.`,
   );
   return new DeadlockError(lines.join("\n"), "cycle", entries);
 }

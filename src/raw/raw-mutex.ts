@@ -24,7 +24,7 @@ import {
   describePoisonCause,
 } from "../runtime/locks.js";
 import type { Runtime } from "../runtime/runtime.js";
-import { reapThread } from "../runtime/reap.js";
+import { releaseLocksOf } from "../runtime/reap.js";
 import { T_ASYNC_LOCK, T_ASYNC_WAITS, T_NAME, slotOf } from "../runtime/threads.js";
 import { findDeadlock, publishWait, unpublishWait } from "../deadlock/detect.js";
 import { deadlockError, selfDeadlockError, stallMessage, timeoutError } from "../deadlock/report.js";
@@ -41,6 +41,8 @@ const SLICE_MS = 100;
  * invent one, and every member of a real cycle publishes after this delay, the last of them detecting it.
  */
 const PUBLISH_AFTER_MS = 1;
+/** Longest single sleep of a wait that can be interrupted (a wounded transaction notices within this). */
+const INTERRUPTIBLE_SLICE_MS = 5;
 
 /**
  * Thrown by `lock()` when its `interrupted` check says to stop waiting (a wounded transaction). Never escapes the
@@ -151,7 +153,12 @@ export class RawMutex {
    */
   private afterWake(start: number, stallReported: boolean): boolean {
     const owner = Atomics.load(this.words, this.index) >>> OWNER_SHIFT;
-    if (owner !== 0 && !this.rt.isAlive(owner)) reapThread(this.rt, owner, PoisonCause.Terminated);
+    if (owner !== 0 && !this.rt.isAlive(owner)) {
+      // An owner that is not alive cannot release: its locks are released here, with the cause its reaper recorded
+      // (a reap still writing it is left to finish first). Only words naming that exact id are touched.
+      const cause = this.rt.exitCauseOf(owner);
+      if (cause !== 0) releaseLocksOf(this.rt, owner, cause);
+    }
     if (stallReported || settings.stallWarnMs <= 0) return stallReported;
     const waited = now() - start;
     if (waited < settings.stallWarnMs) return false;
@@ -215,7 +222,8 @@ export class RawMutex {
           const cycle = findDeadlock(rt, me, this.id, ticket);
           if (cycle) throw deadlockError(rt, cycle);
         }
-        const slice = published ? SLICE_MS : PUBLISH_AFTER_MS - waited;
+        // An interruptible wait (a transaction) sleeps in short slices: a wound's notify can land just before the sleep.
+        const slice = !published ? PUBLISH_AFTER_MS - waited : interrupted ? INTERRUPTIBLE_SLICE_MS : SLICE_MS;
         Atomics.wait(words, index, this.waitOn, Math.min(timeoutMs - waited, slice));
         stallReported = this.afterWake(start, stallReported);
       }
@@ -230,7 +238,9 @@ export class RawMutex {
    */
   async lockAsync(timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean> {
     const { rt, words, index } = this;
-    signal?.throwIfAborted();
+    if (signal?.aborted) throw signal.reason;
+    const immediate = this.tryLock(); // a free lock needs no keep-alive, no published wait, no contended mark
+    if (immediate !== Acquired.No) return immediate === Acquired.Poisoned;
     const me = currentThreadId;
     const base = rt.threadBase(slotOf(me));
     const releaseKeepAlive = keepAlive();
@@ -288,14 +298,15 @@ export class RawMutex {
 
   private unlockSlow(poison: boolean, word: number): void {
     const { rt, words, index } = this;
-    if (poison) this.recordPoison(currentThreadId, PoisonCause.Panicked);
-    for (;;) {
+    for (let first = true; ; first = false) {
       if (word >>> OWNER_SHIFT !== currentThreadId || (word & STATE_MASK) === FREE) {
         throw new Error(
           `threadsafe: Mutex "${rt.lockName(this.id)}" is not held by this thread any more ` +
             `(it was released for a thread that was declared dead)`,
         );
       }
+      // Written while we still hold it; an existing record (how an owner died) is kept, not overwritten.
+      if (poison && first && (word & POISONED) === 0) this.recordPoison(currentThreadId, PoisonCause.Panicked);
       const next = poison ? POISONED : word & POISONED;
       const seen = Atomics.compareExchange(words, index, word, next);
       if (seen === word) {

@@ -62,7 +62,7 @@ export function loadSettings(rt: Runtime): void {
   refreshTracking();
 }
 
-/** Validates and applies `changes` to this thread's settings; returns whether shareable settings changed. */
+/** Validates `changes` completely, then applies them to this thread's settings (nothing is applied on an error). */
 export function applySettings(changes: {
   lockOrder?: unknown;
   stacks?: unknown;

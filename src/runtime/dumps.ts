@@ -8,8 +8,10 @@
  */
 
 import type { Runtime } from "./runtime.js";
-import { DUMP_WORDS } from "./runtime.js";
 import { slotOf } from "./threads.js";
+
+/** Int32 words of one thread's dump area (4 KiB). */
+export const DUMP_WORDS = 1024;
 
 const D_SEQUENCE = 0;
 const D_LENGTH = 1;

@@ -70,8 +70,13 @@ export function reapThread(rt: Runtime, id: number, cause: number): number[] | u
   const base = rt.threadBase(slotOf(id));
   const state = Atomics.load(rt.words, base + T_STATE);
   const generation = generationOf(id);
-  if (statusOf(state) !== ThreadStatus.Alive || stateGeneration(state) !== generation) return undefined;
+  if (statusOf(state) !== ThreadStatus.Alive || stateGeneration(state) !== generation) {
+    // Already dead, or being reaped by someone who may itself have died mid-way: make sure its locks are free.
+    releaseLocksOf(rt, id, cause);
+    return undefined;
+  }
   if (Atomics.compareExchange(rt.words, base + T_STATE, state, stateWord(generation, ThreadStatus.Dead)) !== state) {
+    releaseLocksOf(rt, id, cause);
     return undefined;
   }
   Atomics.store(rt.words, base + T_EXIT_CAUSE, cause);

@@ -46,6 +46,7 @@ import {
 import {
   MAX_THREADS,
   THREAD_RECORD_WORDS,
+  T_EXIT_CAUSE,
   T_NAME,
   T_PLATFORM_ID,
   T_STATE,
@@ -56,7 +57,9 @@ import {
   statusOf,
   threadIdOf,
   generationOf,
+  nextGeneration,
 } from "./threads.js";
+import { DUMP_WORDS, clearDump } from "./dumps.js";
 import { platformThreadId, wallClock } from "../platform/index.js";
 
 // ## Header: Int32 word indexes.
@@ -86,8 +89,6 @@ export const EDGE_SLOTS = 1 << 15;
 /** Int32 words per edge-info entry: first-seen thread id, string ref of its name, string ref of the stack. */
 export const EDGE_INFO_WORDS = 3;
 export const REPORTED_SLOTS = 1 << 12;
-/** Int32 words of one thread's dump area (4 KiB). */
-export const DUMP_WORDS = 1024;
 
 /** Int32 words of everything before the arena, for a runtime of `maxLocks` locks. */
 function fixedWordsFor(maxLocks: number): number {
@@ -234,9 +235,17 @@ export class Runtime {
       if (Atomics.compareExchange(this.words, index, state, stateWord(generation, ThreadStatus.Alive)) !== state) continue;
       const id = threadIdOf(slot, generation);
       const base = this.threadBase(slot);
-      // A reused slot starts clean: nothing awaited, no requests, no transaction.
+      // A reused slot starts clean: nothing awaited, no requests, no transaction, no stacks of its predecessor.
       for (let word = T_STATE + 1; word < THREAD_RECORD_WORDS; word++) Atomics.store(this.words, base + word, 0);
-      Atomics.store(this.words, base + T_NAME, nameRef || this.storeName(`thread-${id}`));
+      clearDump(this, id);
+      let ref = nameRef;
+      try {
+        ref ||= this.storeName(`thread-${id}`);
+      } catch (error) {
+        Atomics.store(this.words, index, stateWord(nextGeneration(generation), ThreadStatus.Free)); // give the slot back
+        throw error;
+      }
+      Atomics.store(this.words, base + T_NAME, ref);
       return id;
     }
     throw new RangeError(
@@ -253,6 +262,19 @@ export class Runtime {
   /** The string ref of thread `id`'s name (valid while its slot has not been reused). */
   threadNameRef(id: number): number {
     return Atomics.load(this.words, this.threadBase(slotOf(id)) + T_NAME);
+  }
+
+  /**
+   * How dead thread `id` ended (a PoisonCause), as its reaper recorded it; 0 while a reap is still recording it;
+   * `Terminated` when the slot has moved on (freed or reused) and nothing more is known.
+   */
+  exitCauseOf(id: number): number {
+    const base = this.threadBase(slotOf(id));
+    const state = Atomics.load(this.words, base + T_STATE);
+    if (statusOf(state) === ThreadStatus.Dead && stateGeneration(state) === generationOf(id)) {
+      return Atomics.load(this.words, base + T_EXIT_CAUSE);
+    }
+    return PoisonCause.Terminated;
   }
 
   /** The name of thread `id` (also after it died, as long as its slot was not reused). */

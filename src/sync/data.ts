@@ -52,6 +52,7 @@ export function allocateData(layout: Layout<unknown>, tag: number): SharedArrayB
 
 /** Why `buffer` cannot be the data of a lock with `tag` holding `layout`, or undefined when it can. */
 export function dataMismatch(buffer: SharedArrayBuffer, tag: number, layout: Layout<unknown>): string | undefined {
+  if (buffer.byteLength % 8 !== 0) return `its data buffer's length (${buffer.byteLength} bytes) is not a multiple of 8`;
   if (buffer.byteLength < DATA_OFFSET + layout.size) {
     return `its data buffer (${buffer.byteLength} bytes) is too small for its layout (${layout.size} bytes)`;
   }

@@ -48,7 +48,8 @@ export interface TrackedLock {
 export function beforeBlocking(lock: TrackedLock): void {
   if (lock.level !== undefined) {
     for (const entry of held) {
-      if (entry.level !== undefined && entry.level >= lock.level) {
+      // The lock itself is no level violation: re-locking it is a self-deadlock, reported as such by the lock.
+      if (entry.id !== lock.id && entry.level !== undefined && entry.level >= lock.level) {
         throw new LockOrderError(
           `threadsafe: lock-level violation: locking Mutex "${lock.name}" (level ${lock.level}) while holding Mutex ` +
             `"${entry.name}" (level ${entry.level}). A thread may only lock levels above every level it holds, so ` +

@@ -1,15 +1,17 @@
 /**
- * `lockAll` / `lockAllAsync`: take several mutexes without ever holding one of them while waiting for another
- * (design: reference/deadlock-prior-art.md §4.3, after libc++'s `std::lock`). So a set taken this way can never be
- * part of a wait-for cycle, whatever order other code uses.
+ * `lockAll` / `lockAllAsync`: take several mutexes without holding one of them while waiting for another
+ * (design: reference/deadlock-prior-art.md §4.3, after libc++'s `std::lock`), so that a set taken this way is not
+ * part of a wait-for cycle whatever order other code uses.
  *
  * The loop: wait for one lock of the set, then try the others without waiting; on the first that is busy, release
- * everything and wait for *that* one next. After a few rounds of that (a livelock guard) it falls back to waiting
- * for each in the canonical order (level, then creation order): deadlock-free against every other ordered or
- * lockAll user, and still covered by deadlock detection against anyone else.
+ * everything and wait for *that* one next. After POLITE_ROUNDS such rounds (a livelock guard) it falls back to
+ * waiting for each in the canonical order (level, then creation order) while holding the earlier ones: still
+ * deadlock-free against every other ordered or lockAll user, and covered by deadlock detection against code that
+ * takes the same locks in another order.
  */
 
 import { LockTimeoutError, type PoisonError } from "../errors.js";
+import { timeoutError } from "../deadlock/report.js";
 import { now } from "../platform/index.js";
 import { Acquired } from "../raw/raw-mutex.js";
 import type { MutexGuard } from "./guard.js";
@@ -73,12 +75,14 @@ function tryRest(order: readonly Mutex<unknown>[], first: Mutex<unknown>, held: 
   return undefined;
 }
 
-function timedOut(order: readonly Mutex<unknown>[], waited: number, timeout: number): LockTimeoutError {
+/** The timeout error of a lockAll that gave up while `busy` was the member it could not get. */
+function timedOut(order: readonly Mutex<unknown>[], busy: Mutex<unknown>, waited: number, timeout: number): LockTimeoutError {
   const names = order.map((m) => `"${m.name}"`).join(", ");
+  const detail = timeoutError(busy.raw.rt, busy.lockId, waited, timeout);
   return new LockTimeoutError(
-    `threadsafe: lockAll timed out after ${Math.round(waited)} ms (timeout ${timeout} ms) taking ${names}`,
-    { id: order[0]!.lockId, name: order[0]!.name },
-    undefined,
+    `threadsafe: lockAll of ${names} ${detail.message}`,
+    detail.lock,
+    detail.owner,
     waited,
   );
 }
@@ -105,7 +109,7 @@ export function lockAll<const M extends readonly Mutex<unknown>[]>(mutexes: M, o
   const poisoned = new Set<Mutex<unknown>>();
   let first = order[0]!;
   for (let round = 0; round < POLITE_ROUNDS; round++) {
-    if (remaining(deadline) <= 0 && round > 0) throw timedOut(order, now() - start, timeout);
+    if (remaining(deadline) <= 0 && round > 0) throw timedOut(order, first, now() - start, timeout);
     const held: Mutex<unknown>[] = [];
     poisoned.clear();
     if (first.raw.lock(remaining(deadline))) poisoned.add(first);
@@ -145,7 +149,7 @@ export async function lockAllAsync<const M extends readonly Mutex<unknown>[]>(mu
   const poisoned = new Set<Mutex<unknown>>();
   let first = order[0]!;
   for (let round = 0; ; round++) {
-    if (remaining(deadline) <= 0 && round > 0) throw timedOut(order, now() - start, timeout);
+    if (remaining(deadline) <= 0 && round > 0) throw timedOut(order, first, now() - start, timeout);
     const held: Mutex<unknown>[] = [];
     poisoned.clear();
     if (round < POLITE_ROUNDS) {

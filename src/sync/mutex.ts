@@ -155,6 +155,10 @@ export class Mutex<T> {
   async #lockAsyncFor(options: LockAsyncOptions | undefined, method: string): Promise<MutexGuard<T>> {
     const timeout = timeoutOf(options, method);
     const signal = signalOf(options, method);
+    const core = this.#core;
+    if (!tracking && core.level === undefined && !signal?.aborted && core.raw.tryLockFast()) {
+      return new MutexGuard(guardToken, core);
+    }
     return this.#acquired(await this.#core.raw.lockAsync(timeout, signal), "async");
   }
 

@@ -100,10 +100,11 @@ class RunningTransaction implements Transaction {
 
   #keep<T>(mutex: Mutex<T>, poisoned: boolean): MutexGuard<T> {
     const guard = mutex.guardFor("blocking");
-    this.guards.set(mutex as Mutex<unknown>, guard as MutexGuard<unknown>);
     if (poisoned) {
+      // The error owns this guard (intoInner() gives it, held); the transaction does not release it.
       throw poisonError([mutex.poisonReason()], guard, [{ lockId: mutex.lockId, guard: guard as MutexGuard<unknown> }]);
     }
+    this.guards.set(mutex as Mutex<unknown>, guard as MutexGuard<unknown>);
     return guard;
   }
 

@@ -152,7 +152,12 @@ function decodeMutex(raw: Record<string, unknown>, path: string): Mutex<unknown>
   }
   const cached = revived.get(lockId)?.deref();
   if (cached) return cached;
-  const mutex = Mutex.fromHandle(rt, handle);
+  let mutex: Mutex<unknown>;
+  try {
+    mutex = Mutex.fromHandle(rt, handle);
+  } catch (error) {
+    throw corrupt(path, (error as Error).message.replace(/^threadsafe: /, ""));
+  }
   revived.set(lockId, new WeakRef(mutex));
   return mutex;
 }

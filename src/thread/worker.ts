@@ -4,7 +4,7 @@
  * report the outcome to the parent.
  */
 
-import { postToParent, workerInitData } from "../platform/index.js";
+import { endThisThread, postToParent, workerInitData } from "../platform/index.js";
 import { currentThreadId, joinRuntime, setRunningThreadFunction } from "../runtime/current.js";
 import { PoisonCause } from "../runtime/locks.js";
 import { releaseLocksOf } from "../runtime/reap.js";
@@ -36,8 +36,10 @@ try {
 } finally {
   setRunningThreadFunction(false);
 }
+// The thread ends here, as a Rust thread ends when its closure returns. Its locks are released only once no more
+// of its JavaScript can run: a task it started and did not await must not keep using a guard after the release.
 const cause = outcome.kind === "threadsafe:threw" ? PoisonCause.Threw : PoisonCause.Returned;
-const heldLocks = releaseLocksOf(rt, currentThreadId, cause).map((id) => rt.lockName(id));
+const heldLocks = rt.locksHeldBy(currentThreadId).map((id) => rt.lockName(id));
 try {
   postToParent({ ...outcome, heldLocks });
 } catch (error) {
@@ -45,3 +47,5 @@ try {
   const reason = new TypeError(`threadsafe: the thread's result cannot be sent to another thread: ${(error as Error).message}`);
   postToParent({ kind: "threadsafe:threw", error: share(reason), heldLocks } satisfies ThreadOutcome);
 }
+releaseLocksOf(rt, currentThreadId, cause);
+endThisThread(0);
