@@ -44,9 +44,9 @@ function needFrom(mod, path, ...names) {
  * Variant no-cycle: thread 0 waits for a lock whose owner is running (not waiting): the walk stops at once.
  */
 async function deadlockCase(n, variant) {
-  const { Runtime } = needFrom(await importInternal('./runtime/runtime.js'), 'runtime/runtime.js', 'Runtime');
-  const detect = needFrom(await importInternal('./deadlock/detect.js'), 'deadlock/detect.js', 'publishWait', 'findDeadlock', 'unpublishWait');
-  const { OWNER_SHIFT = 3, LOCKED = 1, LockKind = { Mutex: 1 } } = await importInternal('./runtime/locks.js');
+  const { Runtime } = needFrom(await importInternal('./internal.js'), 'internal.js', 'Runtime');
+  const detect = needFrom(await importInternal('./internal.js'), 'internal.js', 'publishWait', 'findDeadlock', 'unpublishWait');
+  const { OWNER_SHIFT = 3, LOCKED = 1, LockKind = { Mutex: 1 } } = await importInternal('./internal.js');
   const { publishWait, findDeadlock, unpublishWait } = detect;
   const rt = Runtime.create(1024);
   const threads = [];
@@ -86,8 +86,8 @@ async function deadlockCase(n, variant) {
     read: () => good,
     note:
       variant === 'no-cycle'
-        ? 'internals (dist/deadlock/detect.js): publishWait + findDeadlock + unpublishWait on a lock held by a running thread; one thread, no workers'
-        : `internals (dist/deadlock/detect.js): publishWait + findDeadlock + unpublishWait closing a hand-built ${n}-thread cycle (thread i owns lock i, waits for lock i+1); one thread, no workers; every call must return the cycle`,
+        ? 'internals (dist/internal.js): publishWait + findDeadlock + unpublishWait on a lock held by a running thread; one thread, no workers'
+        : `internals (dist/internal.js): publishWait + findDeadlock + unpublishWait closing a hand-built ${n}-thread cycle (thread i owns lock i, waits for lock i+1); one thread, no workers; every call must return the cycle`,
   };
 }
 
@@ -257,8 +257,7 @@ export async function load() {
     'bytes-per-mutex': {
       async setup() {
         const { Mutex, i32 } = need(lib, 'Mutex', 'i32');
-        const { toHandle } = needFrom(await importInternal('./sync/mutex.js'), 'sync/mutex.js', 'toHandle');
-        const { LOCK_RECORD_WORDS } = needFrom(await importInternal('./runtime/locks.js'), 'runtime/locks.js', 'LOCK_RECORD_WORDS');
+        const { toHandle, LOCK_RECORD_WORDS } = needFrom(await importInternal('./internal.js'), 'internal.js', 'toHandle', 'LOCK_RECORD_WORDS');
         const recordBytes = LOCK_RECORD_WORDS * 4;
         const dataBytes = new Mutex(i32, 0)[toHandle]().data.byteLength; // (also creates the runtime)
         return {
@@ -275,7 +274,7 @@ export async function load() {
           },
           note:
             `\`new Mutex(i32, 0)\`: shared = a ${recordBytes}-byte lock record in the runtime buffer (preallocated, so not in the ` +
-            `arrayBuffers growth) + its own data buffer of ${dataBytes} B (8-byte header + the i32 padded to 8), read through internals (sync/mutex.js toHandle)`,
+            `arrayBuffers growth) + its own data buffer of ${dataBytes} B (8-byte header + the i32 padded to 8), read through internals (dist/internal.js toHandle)`,
         };
       },
     },

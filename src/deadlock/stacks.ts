@@ -7,7 +7,8 @@
  * Frames from inside the library are left out: the user wants to see their own code. The library runs from
  * `<package>/dist/`; with source maps its frames may also show as `<package>/src/`.
  */
-const packageRoot = new URL("../../", import.meta.url);
+const here = import.meta.url;
+const packageRoot = new URL(here.includes("/dist/") ? here.slice(0, here.lastIndexOf("/dist/") + 1) : new URL("../../", here).href);
 const libraryPaths = ["dist/", "src/"].flatMap((dir) => {
   const url = new URL(dir, packageRoot);
   return [url.href, decodeURIComponent(url.pathname)];
