@@ -3,8 +3,9 @@
  * carries its owner's thread id (see runtime/locks.ts for the word's layout).
  *
  * - Fast path: one compare-and-swap from 0 to "held by me". No allocation, no clock, no stack.
- * - Slow path: a short bounded spin, then publish the wait, check for a deadlock, and park in `Atomics.wait`
- *   (or `Atomics.waitAsync`) in bounded slices, so a waiter also notices an owner that died unseen.
+ * - Slow path: a short bounded spin, then park in `Atomics.wait` (or `Atomics.waitAsync`) in bounded slices; a
+ *   blocking wait that lasts over 1 ms is published and checked for deadlock (and re-checked every slice), and
+ *   after each slice a waiter releases the locks of an owner that is no longer alive.
  * - Unlock notifies only when the word says a waiter may exist.
  */
 
@@ -148,7 +149,7 @@ export class RawMutex {
   }
 
   /**
-   * A waiter's checks after each sleep: an owner that died without anyone reaping it is reaped here, and a wait
+   * A waiter's checks after each sleep: the locks of an owner that is no longer alive are released here, and a wait
    * longer than `stallWarnMs` is reported once. Returns whether the stall has been reported.
    */
   private afterWake(start: number, stallReported: boolean): boolean {
