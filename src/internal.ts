@@ -5,5 +5,8 @@
 
 export { Runtime } from "./runtime/runtime.js";
 export { publishWait, findDeadlock, unpublishWait } from "./deadlock/detect.js";
-export { toHandle } from "./sync/mutex.js";
-export { OWNER_SHIFT, LOCKED, LockKind, LOCK_RECORD_WORDS } from "./runtime/locks.js";
+export { sharedObject } from "./sync/shareable.js";
+export { OWNER_SHIFT, LOCKED } from "./raw/raw-mutex.js";
+export { ObjectKind, WaitKind } from "./runtime/kinds.js";
+export { OBJECT_RECORD_WORDS } from "./runtime/objects.js";
+export { setParkSliceMs } from "./parking/park.js";

@@ -15,9 +15,10 @@ const allowed: Record<string, readonly string[]> = {
   layout: [],
   runtime: ["platform", "errors"],
   deadlock: ["runtime", "platform", "errors"],
-  raw: ["deadlock", "runtime", "platform", "errors"],
-  sync: ["raw", "layout", "deadlock", "runtime", "platform", "errors"],
-  thread: ["sync", "raw", "layout", "deadlock", "runtime", "platform", "errors"],
+  parking: ["deadlock", "runtime", "platform", "errors"],
+  raw: ["parking", "deadlock", "runtime", "platform", "errors"],
+  sync: ["raw", "parking", "layout", "deadlock", "runtime", "platform", "errors"],
+  thread: ["sync", "raw", "parking", "layout", "deadlock", "runtime", "platform", "errors"],
 };
 
 function files(dir: string): string[] {

@@ -267,12 +267,12 @@ const layoutArb = fc.oneof(
 type Target = "envelope" | "value" | "handle" | "n";
 const targetArb = fc.constantFrom<Target>("envelope", "value", "handle", "n");
 const keyArb = fc.oneof(
-  fc.constantFrom(ENVELOPE, "value", HANDLE, ERROR, "threadsafe", "runtime", "lockId", "data", "layout", "m", "n", "constructor", "toString", "0"),
+  fc.constantFrom(ENVELOPE, "value", HANDLE, ERROR, "threadsafe", "runtime", "id", "data", "layout", "m", "n", "constructor", "toString", "0"),
   fc.string({ maxLength: 8 }),
 );
 
 type Mutation =
-  | { readonly op: "lockId"; readonly v: unknown }
+  | { readonly op: "id"; readonly v: unknown }
   | { readonly op: "runtime" | "data"; readonly b: BufferChoice }
   | { readonly op: "layout"; readonly v: unknown }
   | { readonly op: "kind"; readonly v: unknown }
@@ -284,7 +284,7 @@ type Mutation =
   | { readonly op: "version"; readonly v: unknown };
 
 const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ op: fc.constant("lockId" as const), v: lockIdArb }),
+  fc.record({ op: fc.constant("id" as const), v: lockIdArb }),
   fc.record({ op: fc.constantFrom("runtime" as const, "data" as const), b: bufferArb }),
   fc.record({ op: fc.constant("layout" as const), v: layoutArb }),
   fc.record({ op: fc.constant("kind" as const), v: fc.oneof(fc.constantFrom("RwLock", "mutex", "Mutex ", "", "Error", "__proto__"), anything) }),
@@ -312,8 +312,8 @@ function mutated(mutations: readonly Mutation[], real: unknown = base): Record<s
   for (const mu of mutations) {
     const handle = targetOf(message, "handle");
     switch (mu.op) {
-      case "lockId":
-        if (handle) handle["lockId"] = mu.v;
+      case "id":
+        if (handle) handle["id"] = mu.v;
         break;
       case "runtime":
       case "data":
@@ -376,7 +376,7 @@ test("receive(fc.anything()), bare and inside an envelope: returns or throws Typ
     { requiredKeys: [ERROR] },
   );
   const handleRecord = fc.record(
-    { [HANDLE]: fc.oneof(fc.constant("Mutex"), anything), threadsafe: anything, runtime: fc.oneof(fc.constant(realRuntime), anything), lockId: lockIdArb, data: fc.oneof(fc.constant(realData), anything), layout: layoutArb },
+    { [HANDLE]: fc.oneof(fc.constant("Mutex"), anything), threadsafe: anything, runtime: fc.oneof(fc.constant(realRuntime), anything), id: lockIdArb, generation: fc.oneof(fc.constant(0), anything), data: fc.oneof(fc.constant(realData), anything), layout: layoutArb },
     { requiredKeys: [HANDLE] },
   );
   const inner = fc.oneof(anything, errorRecord, handleRecord, fc.array(fc.oneof(anything, handleRecord, errorRecord), { maxLength: 4 }));

@@ -1,33 +1,36 @@
 /**
- * Exact deadlock detection at block time, with no global lock (design: reference/deadlock-prior-art.md §4.1).
+ * Exact deadlock detection at block time, with no global lock (docs/deadlock-detection.md).
  *
- * Before a thread sleeps on a lock it publishes what it waits for and takes a ticket from a global counter, then
- * walks lock → owner → the lock that owner waits for → … . A cycle back to itself, confirmed by a second read in
- * which nothing changed, is a real deadlock. Every member of a cycle that runs the walk finds the same cycle;
- * only the member with the highest ticket (the one whose wait closed the cycle) reports it, so there is exactly
- * one victim. Threads that are running (ticket 0) end the walk: they are not blocked, so no deadlock goes through
- * them. Asynchronous waits (`lockAsync`) do not block their thread and take no part in the walk.
+ * Before a thread sleeps it publishes what it waits for (an object and a wait kind) and takes a ticket from a
+ * global counter, then walks: the awaited object → every thread whose hold makes it wait (its kind's protocol
+ * says who: runtime/kinds.ts) → what that thread awaits → … . A path back to itself, confirmed by a second read in
+ * which nothing changed, is a real deadlock. Every member of a cycle that runs the walk finds a cycle; only the
+ * member with the highest ticket (the one whose wait closed it) reports it, so there is exactly one victim.
+ * Threads that are running (ticket 0) end a path: they are not blocked, so no deadlock goes through them.
+ * Asynchronous waits do not block their thread and take no part in the walk.
  *
  * None of this runs on the fast path: only when a thread is about to sleep.
  */
 
 import type { Runtime } from "../runtime/runtime.js";
 import { H_WAIT_TICKETS_I64 } from "../runtime/runtime.js";
-import { OWNER_SHIFT } from "../runtime/locks.js";
+import { protocolOf } from "../runtime/kinds.js";
 import {
   MAX_THREADS,
   T_TICKET_I64,
-  T_WAIT_LOCK,
+  T_WAIT_KIND,
+  T_WAIT_OBJECT,
   T_WAIT_SINCE,
   TICKET_NONE,
   TICKET_PUBLISHING,
   slotOf,
 } from "../runtime/threads.js";
 
-/** Publishes that thread `me` is about to block on `lockId`; returns its wait ticket. */
-export function publishWait(rt: Runtime, me: number, lockId: number): bigint {
+/** Publishes that thread `me` is about to block on object `objectId` with `waitKind`; returns its wait ticket. */
+export function publishWait(rt: Runtime, me: number, objectId: number, waitKind: number): bigint {
   const base = rt.threadBase(slotOf(me));
-  Atomics.store(rt.words, base + T_WAIT_LOCK, lockId + 1);
+  Atomics.store(rt.words, base + T_WAIT_KIND, waitKind);
+  Atomics.store(rt.words, base + T_WAIT_OBJECT, objectId + 1);
   Atomics.store(rt.words, base + T_WAIT_SINCE, rt.elapsed());
   const ticketIndex = base / 2 + T_TICKET_I64;
   Atomics.store(rt.wide, ticketIndex, TICKET_PUBLISHING);
@@ -36,18 +39,23 @@ export function publishWait(rt: Runtime, me: number, lockId: number): bigint {
   return ticket;
 }
 
-/** Withdraws thread `me`'s wait (it acquired, timed out, or gave up). */
+/** Withdraws thread `me`'s wait (it finished, timed out, or gave up). */
 export function unpublishWait(rt: Runtime, me: number): void {
   const base = rt.threadBase(slotOf(me));
   Atomics.store(rt.wide, base / 2 + T_TICKET_I64, TICKET_NONE);
-  Atomics.store(rt.words, base + T_WAIT_LOCK, 0);
+  Atomics.store(rt.words, base + T_WAIT_OBJECT, 0);
 }
 
-/** The lock thread `id` is blocked on in a synchronous wait, or -1. */
+/** The object thread `id` is blocked on in a synchronous wait, or -1. */
 export function waitingFor(rt: Runtime, id: number): number {
   const base = rt.threadBase(slotOf(id));
   if (Atomics.load(rt.wide, base / 2 + T_TICKET_I64) === TICKET_NONE) return -1;
-  return Atomics.load(rt.words, base + T_WAIT_LOCK) - 1;
+  return Atomics.load(rt.words, base + T_WAIT_OBJECT) - 1;
+}
+
+/** How thread `id` waits on the object `waitingFor` gives (kinds.ts, WaitKind). */
+export function waitKindOf(rt: Runtime, id: number): number {
+  return Atomics.load(rt.words, rt.threadBase(slotOf(id)) + T_WAIT_KIND);
 }
 
 /** Since when (ms since the runtime's epoch) thread `id` has been blocked, if it is. */
@@ -57,19 +65,28 @@ export function waitingSince(rt: Runtime, id: number): number | undefined {
   return Atomics.load(rt.words, base + T_WAIT_SINCE);
 }
 
-/** One edge of a wait-for chain: `lockId` is held by `owner`, who waits (with `ticket`) for `next`. */
+/** The threads whose holds make a `waitKind` waiter on `objectId` wait. */
+export function holdersOf(rt: Runtime, objectId: number, waitKind: number): number[] {
+  const out: number[] = [];
+  protocolOf(rt.objectKind(objectId))?.holders(rt, objectId, waitKind, out);
+  return out;
+}
+
+/** One edge of a wait-for path: a wait on `objectId` is held up by `holder`, who waits (with `ticket`) for `next`. */
 interface Edge {
-  lockId: number;
-  owner: number;
+  objectId: number;
+  waitKind: number;
+  holder: number;
   ticket: bigint;
   next: number;
+  nextKind: number;
 }
 
 /** A wait-for cycle found by the thread that must report it. */
 export interface FoundCycle {
   /** The threads of the cycle in wait order, starting with the detecting thread. */
   readonly threads: readonly number[];
-  /** `waits[i]` is the lock `threads[i]` waits for (held by `threads[i + 1]`). */
+  /** `waits[i]` is the object `threads[i]` waits for (held by `threads[i + 1]`). */
   readonly waits: readonly number[];
 }
 
@@ -86,49 +103,54 @@ function readTicket(rt: Runtime, id: number): bigint {
   return ticket;
 }
 
-/** Follows the wait-for chain from `lockId`; returns its edges if it leads back to `me`. */
-function walk(rt: Runtime, me: number, lockId: number): Edge[] | undefined {
-  const edges: Edge[] = [];
-  let current = lockId;
-  for (let step = 0; step < MAX_THREADS; step++) {
-    const owner = Atomics.load(rt.words, rt.lockWordIndex(current)) >>> OWNER_SHIFT;
-    if (owner === 0) return undefined;
-    if (owner === me) return edges;
-    if (!rt.isAlive(owner)) return undefined;
-    const ticket = readTicket(rt, owner);
-    if (ticket <= TICKET_NONE) return undefined;
-    const next = Atomics.load(rt.words, rt.threadBase(slotOf(owner)) + T_WAIT_LOCK) - 1;
-    if (next < 0) return undefined;
-    edges.push({ lockId: current, owner, ticket, next });
-    current = next;
+/**
+ * Searches the wait-for graph from a wait on `objectId` for a path back to `me`; returns its edges. Depth-first;
+ * a thread already explored is not explored again (whether it leads back to `me` does not depend on the path).
+ */
+function search(rt: Runtime, me: number, objectId: number, waitKind: number, path: Edge[], seen: Set<number>): Edge[] | undefined {
+  if (path.length >= MAX_THREADS) return undefined;
+  for (const holder of holdersOf(rt, objectId, waitKind)) {
+    if (holder === me) return path;
+    if (seen.has(holder) || !rt.isAlive(holder)) continue;
+    seen.add(holder);
+    const ticket = readTicket(rt, holder);
+    if (ticket <= TICKET_NONE) continue;
+    const next = Atomics.load(rt.words, rt.threadBase(slotOf(holder)) + T_WAIT_OBJECT) - 1;
+    if (next < 0) continue;
+    const nextKind = waitKindOf(rt, holder);
+    path.push({ objectId, waitKind, holder, ticket, next, nextKind });
+    if (search(rt, me, next, nextKind, path, seen)) return path;
+    path.pop();
   }
-  return undefined; // a cycle that does not pass through this thread: its own closing thread reports it
+  return undefined;
 }
 
 /** Re-reads every edge in reverse order; true when nothing changed (a double collect). */
 function unchanged(rt: Runtime, edges: readonly Edge[]): boolean {
   for (let i = edges.length - 1; i >= 0; i--) {
     const edge = edges[i]!;
-    if (Atomics.load(rt.words, rt.lockWordIndex(edge.lockId)) >>> OWNER_SHIFT !== edge.owner) return false;
-    if (Atomics.load(rt.wide, rt.threadBase(slotOf(edge.owner)) / 2 + T_TICKET_I64) !== edge.ticket) return false;
-    if (Atomics.load(rt.words, rt.threadBase(slotOf(edge.owner)) + T_WAIT_LOCK) - 1 !== edge.next) return false;
+    if (!holdersOf(rt, edge.objectId, edge.waitKind).includes(edge.holder)) return false;
+    const base = rt.threadBase(slotOf(edge.holder));
+    if (Atomics.load(rt.wide, base / 2 + T_TICKET_I64) !== edge.ticket) return false;
+    if (Atomics.load(rt.words, base + T_WAIT_OBJECT) - 1 !== edge.next) return false;
+    if (Atomics.load(rt.words, base + T_WAIT_KIND) !== edge.nextKind) return false;
   }
   return true;
 }
 
 /**
- * Run by thread `me` (wait ticket `ticket`) after publishing its wait on `lockId` and before sleeping.
+ * Run by thread `me` (wait ticket `ticket`) after publishing its wait on `objectId` and before sleeping.
  * Returns the cycle when one exists and this thread is the one that must report it; otherwise undefined.
  */
-export function findDeadlock(rt: Runtime, me: number, lockId: number, ticket: bigint): FoundCycle | undefined {
+export function findDeadlock(rt: Runtime, me: number, objectId: number, waitKind: number, ticket: bigint): FoundCycle | undefined {
   for (let attempt = 0; attempt < VALIDATION_ATTEMPTS; attempt++) {
-    const edges = walk(rt, me, lockId);
+    const edges = search(rt, me, objectId, waitKind, [], new Set());
     if (!edges) return undefined;
     if (!unchanged(rt, edges)) continue; // something moved: walk again
     for (const edge of edges) if (edge.ticket > ticket) return undefined; // a later waiter closed it: it reports
     return {
-      threads: [me, ...edges.map((edge) => edge.owner)],
-      waits: [lockId, ...edges.map((edge) => edge.next)],
+      threads: [me, ...edges.map((edge) => edge.holder)],
+      waits: [objectId, ...edges.map((edge) => edge.next)],
     };
   }
   return undefined;

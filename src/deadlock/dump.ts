@@ -7,11 +7,11 @@
 import type { LockRef, ThreadRef } from "../errors.js";
 import { runtime } from "../runtime/current.js";
 import { readDump } from "../runtime/dumps.js";
-import { OWNER_SHIFT, POISONED } from "../runtime/locks.js";
+import { ANY_WAIT, kindName, protocolOf } from "../runtime/kinds.js";
 import type { Runtime } from "../runtime/runtime.js";
 import {
   MAX_THREADS,
-  T_ASYNC_LOCK,
+  T_ASYNC_OBJECT,
   T_ASYNC_WAITS,
   T_STATE,
   ThreadStatus,
@@ -30,10 +30,15 @@ export interface LockWaiter {
   readonly waitingMs: number | undefined;
 }
 
-/** One lock in a dump. */
+/** One shared object in a dump (a lock, or anything else that is held, awaited or poisoned). */
 export interface LockState {
   readonly lock: LockRef;
+  /** What kind of object it is: "Mutex", … */
+  readonly kind: string;
+  /** The holder (for a lock with several holders, the first of `holders`). */
   readonly owner: ThreadRef | undefined;
+  /** Every thread that holds it (one for a Mutex). */
+  readonly holders: readonly ThreadRef[];
   readonly poisoned: boolean;
   readonly waiters: readonly LockWaiter[];
   /** A lower bound on how long the owner has held it: as long as its longest sync waiter has waited. */
@@ -45,10 +50,12 @@ export interface LockState {
 /** One live thread in a dump. */
 export interface ThreadState {
   readonly thread: ThreadRef;
-  /** The lock it is blocked on in lock(), if any, and for how long. */
+  /** The object it is blocked on in a blocking wait, if any, and for how long. */
   readonly blockedOn: LockRef | undefined;
+  /** What kind of object that is ("Mutex", …). */
+  readonly blockedKind: string | undefined;
   readonly blockedMs: number | undefined;
-  /** Pending lockAsync() calls. */
+  /** Pending async waits (lockAsync() and the like). */
   readonly asyncWaits: number;
   /** Where it is blocked, when stack capture was on. */
   readonly blockedAt: string | undefined;
@@ -101,28 +108,35 @@ export function dumpLocksOf(rt: Runtime): LockDump {
     const blockedMs = since === undefined ? undefined : Math.max(0, now - since);
     if (blockedLock >= 0) addWaiter(blockedLock, { thread, kind: "sync", waitingMs: blockedMs });
     const asyncWaits = Atomics.load(rt.words, base + T_ASYNC_WAITS);
-    const asyncLock = Atomics.load(rt.words, base + T_ASYNC_LOCK) - 1;
+    const asyncLock = Atomics.load(rt.words, base + T_ASYNC_OBJECT) - 1;
     if (asyncWaits > 0 && asyncLock >= 0) addWaiter(asyncLock, { thread, kind: "async", waitingMs: undefined });
     threads.push({
       thread,
-      blockedOn: blockedLock >= 0 ? { id: blockedLock, name: rt.lockName(blockedLock) } : undefined,
+      blockedOn: blockedLock >= 0 ? { id: blockedLock, name: rt.objectName(blockedLock) } : undefined,
+      blockedKind: blockedLock >= 0 ? kindName(rt.objectKind(blockedLock)) : undefined,
       blockedMs: blockedLock >= 0 ? blockedMs : undefined,
       asyncWaits,
       blockedAt: blockedLock >= 0 ? parsedDump(rt, id).waiting : undefined,
     });
   }
   const locks: LockState[] = [];
-  const count = rt.lockCount();
+  const count = rt.objectCount();
   for (let lockId = 0; lockId < count; lockId++) {
-    const word = Atomics.load(rt.words, rt.lockWordIndex(lockId));
-    const ownerId = word >>> OWNER_SHIFT;
+    const kind = rt.objectKind(lockId);
+    const protocol = protocolOf(kind);
+    if (!protocol) continue;
+    const holderIds: number[] = [];
+    protocol.holders(rt, lockId, ANY_WAIT, holderIds);
+    const ownerId = holderIds[0] ?? 0;
     const waiters = waitersByLock.get(lockId) ?? [];
-    const poisoned = (word & POISONED) !== 0;
+    const poisoned = protocol.isPoisoned(rt, lockId);
     if (ownerId === 0 && waiters.length === 0 && !poisoned) continue;
     const syncWaits = waiters.filter((w) => w.waitingMs !== undefined).map((w) => w.waitingMs!);
     locks.push({
-      lock: { id: lockId, name: rt.lockName(lockId) },
+      lock: { id: lockId, name: rt.objectName(lockId) },
+      kind: kindName(kind),
       owner: ownerId === 0 ? undefined : { id: ownerId, name: rt.threadName(ownerId) },
+      holders: holderIds.map((id) => ({ id, name: rt.threadName(id) })),
       poisoned,
       waiters,
       heldAtLeastMs: ownerId !== 0 && syncWaits.length > 0 ? Math.max(...syncWaits) : undefined,
@@ -144,8 +158,8 @@ function formatDump(takenAt: Date, locks: readonly LockState[], threads: readonl
   lines.push("Locks:");
   if (locks.length === 0) lines.push("  (none held, awaited or poisoned)");
   for (const state of locks) {
-    let line = `  Mutex ${quote(state.lock)}: `;
-    line += state.owner ? `held by thread ${quote(state.owner)}` : "free";
+    let line = `  ${state.kind} ${quote(state.lock)}: `;
+    line += state.holders.length > 0 ? `held by ${state.holders.map((t) => `thread ${quote(t)}`).join(", ")}` : "free";
     if (state.heldAtLeastMs !== undefined) line += ` for at least ${formatMs(state.heldAtLeastMs)}`;
     if (state.poisoned) line += ", POISONED";
     lines.push(line);
@@ -158,8 +172,8 @@ function formatDump(takenAt: Date, locks: readonly LockState[], threads: readonl
   lines.push("Threads:");
   for (const state of threads) {
     let line = `  thread ${quote(state.thread)}: `;
-    line += state.blockedOn ? `blocked on Mutex ${quote(state.blockedOn)} for ${formatMs(state.blockedMs ?? 0)}` : "running";
-    if (state.asyncWaits > 0) line += `; ${state.asyncWaits} pending lockAsync()`;
+    line += state.blockedOn ? `blocked on ${state.blockedKind} ${quote(state.blockedOn)} for ${formatMs(state.blockedMs ?? 0)}` : "running";
+    if (state.asyncWaits > 0) line += `; ${state.asyncWaits} pending async wait${state.asyncWaits === 1 ? "" : "s"}`;
     lines.push(line);
     if (state.blockedAt) lines.push(...state.blockedAt.split("\n").map((frame) => `      ${frame}`));
   }

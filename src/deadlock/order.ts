@@ -1,11 +1,12 @@
 /**
- * Lock-order checking, lockdep-style (design: reference/deadlock-prior-art.md §4.2). When a thread blocks on lock B
+ * Lock-order checking, lockdep-style (docs/deadlock-detection.md §5). When a thread blocks on lock B
  * while holding A, the edge A → B ("A is taken before B") is recorded program-wide. An edge that closes a cycle
  * with edges seen before (B ⇝ A) is an inversion: two code paths take the same locks in opposite orders, which can
  * deadlock on some other run even if this one did not. It is reported on its first occurrence.
  *
  * Nodes are lock instances (reported by name): distinct locks that share a name are not confused with each other,
- * so taking two "account" locks in id order is not an inversion.
+ * so taking two "account" locks in id order is not an inversion. A node is an object id with the low bits of its
+ * record's generation (`nodeOf`), so the edges of a reclaimed lock do not attach to the next object in its record.
  *
  * Cost: a warm nested acquisition is one lookup in this thread's set of known edges per held lock. Only a new edge
  * touches shared memory (an insert into the edge table and a search for the reverse path).
@@ -14,10 +15,23 @@
 import { LockOrderError } from "../errors.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { EDGE_INFO_WORDS, EDGE_SLOTS, REPORTED_SLOTS } from "../runtime/runtime.js";
+import { generationOfObject } from "../runtime/lifetime.js";
 
-/** Edges this thread already knows are in the table: `from * 2^26 + to`. */
-const knownEdges = new Set<number>();
-const KEY_STRIDE = 2 ** 26;
+/** Edges this thread already knows are in the table: from-node → to-nodes. */
+const knownEdges = new Map<number, Set<number>>();
+
+const ID_BITS = 24;
+const ID_MASK = (1 << ID_BITS) - 1;
+
+/** The graph node of object `id`: its id and the low 7 bits of its record's generation. */
+function nodeOf(rt: Runtime, id: number): number {
+  return id | ((generationOfObject(rt, id) & 0x7f) << ID_BITS);
+}
+
+/** The object id of a graph node. */
+function idOf(node: number): number {
+  return node & ID_MASK;
+}
 
 function edgeKey(from: number, to: number): bigint {
   return (BigInt(from + 1) << 32n) | BigInt(to + 1);
@@ -58,7 +72,13 @@ function insertEdge(rt: Runtime, from: number, to: number, threadId: number, sta
     if (seen === 0n) {
       const info = rt.edgeInfoBase + slot * EDGE_INFO_WORDS;
       Atomics.store(rt.words, info + EI_THREAD, threadId);
-      Atomics.store(rt.words, info + EI_THREAD_NAME, rt.threadNameRef(threadId));
+      let nameRef = 0;
+      try {
+        nameRef = rt.storeName(rt.threadName(threadId)); // a copy: the thread's own name goes with its slot
+      } catch {
+        // a full arena costs the report its name, nothing else
+      }
+      Atomics.store(rt.words, info + EI_THREAD_NAME, nameRef);
       Atomics.store(rt.words, info + EI_STACK, stackRef);
       return "inserted";
     }
@@ -153,11 +173,13 @@ export function recordOrder(
   mode: "warn" | "throw",
   stackRef: () => number,
 ): Inversion | undefined {
-  for (const from of heldIds) {
-    if (from === lockId) continue;
-    const local = from * KEY_STRIDE + lockId;
-    if (knownEdges.has(local)) continue;
-    const result = insertEdge(rt, from, lockId, threadId, stackRef());
+  const to = nodeOf(rt, lockId);
+  for (const heldId of heldIds) {
+    if (heldId === lockId) continue;
+    const from = nodeOf(rt, heldId);
+    let known = knownEdges.get(from);
+    if (known?.has(to)) continue;
+    const result = insertEdge(rt, from, to, threadId, stackRef());
     if (result === "full") {
       if (!warnedFull) {
         warnedFull = true;
@@ -165,13 +187,14 @@ export function recordOrder(
       }
       continue;
     }
-    knownEdges.add(local);
+    if (!known) knownEdges.set(from, (known = new Set()));
+    known.add(to);
     if (result === "known") continue;
-    const reverse = shortestPath(rt, lockId, from);
+    const reverse = shortestPath(rt, to, from);
     if (!reverse) continue;
     if (mode === "throw") {
-      removeEdge(rt, from, lockId);
-      knownEdges.delete(local);
+      removeEdge(rt, from, to);
+      known.delete(to);
     } else if (!markReported(rt, reverse.locks)) {
       continue;
     }
@@ -185,18 +208,18 @@ export function recordOrder(
         stack: rt.loadText(Atomics.load(rt.words, info + EI_STACK)),
       };
     });
-    return { from, to: lockId, path: reverse.locks, firstSeen };
+    return { from: heldId, to: lockId, path: reverse.locks.map(idOf), firstSeen };
   }
   return undefined;
 }
 
 /** Builds the message for an inversion found by thread `threadId`. */
 export function describeInversion(rt: Runtime, threadId: number, inversion: Inversion, stack: string | undefined): string {
-  const name = (id: number) => `"${rt.lockName(id)}"`;
+  const name = (id: number) => `"${rt.objectName(id)}"`;
   const thread = (id: number) => `"${rt.threadName(id)}" (id ${id})`;
   const { from, to, path, firstSeen } = inversion;
   const lines = [
-    `threadsafe: lock-order inversion: thread ${thread(threadId)} locks Mutex ${name(to)} while holding Mutex ${name(from)},`,
+    `threadsafe: lock-order inversion: thread ${thread(threadId)} locks ${rt.describeObject(to)} while holding ${rt.describeObject(from)},`,
     `  but the opposite order was seen before: ${path.map(name).join(" → ")}.`,
     `  Run together, these two orders can deadlock, even though this run did not.`,
     "",

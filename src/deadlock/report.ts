@@ -6,9 +6,10 @@
 import { DeadlockError, LockTimeoutError, type CycleEntry, type LockRef, type ThreadRef } from "../errors.js";
 import { settings } from "../runtime/config.js";
 import { currentThreadId } from "../runtime/current.js";
-import { OWNER_SHIFT } from "../runtime/locks.js";
+import { kindName } from "../runtime/kinds.js";
+import { objectsHeldBy } from "../runtime/reap.js";
 import type { Runtime } from "../runtime/runtime.js";
-import { waitingFor, waitingSince, type FoundCycle } from "./detect.js";
+import { holdersOf, waitKindOf, waitingFor, waitingSince, type FoundCycle } from "./detect.js";
 import { dumpLocksOf, parsedDump } from "./dump.js";
 import { captureStack } from "./stacks.js";
 
@@ -17,7 +18,12 @@ export function threadRef(rt: Runtime, id: number): ThreadRef {
 }
 
 export function lockRef(rt: Runtime, lockId: number): LockRef {
-  return { id: lockId, name: rt.lockName(lockId) };
+  return { id: lockId, name: rt.objectName(lockId) };
+}
+
+/** `Mutex "name"`: an object as messages name it. */
+function described(rt: Runtime, ref: LockRef): string {
+  return `${kindName(rt.objectKind(ref.id))} ${quoted(ref)}`;
 }
 
 function quoted(ref: LockRef | ThreadRef): string {
@@ -33,13 +39,13 @@ export function deadlockError(rt: Runtime, cycle: FoundCycle): DeadlockError {
   const entries: CycleEntry[] = cycle.threads.map((id, i) => ({
     thread: threadRef(rt, id),
     waitsFor: lockRef(rt, cycle.waits[i]!),
-    holds: rt.locksHeldBy(id).map((lockId) => lockRef(rt, lockId)),
+    holds: objectsHeldBy(rt, id).map((lockId) => lockRef(rt, lockId)),
   }));
   const me = entries[0]!;
   const n = entries.length;
   const lines: string[] = [];
   lines.push(
-    `locking Mutex ${quoted(me.waitsFor)} would deadlock: ${n} threads are waiting for each other in a cycle`,
+    `locking ${described(rt, me.waitsFor)} would deadlock: ${n} threads are waiting for each other in a cycle`,
     `  (detected in thread ${quoted(me.thread)}, whose wait closed the cycle; the other threads are still waiting ` +
       `and go on once this one releases its locks)`,
     "",
@@ -52,11 +58,11 @@ export function deadlockError(rt: Runtime, cycle: FoundCycle): DeadlockError {
     const status = i === 0 ? "◀ this thread" : since === undefined ? "" : `blocked for ${formatMs(Math.max(0, now - since))}`;
     const dump = parsedDump(rt, entry.thread.id);
     lines.push(`  thread ${quoted(entry.thread)} (id ${entry.thread.id})  ${status}`.trimEnd());
-    lines.push(`      wants  Mutex ${quoted(entry.waitsFor)}, held by thread ${quoted(holder)}`);
+    lines.push(`      wants  ${described(rt, entry.waitsFor)}, held by thread ${quoted(holder)}`);
     const blockedAt = i === 0 ? captureStack() : dump.waiting;
     if (blockedAt) lines.push(...frames(blockedAt, "             "));
     for (const held of entry.holds) {
-      lines.push(`      holds  Mutex ${quoted(held)}`);
+      lines.push(`      holds  ${described(rt, held)}`);
       const acquiredAt = dump.held.get(held.id);
       if (acquiredAt) {
         anyStacks = true;
@@ -90,10 +96,10 @@ function frames(stack: string, prefix: string): string[] {
   return stack.split("\n").slice(0, 4).map((line) => prefix + line.trim());
 }
 
-/** The message of a stall report: thread `me` has waited `waitedMs` for `lockId`. */
-export function stallMessage(rt: Runtime, me: number, lockId: number, waitedMs: number): string {
+/** The message of a stall report: thread `me` has waited `waitedMs` for `lockId` (a `waitKind` wait). */
+export function stallMessage(rt: Runtime, me: number, lockId: number, waitKind: number, waitedMs: number): string {
   const lock = lockRef(rt, lockId);
-  const ownerId = Atomics.load(rt.words, rt.lockWordIndex(lockId)) >>> OWNER_SHIFT;
+  const ownerId = holdersOf(rt, lockId, waitKind)[0] ?? 0;
   const owner = ownerId === 0 ? "nobody (it was just released)" : `thread ${quoted(threadRef(rt, ownerId))} (id ${ownerId})`;
   const why =
     ownerId === me
@@ -102,8 +108,8 @@ export function stallMessage(rt: Runtime, me: number, lockId: number, waitedMs: 
       : "No deadlock cycle of blocking waits was found; the holder may be busy, stuck in a loop, waiting in " +
         "lockAsync (async waits are not part of the cycle check), or waiting on something locks cannot see.";
   return (
-    `threadsafe: stall: thread ${quoted(threadRef(rt, me))} (id ${me}) has waited ${formatMs(waitedMs)} for Mutex ` +
-    `${quoted(lock)}, held by ${owner}. ${why} (configure({ stallWarnMs }) sets when this is reported; 0 turns it ` +
+    `threadsafe: stall: thread ${quoted(threadRef(rt, me))} (id ${me}) has waited ${formatMs(waitedMs)} for ` +
+    `${described(rt, lock)}, held by ${owner}. ${why} (configure({ stallWarnMs }) sets when this is reported; 0 turns it ` +
     `off.)\n` +
     dumpLocksOf(rt).toString()
   );
@@ -114,19 +120,19 @@ export function selfDeadlockError(rt: Runtime, me: number, lockId: number): Dead
   const thread = threadRef(rt, me);
   const lock = lockRef(rt, lockId);
   const message =
-    `thread ${quoted(thread)} (id ${me}) tried to lock Mutex ${quoted(lock)}, which it already holds: ` +
+    `thread ${quoted(thread)} (id ${me}) tried to lock ${described(rt, lock)}, which it already holds: ` +
     `a blocking wait here would never end, because the holder is this same thread.\n` +
     `  Mutexes are not re-entrant. Release the first guard before locking again, pass the guard down instead of ` +
     `the mutex, or, if the holder is a pending async task of this thread, use lockAsync() so the task can finish.`;
   return new DeadlockError(message, "self", [{ thread, waitsFor: lock, holds: [lock] }]);
 }
 
-/** Builds the `LockTimeoutError` for a wait on `lockId` that gave up after `waitedMs`. */
-export function timeoutError(rt: Runtime, lockId: number, waitedMs: number, timeoutMs: number): LockTimeoutError {
+/** Builds the `LockTimeoutError` for a `waitKind` wait on `lockId` that gave up after `waitedMs`. */
+export function timeoutError(rt: Runtime, lockId: number, waitKind: number, waitedMs: number, timeoutMs: number): LockTimeoutError {
   const lock = lockRef(rt, lockId);
-  const ownerId = Atomics.load(rt.words, rt.lockWordIndex(lockId)) >>> OWNER_SHIFT;
+  const ownerId = holdersOf(rt, lockId, waitKind)[0] ?? 0;
   const owner = ownerId === 0 ? undefined : threadRef(rt, ownerId);
-  let message = `timed out after ${formatMs(waitedMs)} (timeout ${formatMs(timeoutMs)}) waiting for Mutex ${quoted(lock)}`;
+  let message = `timed out after ${formatMs(waitedMs)} (timeout ${formatMs(timeoutMs)}) waiting for ${described(rt, lock)}`;
   if (owner && owner.id === currentThreadId) {
     message += `: it is held by this thread itself (thread ${quoted(owner)}), through a guard this thread has not released`;
   } else if (owner) {
@@ -134,8 +140,8 @@ export function timeoutError(rt: Runtime, lockId: number, waitedMs: number, time
     const ownerWaits = waitingFor(rt, owner.id);
     if (ownerWaits >= 0) {
       const next = lockRef(rt, ownerWaits);
-      const nextOwner = Atomics.load(rt.words, rt.lockWordIndex(ownerWaits)) >>> OWNER_SHIFT;
-      message += `; that thread is itself blocked waiting for Mutex ${quoted(next)}`;
+      const nextOwner = holdersOf(rt, ownerWaits, waitKindOf(rt, owner.id))[0] ?? 0;
+      message += `; that thread is itself blocked waiting for ${described(rt, next)}`;
       if (nextOwner !== 0) message += ` (held by thread ${quoted(threadRef(rt, nextOwner))})`;
     } else {
       message += "; that thread is running (not blocked on a lock)";

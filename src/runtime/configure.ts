@@ -46,9 +46,9 @@ export function configure(options: ConfigureOptions): void {
       throw new RangeError(`threadsafe: configure({ maxLocks }): expected a whole number from 1 to ${MAX_LOCKS_LIMIT}, got ${String(maxLocks)}`);
     }
     const rt = currentRuntime();
-    if (rt && rt.maxLocks !== maxLocks) {
+    if (rt && rt.maxObjects !== maxLocks) {
       throw new Error(
-        `threadsafe: configure({ maxLocks }) must be called before the first lock or thread is created (the runtime already exists with maxLocks ${rt.maxLocks})`,
+        `threadsafe: configure({ maxLocks }) must be called before the first lock or thread is created (the runtime already exists with maxLocks ${rt.maxObjects})`,
       );
     }
   }

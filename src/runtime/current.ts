@@ -5,7 +5,8 @@
 
 import { isMainThread, onThreadExit, onUncaughtError } from "../platform/index.js";
 import { loadSettings, storeSettings } from "./config.js";
-import { heldWord, PoisonCause } from "./locks.js";
+import { forgetCounts } from "./lifetime.js";
+import { PoisonCause } from "./objects.js";
 import { reapThread } from "./reap.js";
 import { Runtime, sizing } from "./runtime.js";
 
@@ -13,8 +14,6 @@ let active: Runtime | undefined;
 
 /** This thread's id in its runtime; 0 until the thread joins one. */
 export let currentThreadId = 0;
-/** The lock word this thread writes when it takes a free lock: `heldWord(currentThreadId)`. */
-export let currentHeldWord = 0;
 
 /** Whether a spawned thread's function is still running (so an exit now, even with code 0, is an early exit). */
 let runningThreadFunction = false;
@@ -29,7 +28,6 @@ export function setRunningThreadFunction(running: boolean): void {
 function become(rt: Runtime, id: number): void {
   active = rt;
   currentThreadId = id;
-  currentHeldWord = heldWord(id);
   rt.setPlatformId(id);
   // A thread that returns, throws or calls process.exit releases (and poisons) what it still holds.
   // Termination skips this hook: the supervisor's lifeline covers it.
@@ -43,6 +41,7 @@ function become(rt: Runtime, id: number): void {
         ? PoisonCause.Exited
         : PoisonCause.Returned;
     reapThread(rt, id, cause);
+    forgetCounts();
   });
 }
 

@@ -1,90 +1,109 @@
 /**
- * Owner death, in one place: when a thread ends while holding locks, every lock it held is marked poisoned and
- * released, and its waiters are woken (they then acquire it and see `PoisonError`). Like the kernel's walk of a
- * robust-futex list, but the lock table itself is the list: a lock word names its owner.
+ * Owner death, in one place: when a thread ends, whatever it held of every shared object is released as the
+ * object's kind prescribes (a write hold poisons, a read hold or a permit is given back: runtime/kinds.ts), its
+ * references are dropped (runtime/lifetime.ts), and its slot is freed for a new generation. Like the kernel's walk
+ * of a robust-futex list, but the list is the thread's entries in the reference table: whoever notices the death
+ * can walk them without the dead thread's help.
  */
 
-import {
-  L_POISON_BY,
-  L_POISON_CAUSE,
-  L_POISON_NAME,
-  L_POISON_TIME,
-  OWNER_SHIFT,
-  POISONED,
-} from "./locks.js";
+import { dropEntriesOfSlot, visitEntriesOfSlot } from "./lifetime.js";
+import { ANY_WAIT, protocolOf } from "./kinds.js";
 import type { Runtime } from "./runtime.js";
 import {
-  T_ASYNC_LOCK,
+  T_ASYNC_OBJECT,
   T_ASYNC_WAITS,
   T_EXIT_CAUSE,
-  T_NAME,
   T_STATE,
   T_TICKET_I64,
-  T_WAIT_LOCK,
+  T_WAIT_OBJECT,
   ThreadStatus,
   TICKET_NONE,
   generationOf,
-  nextGeneration,
   slotOf,
   stateGeneration,
   stateWord,
   statusOf,
 } from "./threads.js";
 
+/** Releases what dead thread `id` held of object `objectId`; returns whether it held anything. */
+function releaseOne(rt: Runtime, objectId: number, id: number, holds: number, cause: number): boolean {
+  return protocolOf(rt.objectKind(objectId))?.releaseDead(rt, objectId, id, holds, cause) ?? false;
+}
+
 /**
- * Poisons and releases every lock that thread `id` still holds, recording `cause`. Returns the released lock ids.
- * Safe to call from any thread, any number of times.
+ * Releases every hold of thread `id`, which is dead, recording `cause`; returns the objects it held. Safe to call
+ * from any thread, any number of times, while the thread's slot has not been freed.
  */
-export function releaseLocksOf(rt: Runtime, id: number, cause: number): number[] {
+export function releaseHoldsOf(rt: Runtime, id: number, cause: number): number[] {
   const released: number[] = [];
-  const nameRef = Atomics.load(rt.words, rt.threadBase(slotOf(id)) + T_NAME);
-  const count = rt.lockCount();
-  for (let lockId = 0; lockId < count; lockId++) {
-    const index = rt.lockWordIndex(lockId);
-    let word = Atomics.load(rt.words, index);
-    while (word >>> OWNER_SHIFT === id) {
-      const base = rt.lockBase(lockId);
-      // The poison record is written while the dead thread still owns the word, so the next owner reads it whole.
-      Atomics.store(rt.words, base + L_POISON_BY, id);
-      Atomics.store(rt.words, base + L_POISON_CAUSE, cause);
-      Atomics.store(rt.words, base + L_POISON_TIME, rt.elapsed());
-      Atomics.store(rt.words, base + L_POISON_NAME, nameRef);
-      const seen = Atomics.compareExchange(rt.words, index, word, POISONED);
-      if (seen === word) {
-        released.push(lockId);
-        Atomics.notify(rt.words, index); // every waiter: one will take it and see the poison
-        break;
-      }
-      word = seen;
-    }
-  }
+  dropEntriesOfSlot(rt, slotOf(id), (objectId, holds) => {
+    if (releaseOne(rt, objectId, id, holds, cause)) released.push(objectId);
+  });
   return released;
 }
 
 /**
- * Marks thread `id` dead, releases (poisoning) the locks it held, clears what it was waiting for, and frees its
- * slot for a new generation. Idempotent: only the first caller for a given id does the work.
- * Returns the ids of the locks that were released, or undefined if the thread was already reaped.
+ * Marks thread `id` dead, releases what it held, clears what it was waiting for, drops its references and frees its
+ * slot for a new generation. Idempotent: only the first caller for a given id does the work; a later caller (the
+ * first may have died mid-way) makes sure the holds are released.
+ * Returns the ids of the objects that were released, or undefined if the thread was already being reaped.
  */
 export function reapThread(rt: Runtime, id: number, cause: number): number[] | undefined {
   const base = rt.threadBase(slotOf(id));
   const state = Atomics.load(rt.words, base + T_STATE);
   const generation = generationOf(id);
-  if (statusOf(state) !== ThreadStatus.Alive || stateGeneration(state) !== generation) {
-    // Already dead, or being reaped by someone who may itself have died mid-way: make sure its locks are free.
-    releaseLocksOf(rt, id, cause);
-    return undefined;
-  }
-  if (Atomics.compareExchange(rt.words, base + T_STATE, state, stateWord(generation, ThreadStatus.Dead)) !== state) {
-    releaseLocksOf(rt, id, cause);
+  const claimed =
+    statusOf(state) === ThreadStatus.Alive &&
+    stateGeneration(state) === generation &&
+    Atomics.compareExchange(rt.words, base + T_STATE, state, stateWord(generation, ThreadStatus.Dead)) === state;
+  if (!claimed) {
+    const now = Atomics.load(rt.words, base + T_STATE);
+    if (statusOf(now) === ThreadStatus.Dead && stateGeneration(now) === generation) releaseHoldsOf(rt, id, cause);
     return undefined;
   }
   Atomics.store(rt.words, base + T_EXIT_CAUSE, cause);
-  Atomics.store(rt.words, base + T_WAIT_LOCK, 0);
+  Atomics.store(rt.words, base + T_WAIT_OBJECT, 0);
   Atomics.store(rt.words, base + T_ASYNC_WAITS, 0);
-  Atomics.store(rt.words, base + T_ASYNC_LOCK, 0);
+  Atomics.store(rt.words, base + T_ASYNC_OBJECT, 0);
   Atomics.store(rt.wide, base / 2 + T_TICKET_I64, TICKET_NONE);
-  const released = releaseLocksOf(rt, id, cause);
-  Atomics.store(rt.words, base + T_STATE, stateWord(nextGeneration(generation), ThreadStatus.Free));
+  const released = releaseHoldsOf(rt, id, cause);
+  rt.freeThreadSlot(id);
   return released;
+}
+
+/**
+ * Run by a waiter on object `objectId` after each sleep: the holds of holders that are no longer alive are released
+ * here, with the cause their reaper recorded (a reap still recording it is left to finish first). Someone is then
+ * always awake to notice a death, even a reaper that died mid-way.
+ */
+export function recoverDeadHolders(rt: Runtime, objectId: number, holders: readonly number[]): void {
+  for (const holder of holders) {
+    if (rt.isAlive(holder)) continue;
+    const cause = rt.exitCauseOf(holder);
+    if (cause === 0) continue;
+    const base = rt.threadBase(slotOf(holder));
+    const state = Atomics.load(rt.words, base + T_STATE);
+    if (statusOf(state) === ThreadStatus.Dead && stateGeneration(state) === generationOf(holder)) {
+      releaseHoldsOf(rt, holder, cause);
+    } else {
+      // The slot moved on, so its reaper already released every hold recorded in its entries; what can still name
+      // this holder is the object's own word (a lock it took after its reaper ran).
+      releaseOne(rt, objectId, holder, 0, cause);
+    }
+  }
+}
+
+/** The objects thread `id` holds (slow: a scan of the reference table; reports only). */
+export function objectsHeldBy(rt: Runtime, id: number): number[] {
+  const held: number[] = [];
+  const found: number[] = [];
+  visitEntriesOfSlot(rt, slotOf(id), (objectId) => found.push(objectId));
+  for (const objectId of found) {
+    const protocol = protocolOf(rt.objectKind(objectId));
+    if (!protocol) continue;
+    const holders: number[] = [];
+    protocol.holders(rt, objectId, ANY_WAIT, holders);
+    if (holders.includes(id)) held.push(objectId);
+  }
+  return held;
 }

@@ -1,51 +1,41 @@
 /**
  * The runtime buffer: one growable `SharedArrayBuffer` per program that holds the state every thread must be able
- * to read about every other thread: the thread table (threads.ts), the lock table (locks.ts) and the names of both
- * (strings.ts). It is created lazily by the first thread that needs it and reaches other threads inside the
- * messages of `spawn` and `share`.
+ * to read about every other thread: the thread table (threads.ts), the object table (objects.ts), the reference
+ * table (lifetime.ts) and the names of all of them (strings.ts). It is created lazily by the first thread that
+ * needs it and reaches other threads inside the messages of `spawn` and `share`.
  *
  * ## Layout
  *
  * ```
- * [ header ][ thread table ][ lock table ][ lock-order edges ][ reported cycles ][ dump areas ][ arena → grows ]
+ * [ header ][ thread table ][ object table ][ reference table ][ lock-order edges ][ reported cycles ][ arena → grows ]
  * ```
  *
+ * - reference table (lifetime.ts): REF_WORDS Int32 words per entry, one entry per (holder, object) pair;
  * - lock-order edges (deadlock/order.ts): EDGE_SLOTS 64-bit keys `(from + 1) << 32 | (to + 1)`, open addressing,
- *   then EDGE_SLOTS Int32 triples of first-seen info (thread id, its name's string ref, a stack's string ref);
+ *   then EDGE_SLOTS Int32 triples of first-seen info (thread id, string ref of a copy of its name, a stack's ref);
  * - reported cycles: REPORTED_SLOTS Int32 hashes of cycles already reported, so each is reported once;
- * - dump areas (runtime/dumps.ts): DUMP_WORDS per thread slot, where a thread keeps the stacks of its acquisitions
- *   (when stack capture is on) for reports made in other threads.
+ * - the arena holds names, and each thread slot's dump area (runtime/dumps.ts) once stack capture first needs it.
  *
- * The header, thread table and lock table have a fixed size, so their views are fixed-length (measured 4× faster
- * for atomics than length-tracking views); only the arena at the end grows.
+ * The fixed part has a fixed size, so its views are fixed-length (measured 4× faster for atomics than
+ * length-tracking views); only the arena at the end grows. docs/memory-layout.md draws every record.
  */
 
 import {
   ARENA_FIRST_REF,
   MAX_NAME_BYTES,
   MAX_TEXT_BYTES,
+  SIZE_CLASSES,
+  freeString,
   loadString,
   storeString,
   utf8Length,
   type ArenaSite,
 } from "./strings.js";
-import {
-  LOCK_RECORD_WORDS,
-  KIND_BITS,
-  KIND_MASK,
-  L_KIND,
-  L_LEVEL,
-  L_NAME,
-  L_POISON_BY,
-  L_POISON_CAUSE,
-  PoisonCause,
-  L_STATE,
-  NO_LEVEL,
-  OWNER_SHIFT,
-} from "./locks.js";
+import { OBJECT_RECORD_WORDS, KIND_BITS, KIND_MASK, O_KIND, O_LEVEL, O_NAME, O_STATE, NO_LEVEL } from "./objects.js";
 import {
   MAX_THREADS,
   THREAD_RECORD_WORDS,
+  T_DUMP_REF,
   T_EXIT_CAUSE,
   T_NAME,
   T_PLATFORM_ID,
@@ -59,7 +49,8 @@ import {
   generationOf,
   nextGeneration,
 } from "./threads.js";
-import { DUMP_WORDS, clearDump } from "./dumps.js";
+import { kindName } from "./kinds.js";
+import { PoisonCause } from "./objects.js";
 import { platformThreadId, wallClock } from "../platform/index.js";
 
 // ## Header: Int32 word indexes.
@@ -67,9 +58,9 @@ const H_MAGIC = 0;
 const H_VERSION = 1;
 /** Two random words that identify this runtime. */
 const H_ID = 2;
-const H_MAX_LOCKS = 4;
-/** Lock ids handed out so far. */
-const H_LOCK_COUNT = 5;
+const H_MAX_OBJECTS = 4;
+/** Object records handed out so far (a high-water mark: freed records are reused first, see objects). */
+export const H_OBJECT_COUNT = 5;
 /** Bytes of the arena in use. */
 const H_ARENA_USED = 6;
 /** Program-wide settings made with `configure` (see config.ts). */
@@ -83,41 +74,54 @@ const H_EPOCH_F64 = 5;
 export const H_WAIT_TICKETS_I64 = 6;
 /** BigInt64 index of the global transaction-ticket counter. */
 export const H_TXN_TICKETS_I64 = 7;
-const HEADER_WORDS = 32;
+/** BigInt64 index of the object free-list head (`tag << 32 | id + 1`). */
+export const H_FREE_OBJECTS_I64 = 8;
+/** BigInt64 index of the first string free-list head (SIZE_CLASSES of them). */
+const H_FREE_STRINGS_I64 = 9;
+/** Counter of references in flight (lifetime.ts). */
+export const H_TRANSIT_TICKETS = 2 * (H_FREE_STRINGS_I64 + SIZE_CLASSES);
+/** Longest single sleep of a parked waiter in ms; 0 means the default (parking/park.ts). Tests raise it. */
+export const H_PARK_SLICE_MS = H_TRANSIT_TICKETS + 1;
+const HEADER_WORDS = 64;
 /** Capacity of the lock-order edge table. */
 export const EDGE_SLOTS = 1 << 15;
 /** Int32 words per edge-info entry: first-seen thread id, string ref of its name, string ref of the stack. */
 export const EDGE_INFO_WORDS = 3;
 export const REPORTED_SLOTS = 1 << 12;
+/** Int32 words of one reference-table entry (lifetime.ts). */
+export const REF_WORDS = 3;
 
-/** Int32 words of everything before the arena, for a runtime of `maxLocks` locks. */
-function fixedWordsFor(maxLocks: number): number {
+/** Entries of the reference table for a runtime of `maxObjects` objects: a power of two, at least twice as many. */
+function refSlotsFor(maxObjects: number): number {
+  let slots = 4096;
+  while (slots < maxObjects * 2) slots *= 2;
+  return slots;
+}
+
+/** Int32 words of everything before the arena, for a runtime of `maxObjects` objects. */
+function fixedWordsFor(maxObjects: number): number {
   return (
     HEADER_WORDS +
     MAX_THREADS * THREAD_RECORD_WORDS +
-    maxLocks * LOCK_RECORD_WORDS +
+    maxObjects * OBJECT_RECORD_WORDS +
+    refSlotsFor(maxObjects) * REF_WORDS +
+    (refSlotsFor(maxObjects) * REF_WORDS) % 2 + // 8-byte alignment of the edge keys
     EDGE_SLOTS * 2 +
     EDGE_SLOTS * EDGE_INFO_WORDS +
-    REPORTED_SLOTS +
-    MAX_THREADS * DUMP_WORDS
+    REPORTED_SLOTS
   );
 }
 
 const MAGIC = 0x54534146; // "TSAF"
-const VERSION = 1;
+const VERSION = 2;
 
-/** Default number of locks a runtime can hold. */
+/** Default number of live shared objects a runtime can hold. */
 export const DEFAULT_MAX_LOCKS = 65536;
-/** The most locks a runtime can be configured for (lock ids must fit the 29-bit-safe edge keys and typed arrays). */
+/** The most objects a runtime can be configured for (ids must fit the 29-bit-safe edge keys and typed arrays). */
 export const MAX_LOCKS_LIMIT = 1 << 24;
-/** Initial and largest size of the name arena, in bytes. */
+/** Initial and largest size of the arena, in bytes. */
 const ARENA_INITIAL_BYTES = 64 * 1024;
 const ARENA_MAX_BYTES = 16 * 1024 * 1024;
-
-/** Settings fixed when a runtime is created. */
-export interface RuntimeSizing {
-  readonly maxLocks: number;
-}
 
 /** Sizing used when this thread creates the runtime; `configure({ maxLocks })` changes it before that. */
 export const sizing: { maxLocks: number } = { maxLocks: DEFAULT_MAX_LOCKS };
@@ -125,43 +129,48 @@ export const sizing: { maxLocks: number } = { maxLocks: DEFAULT_MAX_LOCKS };
 /** One program's shared runtime state, as seen from this thread. */
 export class Runtime {
   readonly buffer: SharedArrayBuffer;
-  /** Header, thread table and lock table as Int32 words. */
+  /** Header, thread table, object table and reference table as Int32 words. */
   readonly words: Int32Array;
-  /** The same fixed region as 64-bit words (tickets). */
+  /** The same fixed region as 64-bit words (tickets, free-list heads). */
   readonly wide: BigInt64Array;
   readonly epoch: number;
-  readonly maxLocks: number;
+  /** How many objects can be alive at once (`configure({ maxLocks })`). */
+  readonly maxObjects: number;
   readonly id: string;
   readonly arena: ArenaSite;
-  /** Int32 index of the thread table and of the lock table. */
+  /** Int32 index of the thread table, the object table and the reference table. */
   readonly threadsBase = HEADER_WORDS;
-  readonly locksBase = HEADER_WORDS + MAX_THREADS * THREAD_RECORD_WORDS;
-  /** BigInt64 index of the edge keys; Int32 indexes of the edge info, reported cycles and dump areas. */
+  readonly objectsBase = HEADER_WORDS + MAX_THREADS * THREAD_RECORD_WORDS;
+  readonly refsBase: number;
+  /** Entries of the reference table (a power of two). */
+  readonly refSlots: number;
+  /** BigInt64 index of the edge keys; Int32 indexes of the edge info and reported cycles. */
   readonly edgeKeysBase64: number;
   readonly edgeInfoBase: number;
   readonly reportedBase: number;
-  readonly dumpsBase: number;
 
-  private constructor(buffer: SharedArrayBuffer, maxLocks: number) {
+  private constructor(buffer: SharedArrayBuffer, maxObjects: number) {
     this.buffer = buffer;
-    this.maxLocks = maxLocks;
-    const fixedWords = fixedWordsFor(maxLocks);
+    this.maxObjects = maxObjects;
+    const fixedWords = fixedWordsFor(maxObjects);
     this.words = new Int32Array(buffer, 0, fixedWords);
-    const edgesBase = this.locksBase + maxLocks * LOCK_RECORD_WORDS;
+    this.refsBase = this.objectsBase + maxObjects * OBJECT_RECORD_WORDS;
+    this.refSlots = refSlotsFor(maxObjects);
+    const refWords = this.refSlots * REF_WORDS;
+    const edgesBase = this.refsBase + refWords + (refWords % 2);
     this.edgeKeysBase64 = edgesBase / 2;
     this.edgeInfoBase = edgesBase + EDGE_SLOTS * 2;
     this.reportedBase = this.edgeInfoBase + EDGE_SLOTS * EDGE_INFO_WORDS;
-    this.dumpsBase = this.reportedBase + REPORTED_SLOTS;
     this.wide = new BigInt64Array(buffer, 0, fixedWords / 2);
     this.epoch = new Float64Array(buffer, 0, HEADER_WORDS / 2)[H_EPOCH_F64]!;
     this.id =
       (this.words[H_ID]! >>> 0).toString(16).padStart(8, "0") + (this.words[H_ID + 1]! >>> 0).toString(16).padStart(8, "0");
-    this.arena = { buffer, start: fixedWords * 4, words: this.words, bumpIndex: H_ARENA_USED };
+    this.arena = { buffer, start: fixedWords * 4, words: this.words, bumpIndex: H_ARENA_USED, wide: this.wide, freeHeads64: H_FREE_STRINGS_I64 };
   }
 
   /** Creates a fresh runtime buffer. */
-  static create(maxLocks: number): Runtime {
-    const fixedBytes = fixedWordsFor(maxLocks) * 4;
+  static create(maxObjects: number): Runtime {
+    const fixedBytes = fixedWordsFor(maxObjects) * 4;
     let buffer: SharedArrayBuffer;
     try {
       buffer = new SharedArrayBuffer(fixedBytes + ARENA_INITIAL_BYTES, { maxByteLength: fixedBytes + ARENA_MAX_BYTES });
@@ -174,11 +183,11 @@ export class Runtime {
     crypto.getRandomValues(id);
     words[H_ID] = id[0]!;
     words[H_ID + 1] = id[1]!;
-    words[H_MAX_LOCKS] = maxLocks;
+    words[H_MAX_OBJECTS] = maxObjects;
     words[H_ARENA_USED] = ARENA_FIRST_REF;
     new Float64Array(buffer, 0, HEADER_WORDS / 2)[H_EPOCH_F64] = wallClock();
     Atomics.store(words, H_MAGIC, MAGIC); // last: a buffer with the magic is complete
-    return new Runtime(buffer, maxLocks);
+    return new Runtime(buffer, maxObjects);
   }
 
   /**
@@ -190,20 +199,21 @@ export class Runtime {
       throw new TypeError("threadsafe: not a runtime buffer (expected the SharedArrayBuffer made by threadsafe)");
     }
     const words = new Int32Array(buffer, 0, HEADER_WORDS);
-    const maxLocks = words[H_MAX_LOCKS]!;
-    const fixedBytes = Number.isInteger(maxLocks) && maxLocks > 0 && maxLocks <= MAX_LOCKS_LIMIT ? fixedWordsFor(maxLocks) * 4 : Infinity;
+    const maxObjects = words[H_MAX_OBJECTS]!;
+    const fixedBytes =
+      Number.isInteger(maxObjects) && maxObjects > 0 && maxObjects <= MAX_LOCKS_LIMIT ? fixedWordsFor(maxObjects) * 4 : Infinity;
     if (
       Atomics.load(words, H_MAGIC) !== MAGIC ||
       words[H_VERSION] !== VERSION ||
-      !Number.isInteger(maxLocks) ||
-      maxLocks < 1 ||
+      !Number.isInteger(maxObjects) ||
+      maxObjects < 1 ||
       buffer.byteLength < fixedBytes + ARENA_FIRST_REF ||
       !(words[H_ARENA_USED]! >= ARENA_FIRST_REF && words[H_ARENA_USED]! <= buffer.maxByteLength - fixedBytes) ||
-      !(Atomics.load(words, H_LOCK_COUNT) >= 0)
+      !(Atomics.load(words, H_OBJECT_COUNT) >= 0)
     ) {
       throw new TypeError("threadsafe: corrupted or foreign runtime buffer (bad magic, version or size)");
     }
-    return new Runtime(buffer, maxLocks);
+    return new Runtime(buffer, maxObjects);
   }
 
   /** Milliseconds since this runtime was created, for timestamps stored in shared memory. */
@@ -236,8 +246,8 @@ export class Runtime {
       const id = threadIdOf(slot, generation);
       const base = this.threadBase(slot);
       // A reused slot starts clean: nothing awaited, no requests, no transaction, no stacks of its predecessor.
-      for (let word = T_STATE + 1; word < THREAD_RECORD_WORDS; word++) Atomics.store(this.words, base + word, 0);
-      clearDump(this, id);
+      // (Its dump area, T_DUMP_REF, is kept for the slot's next thread.)
+      for (let word = T_STATE + 1; word < THREAD_RECORD_WORDS; word++) if (word !== T_DUMP_REF) Atomics.store(this.words, base + word, 0);
       let ref = nameRef;
       try {
         ref ||= this.storeName(`thread-${id}`);
@@ -248,6 +258,7 @@ export class Runtime {
       Atomics.store(this.words, base + T_NAME, ref);
       return id;
     }
+    if (nameRef !== 0) freeString(this.arena, nameRef);
     throw new RangeError(
       `threadsafe: too many threads: all ${MAX_THREADS - 1} thread slots of the runtime are in use; join or end threads before starting more`,
     );
@@ -259,7 +270,7 @@ export class Runtime {
     return statusOf(state) === ThreadStatus.Alive && stateGeneration(state) === generationOf(id);
   }
 
-  /** The string ref of thread `id`'s name (valid while its slot has not been reused). */
+  /** The string ref of thread `id`'s name (valid while its slot has not been freed). */
   threadNameRef(id: number): number {
     return Atomics.load(this.words, this.threadBase(slotOf(id)) + T_NAME);
   }
@@ -277,10 +288,15 @@ export class Runtime {
     return PoisonCause.Terminated;
   }
 
-  /** The name of thread `id` (also after it died, as long as its slot was not reused). */
+  /** The name of thread `id`, while its slot has not been freed (also while it is being reaped); else `thread-<id>`. */
   threadName(id: number): string {
-    const ref = Atomics.load(this.words, this.threadBase(slotOf(id)) + T_NAME);
-    return loadString(this.arena, ref) ?? `thread-${id}`;
+    const base = this.threadBase(slotOf(id));
+    const state = Atomics.load(this.words, base + T_STATE);
+    if (statusOf(state) === ThreadStatus.Free || stateGeneration(state) !== generationOf(id)) return `thread-${id}`;
+    const name = loadString(this.arena, Atomics.load(this.words, base + T_NAME));
+    // Read again: a slot freed meanwhile may have given its name's block to another string.
+    if (Atomics.load(this.words, base + T_STATE) !== state) return `thread-${id}`;
+    return name ?? `thread-${id}`;
   }
 
   /** The id of the live thread running on platform thread `platformId` (Node's threadId), if any. */
@@ -299,87 +315,61 @@ export class Runtime {
     Atomics.store(this.words, this.threadBase(slotOf(id)) + T_PLATFORM_ID, platformThreadId());
   }
 
-  // ## Locks
-
-  /** Int32 index of a lock's record. */
-  lockBase(lockId: number): number {
-    return this.locksBase + lockId * LOCK_RECORD_WORDS;
+  /** Frees thread `id`'s slot for a new generation (the last step of reaping it), with its name. */
+  freeThreadSlot(id: number): void {
+    const base = this.threadBase(slotOf(id));
+    const nameRef = Atomics.exchange(this.words, base + T_NAME, 0);
+    Atomics.store(this.words, base + T_STATE, stateWord(nextGeneration(generationOf(id)), ThreadStatus.Free));
+    if (nameRef !== 0) freeString(this.arena, nameRef);
   }
 
-  /** Int32 index of a lock's futex word. */
-  lockWordIndex(lockId: number): number {
-    return this.locksBase + lockId * LOCK_RECORD_WORDS + L_STATE;
+  // ## Objects
+
+  /** Int32 index of an object's record. */
+  objectBase(id: number): number {
+    return this.objectsBase + id * OBJECT_RECORD_WORDS;
   }
 
-  /** How many lock ids have been handed out. */
-  lockCount(): number {
-    return Math.min(Atomics.load(this.words, H_LOCK_COUNT), this.maxLocks);
+  /** Int32 index of an object's futex word. */
+  stateIndex(id: number): number {
+    return this.objectsBase + id * OBJECT_RECORD_WORDS + O_STATE;
   }
 
-  /**
-   * Creates a lock record and returns its id.
-   * @throws RangeError when the lock table is full.
-   */
-  allocateLock(kind: number, name: string | undefined, level: number | undefined, dataTag: number): number {
-    const nameRef = name === undefined ? 0 : this.storeName(name);
-    const lockId = Atomics.add(this.words, H_LOCK_COUNT, 1);
-    if (lockId >= this.maxLocks) {
-      throw new RangeError(
-        `threadsafe: the runtime's lock table is full (${this.maxLocks} locks). Locks are never freed: reuse them, ` +
-          `or call configure({ maxLocks }) with a larger number before creating the first lock`,
-      );
-    }
-    const base = this.lockBase(lockId);
-    this.words[base + L_NAME] = nameRef;
-    this.words[base + L_LEVEL] = level ?? NO_LEVEL;
-    Atomics.store(this.words, base + L_KIND, kind | (dataTag << KIND_BITS)); // last: a record with a kind is complete
-    return lockId;
+  /** How many object records have ever been handed out (ids below this may be in use). */
+  objectCount(): number {
+    return Math.min(Atomics.load(this.words, H_OBJECT_COUNT), this.maxObjects);
   }
 
-  /** Ids of the locks whose word names thread `id` as owner (a scan of the lock table: slow paths only). */
-  locksHeldBy(id: number): number[] {
-    const held: number[] = [];
-    const count = this.lockCount();
-    for (let lockId = 0; lockId < count; lockId++) {
-      if (Atomics.load(this.words, this.lockWordIndex(lockId)) >>> OWNER_SHIFT === id) held.push(lockId);
-    }
-    return held;
+  /** The kind of object record `id` (0 when free or out of range). */
+  objectKind(id: number): number {
+    if (!Number.isInteger(id) || id < 0 || id >= this.objectCount()) return 0;
+    return Atomics.load(this.words, this.objectBase(id) + O_KIND) & KIND_MASK;
   }
 
-  /** Ids of the locks whose poison record says thread `id` died holding them (not poisoned by a throw in `with`). */
-  locksLeftByDeadThread(id: number): number[] {
-    const left: number[] = [];
-    const count = this.lockCount();
-    for (let lockId = 0; lockId < count; lockId++) {
-      const base = this.lockBase(lockId);
-      if (Atomics.load(this.words, base + L_POISON_BY) !== id) continue;
-      if (Atomics.load(this.words, base + L_POISON_CAUSE) !== PoisonCause.Panicked) left.push(lockId);
-    }
-    return left;
+  /** The data tag of object record `id` (see objects.ts O_KIND). */
+  objectDataTag(id: number): number {
+    return Atomics.load(this.words, this.objectBase(id) + O_KIND) >>> KIND_BITS;
   }
 
-  /** The kind of lock record `lockId` (0 when unused or out of range). */
-  lockKind(lockId: number): number {
-    if (!Number.isInteger(lockId) || lockId < 0 || lockId >= this.lockCount()) return 0;
-    return Atomics.load(this.words, this.lockBase(lockId) + L_KIND) & KIND_MASK;
+  /** The object's display name: its own name, or `<Kind>#<id>`. */
+  objectName(id: number): string {
+    const base = this.objectBase(id);
+    const ref = Atomics.load(this.words, base + O_NAME);
+    return loadString(this.arena, ref) ?? `${kindName(Atomics.load(this.words, base + O_KIND) & KIND_MASK)}#${id}`;
   }
 
-  /** The data tag of lock record `lockId` (see locks.ts L_KIND). */
-  lockDataTag(lockId: number): number {
-    return Atomics.load(this.words, this.lockBase(lockId) + L_KIND) >>> KIND_BITS;
-  }
-
-  /** The lock's display name: its own name, or `Mutex#<id>`. */
-  lockName(lockId: number): string {
-    const ref = this.words[this.lockBase(lockId) + L_NAME]!;
-    return loadString(this.arena, ref) ?? `Mutex#${lockId}`;
-  }
-
-  /** The lock's level, or undefined. */
-  lockLevel(lockId: number): number | undefined {
-    const level = this.words[this.lockBase(lockId) + L_LEVEL]!;
+  /** The object's level, or undefined. */
+  objectLevel(id: number): number | undefined {
+    const level = Atomics.load(this.words, this.objectBase(id) + O_LEVEL);
     return level === NO_LEVEL ? undefined : level;
   }
+
+  /** "Mutex \"name\"": how messages refer to object `id`. */
+  describeObject(id: number): string {
+    return `${kindName(this.objectKind(id))} "${this.objectName(id)}"`;
+  }
+
+  // ## Strings
 
   /**
    * Stores a name in the arena.
@@ -392,16 +382,26 @@ export class Runtime {
     return storeString(this.arena, name);
   }
 
+  /** Gives a name stored with `storeName` back (its owner is gone). */
+  freeName(ref: number): void {
+    freeString(this.arena, ref);
+  }
+
   /**
    * Stores a longer text (a stack) in the arena, cut to MAX_TEXT_BYTES; returns 0 instead when the arena is over
    * three quarters full, so diagnostics never crowd out names.
    */
   storeText(text: string): number {
-    const used = Atomics.load(this.words, H_ARENA_USED);
-    if (used > (this.buffer.maxByteLength - this.arena.start) * 0.75) return 0;
+    if (!this.arenaHasRoomFor(MAX_TEXT_BYTES)) return 0;
     let cut = text;
     while (utf8Length(cut) > MAX_TEXT_BYTES) cut = cut.slice(0, Math.floor(cut.length * 0.9));
     return storeString(this.arena, cut);
+  }
+
+  /** Whether diagnostics may take `bytes` more of the arena (they may fill it to three quarters). */
+  arenaHasRoomFor(bytes: number): boolean {
+    const used = Atomics.load(this.words, H_ARENA_USED);
+    return used + bytes <= (this.buffer.maxByteLength - this.arena.start) * 0.75;
   }
 
   /** Reads a text stored with `storeText`. */

@@ -28,14 +28,14 @@ export function threadIdOf(slot: number, generation: number): number {
 export const T_STATE = 0;
 /** String ref of the thread's name. */
 export const T_NAME = 1;
-/** The lock this thread is blocked on in a synchronous wait, plus one; 0 when not waiting. */
-export const T_WAIT_LOCK = 2;
+/** The object this thread is blocked on in a synchronous wait, plus one; 0 when not waiting. */
+export const T_WAIT_OBJECT = 2;
 /** When the current synchronous wait started (ms since the runtime's epoch). */
 export const T_WAIT_SINCE = 3;
 /** How many asynchronous waits (lockAsync) this thread has pending. */
 export const T_ASYNC_WAITS = 4;
-/** The lock of the most recent pending asynchronous wait, plus one (for reports). */
-export const T_ASYNC_LOCK = 5;
+/** The object of the most recent pending asynchronous wait, plus one (for reports). */
+export const T_ASYNC_OBJECT = 5;
 /** The runtime's own id for the thread (Node's threadId), for reports. */
 export const T_PLATFORM_ID = 6;
 /** How the thread ended (PoisonCause), once it has. */
@@ -44,6 +44,12 @@ export const T_EXIT_CAUSE = 7;
 export const T_TICKET_I64 = 4;
 /** Requests to the thread (ThreadFlag bits), set by other threads. */
 export const T_FLAGS = 10;
+/** How the thread waits on T_WAIT_OBJECT (kinds.ts, WaitKind). */
+export const T_WAIT_KIND = 11;
+/** How the most recent pending asynchronous wait waits on T_ASYNC_OBJECT (WaitKind). */
+export const T_ASYNC_KIND = 14;
+/** Byte offset in the arena of the slot's dump area (runtime/dumps.ts), 0 until one is needed. Kept across reuse. */
+export const T_DUMP_REF = 15;
 /** BigInt64 index offset of the thread's current transaction ticket (its age; 0 when not in a transaction). */
 export const T_TXN_I64 = 6;
 export const THREAD_RECORD_WORDS = 16;

@@ -11,7 +11,9 @@
  * layout, is refused on arrival instead of reading the wrong memory.
  */
 
+import { layoutFromDescriptor } from "../layout/index.js";
 import type { Layout, LayoutDescriptor } from "../layout/layout.js";
+import type { Runtime } from "../runtime/runtime.js";
 
 /** Byte offset of the value in a data buffer. */
 export const DATA_OFFSET = 8;
@@ -60,4 +62,18 @@ export function dataMismatch(buffer: SharedArrayBuffer, tag: number, layout: Lay
   if (header[TAG_WORD] !== tag) return "its data buffer belongs to another lock";
   if (header[HASH_WORD] !== layoutHash(layout.describe())) return "its layout is not the layout the data was made with";
   return undefined;
+}
+
+/**
+ * The layout a handle's parts (`{ data, layout }`) describe, checked against object record `id`: the data buffer must
+ * be that object's and the layout the data's.
+ * @throws TypeError saying what does not fit.
+ */
+export function checkedLayout(rt: Runtime, id: number, parts: Record<string, unknown>): Layout<unknown> {
+  const { data, layout: descriptor } = parts;
+  if (!(data instanceof SharedArrayBuffer)) throw new TypeError("its data is not a SharedArrayBuffer");
+  const layout = layoutFromDescriptor(descriptor);
+  const mismatch = dataMismatch(data, rt.objectDataTag(id), layout);
+  if (mismatch) throw new TypeError(mismatch);
+  return layout;
 }

@@ -6,19 +6,23 @@
 import type { DataViews, Layout, Liveness } from "../layout/layout.js";
 import type { Assignable } from "../layout/types.js";
 import type { RawMutex } from "../raw/raw-mutex.js";
+import type { LockCore } from "./acquire.js";
 import { DATA_OFFSET } from "./data.js";
-import { anyTracked, released, type TrackedLock } from "./held.js";
+import { anyTracked, released } from "./held.js";
 
-/** What every guard of one mutex shares: created once per mutex per thread. */
-export interface MutexCore<T> {
+/**
+ * What every guard of one mutex shares: created once per mutex per thread. Its garbage collection is what ends the
+ * thread's count of the mutex (runtime/lifetime.ts), so every guard and pending wait keeps it reachable.
+ */
+export interface MutexCore<T> extends LockCore<MutexGuard<T>> {
   readonly raw: RawMutex;
   readonly layout: Layout<T>;
   readonly views: DataViews;
+  /** The data buffer (sent in handles). */
+  readonly data: SharedArrayBuffer;
   readonly name: string;
   /** The mutex's level for lock hierarchies, if it has one. */
   readonly level: number | undefined;
-  /** The mutex as held.ts tracks it (made once, so tracking allocates nothing per acquisition). */
-  readonly tracked: TrackedLock;
 }
 
 /** Creates guards; not exported from the package, so only the library can make one. */

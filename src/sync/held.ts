@@ -45,20 +45,20 @@ export interface TrackedLock {
  * Checks a blocking acquisition of `lock` before it may wait.
  * @throws LockOrderError on a lock-level violation, or on a lock-order inversion in 'throw' mode.
  */
-export function beforeBlocking(lock: TrackedLock): void {
+export function beforeBlocking(lock: TrackedLock, checkOrder = true): void {
   if (lock.level !== undefined) {
     for (const entry of held) {
       // The lock itself is no level violation: re-locking it is a self-deadlock, reported as such by the lock.
       if (entry.id !== lock.id && entry.level !== undefined && entry.level >= lock.level) {
         throw new LockOrderError(
-          `threadsafe: lock-level violation: locking Mutex "${lock.name}" (level ${lock.level}) while holding Mutex ` +
-            `"${entry.name}" (level ${entry.level}). A thread may only lock levels above every level it holds, so ` +
+          `threadsafe: lock-level violation: locking ${lock.rt.describeObject(lock.id)} (level ${lock.level}) while holding ` +
+            `${lock.rt.describeObject(entry.id)} (level ${entry.level}). A thread may only lock levels above every level it holds, so ` +
             `no two threads can ever wait for each other in a cycle. Lock "${lock.name}" first, or give it a level above ${entry.level}.`,
         );
       }
     }
   }
-  if (settings.lockOrder !== "off" && held.length > 0) {
+  if (checkOrder && settings.lockOrder !== "off" && held.length > 0) {
     const mode = settings.lockOrder;
     const stackRef = () => (settings.stacks === "off" ? 0 : lock.rt.storeText(captureStack()));
     const inversion = recordOrder(lock.rt, currentThreadId, held.map((entry) => entry.id), lock.id, mode, stackRef);

@@ -2,20 +2,21 @@
  * `Mutex<T>`: a value of type `T` in shared memory that one thread at a time may use, through a guard.
  */
 
-import { DeadlockError } from "../errors.js";
-import { dataViews, layoutFromDescriptor } from "../layout/index.js";
-import type { Layout, LayoutDescriptor } from "../layout/layout.js";
+import { dataViews, snapshot, type Snapshot } from "../layout/index.js";
+import type { Layout } from "../layout/layout.js";
 import type { Assignable } from "../layout/types.js";
-import { Acquired, RawMutex } from "../raw/raw-mutex.js";
-import { runtime } from "../runtime/current.js";
-import { LockKind, NO_LEVEL } from "../runtime/locks.js";
+import { RawMutex } from "../raw/raw-mutex.js";
+import { currentThreadId, runtime } from "../runtime/current.js";
+import { ObjectKind } from "../runtime/kinds.js";
+import { allocateObject, countArrived, countNew } from "../runtime/lifetime.js";
+import { NO_LEVEL } from "../runtime/objects.js";
 import type { Runtime } from "../runtime/runtime.js";
+import { tracking } from "../runtime/config.js";
 import { MutexGuard, guardToken, unlockPoisoned, type MutexCore } from "./guard.js";
-import { acquired, beforeBlocking, beforeParking, waitAbandoned, type AcquisitionKind, type TrackedLock } from "./held.js";
-import { settings, tracking } from "../runtime/config.js";
+import { acquireAsync, acquireBlocking, acquireNow } from "./acquire.js";
 import { describe, signalOf, timeoutOf, type LockAsyncOptions, type LockOptions } from "./options.js";
-import { poisonError, poisonMessage, releaseUnclaimedOnRelock } from "./poison.js";
-import { DATA_OFFSET, allocateData, dataMismatch, newDataTag } from "./data.js";
+import { DATA_OFFSET, allocateData, checkedLayout, newDataTag } from "./data.js";
+import { registerShareable, sharedObject, type SharedObject, type SharedRef } from "./shareable.js";
 
 /** Options of `new Mutex(layout, initial, options)`. */
 export interface MutexOptions {
@@ -28,17 +29,10 @@ export interface MutexOptions {
   readonly level?: number;
 }
 
-/** A mutex as it crosses threads: plain data, revived by `receive` (or by a spawned thread). */
-export interface MutexHandle {
-  readonly threadsafe: "Mutex";
-  readonly runtime: SharedArrayBuffer;
-  readonly lockId: number;
-  readonly data: SharedArrayBuffer;
-  readonly layout: LayoutDescriptor;
-}
-
-/** Turns a shared object into its handle (thread/share.ts walks values with it). */
-export const toHandle: unique symbol = Symbol("threadsafe.toHandle");
+/** Reaches the per-thread core of a Mutex (lockAll, transactions); not exported from the package. */
+export const mutexCore: unique symbol = Symbol("threadsafe.mutexCore");
+/** Rebuilds a Mutex from a handle (only the shareable registry calls it). */
+const fromParts: unique symbol = Symbol("threadsafe.fromParts");
 
 /**
  * A mutual-exclusion lock protecting a value of type `T` that lives in shared memory, usable from every thread
@@ -54,11 +48,10 @@ export const toHandle: unique symbol = Symbol("threadsafe.toHandle");
  * counter.with((num) => { num.value += 1; });
  * await counter.withAsync(async (num) => { num.value += 1; });
  */
-export class Mutex<T> {
+export class Mutex<T> implements SharedObject {
   /** The name given at construction, or `Mutex#<id>`. */
   readonly name: string;
   readonly #core: MutexCore<T>;
-  readonly #dataBuffer: SharedArrayBuffer;
 
   /**
    * Creates a mutex holding `initial`, stored as `layout` describes.
@@ -68,9 +61,8 @@ export class Mutex<T> {
     if (reviving) {
       const revived = reviving;
       reviving = undefined;
-      this.name = revived.name;
-      this.#dataBuffer = revived.data;
-      this.#core = revived.core as unknown as MutexCore<T>;
+      this.#core = revived as MutexCore<T>;
+      this.name = this.#core.name;
       return;
     }
     checkLayout(layout);
@@ -81,10 +73,10 @@ export class Mutex<T> {
     const views = dataViews(data);
     layout.write(views, DATA_OFFSET, initial as T);
     const rt = runtime();
-    const lockId = rt.allocateLock(LockKind.Mutex, name, level, tag);
-    this.name = name ?? rt.lockName(lockId);
-    this.#dataBuffer = data;
-    this.#core = makeCore(new RawMutex(rt, lockId), layout, views, this.name, level);
+    const id = allocateObject(rt, ObjectKind.Mutex, name, level, tag);
+    this.#core = makeCore(new RawMutex(rt, id), layout, views, data, name ?? rt.objectName(id), level);
+    this.name = this.#core.name;
+    countNew(rt, currentThreadId, id, this.#core);
   }
 
   /**
@@ -97,34 +89,12 @@ export class Mutex<T> {
     if (options === undefined && !tracking && core.level === undefined && core.raw.tryLockFast()) {
       return new MutexGuard(guardToken, core);
     }
-    return this.#lockSlow(timeoutOf(options, "lock"));
+    return acquireBlocking(core, timeoutOf(options, "lock"));
   }
 
   /** `lock`, with errors about options naming `method`. */
   #lockFor(options: LockOptions | undefined, method: string): MutexGuard<T> {
-    return options === undefined ? this.lock() : this.#lockSlow(timeoutOf(options, method));
-  }
-
-  #lockSlow(timeout: number): MutexGuard<T> {
-    const core = this.#core;
-    const tracked = this.#tracked();
-    beforeBlocking(tracked);
-    const onPark = settings.stacks === "off" ? undefined : () => beforeParking(core.raw.rt);
-    for (;;) {
-      let poisoned: boolean;
-      try {
-        poisoned = core.raw.lock(timeout, onPark);
-      } catch (error) {
-        waitAbandoned(core.raw.rt);
-        if (error instanceof DeadlockError && error.kind === "self" && releaseUnclaimedOnRelock(core.raw.id)) continue;
-        throw error;
-      }
-      return this.#acquired(poisoned, "blocking");
-    }
-  }
-
-  #tracked(): TrackedLock {
-    return this.#core.tracked;
+    return options === undefined ? this.lock() : acquireBlocking(this.#core, timeoutOf(options, method));
   }
 
   /**
@@ -134,8 +104,7 @@ export class Mutex<T> {
   tryLock(): MutexGuard<T> | undefined {
     const core = this.#core;
     if (!tracking && core.level === undefined && core.raw.tryLockFast()) return new MutexGuard(guardToken, core);
-    const result = core.raw.tryLock();
-    return result === Acquired.No ? undefined : this.#acquired(result === Acquired.Poisoned, "try");
+    return acquireNow(core);
   }
 
   /**
@@ -159,15 +128,7 @@ export class Mutex<T> {
     if (!tracking && core.level === undefined && !signal?.aborted && core.raw.tryLockFast()) {
       return new MutexGuard(guardToken, core);
     }
-    return this.#acquired(await this.#core.raw.lockAsync(timeout, signal), "async");
-  }
-
-  #acquired(poisoned: boolean, kind: AcquisitionKind): MutexGuard<T> {
-    const core = this.#core;
-    acquired(this.#tracked(), kind);
-    const guard = new MutexGuard(guardToken, core);
-    if (poisoned) throw poisonError([poisonMessage(core)], guard, [{ lockId: core.raw.id, guard: guard as MutexGuard<unknown> }]);
-    return guard;
+    return acquireAsync(core, timeout, signal);
   }
 
   /**
@@ -234,70 +195,118 @@ export class Mutex<T> {
     return this.#core.level;
   }
 
-  /** @internal The raw lock (lockAll, transactions). */
-  get raw(): RawMutex {
-    return this.#core.raw;
-  }
-
-  /** @internal Makes the guard for a lock this thread took through `raw` (lockAll reports poison itself). */
-  guardFor(kind: AcquisitionKind): MutexGuard<T> {
-    acquired(this.#core.tracked, kind);
-    return new MutexGuard(guardToken, this.#core);
-  }
-
-  /** @internal How this mutex was poisoned, for lockAll's PoisonError. */
-  poisonReason(): string {
-    return poisonMessage(this.#core);
-  }
-
-  /** @internal The tracked form of this mutex (lock levels and order checks, for lockAll). */
-  get tracked(): TrackedLock {
-    return this.#core.tracked;
-  }
-
-  /** @internal */
-  [toHandle](): MutexHandle {
-    return {
-      threadsafe: "Mutex",
-      runtime: this.#core.raw.rt.buffer,
-      lockId: this.#core.raw.id,
-      data: this.#dataBuffer,
-      layout: this.#core.layout.describe(),
-    };
+  /**
+   * A plain copy of the value (locks briefly, like Rust's `Mutex::get_cloned`).
+   * @throws what `lock()` throws (PoisonError when poisoned).
+   * @example
+   * const total = counter.get();
+   */
+  get(options?: LockOptions): Snapshot<T> {
+    const guard = this.#lockFor(options, "get");
+    try {
+      return snapshot(guard.value);
+    } finally {
+      guard[Symbol.dispose]();
+    }
   }
 
   /**
-   * @internal Rebuilds a mutex from a handle whose runtime this thread has joined.
-   * @throws TypeError saying what does not match when the handle is corrupted or forged.
+   * Stores `value` (locks briefly, like Rust's `Mutex::set`). A value that does not fit the layout throws before
+   * anything is written.
+   * @throws what `lock()` throws (PoisonError when poisoned), TypeError or RangeError for a bad value.
    */
-  static fromHandle<T>(rt: Runtime, handle: MutexHandle): Mutex<T> {
-    const layout = Mutex.checkHandle<T>(rt, handle);
-    const name = rt.lockName(handle.lockId);
-    const core = makeCore(new RawMutex(rt, handle.lockId), layout, dataViews(handle.data), name, rt.lockLevel(handle.lockId));
-    reviving = { name: core.name, data: handle.data, core: core as unknown as MutexCore<unknown> };
+  set(value: Assignable<T>, options?: LockOptions): void {
+    this.#core.layout.check(value, "value");
+    const guard = this.#lockFor(options, "set");
+    try {
+      guard.value = value;
+    } finally {
+      guard[Symbol.dispose]();
+    }
+  }
+
+  /**
+   * Stores `value` and returns a plain copy of the value it replaced (locks briefly, like Rust's `Mutex::replace`).
+   * @throws what `lock()` throws (PoisonError when poisoned), TypeError or RangeError for a bad value.
+   * @example
+   * const before = counter.replace(0); // take the count and reset it, atomically
+   */
+  replace(value: Assignable<T>, options?: LockOptions): Snapshot<T> {
+    this.#core.layout.check(value, "value");
+    const guard = this.#lockFor(options, "replace");
+    try {
+      const previous = snapshot(guard.value);
+      guard.value = value;
+      return previous;
+    } finally {
+      guard[Symbol.dispose]();
+    }
+  }
+
+  /** The per-thread core (lockAll, transactions reach it through the acquisition pipeline). */
+  [mutexCore](): MutexCore<T> {
+    return this.#core;
+  }
+
+  /** Where this mutex lives in the runtime (sharing, lifetime). */
+  [sharedObject](): SharedRef {
+    return { rt: this.#core.raw.rt, id: this.#core.raw.id, kind: ObjectKind.Mutex };
+  }
+
+  /**
+   * Rebuilds a mutex in this thread from a handle's parts (record `id` is live and a Mutex: see shareable.ts).
+   * @throws TypeError saying what does not match when the parts are corrupted or forged.
+   */
+  static [fromParts]<T>(rt: Runtime, id: number, parts: Record<string, unknown>, retained: boolean): Mutex<T> {
+    const data = parts["data"] as SharedArrayBuffer;
+    const layout = checkedLayout(rt, id, parts) as Layout<T>;
+    const core = makeCore(new RawMutex(rt, id), layout, dataViews(data), data, rt.objectName(id), rt.objectLevel(id));
+    countArrived(rt, currentThreadId, id, core, retained);
+    reviving = core as MutexCore<unknown>;
     return new Mutex<T>(undefined as never, undefined as never);
   }
-
-  /**
-   * @internal Checks that a handle's lock, data buffer and layout belong together; returns the layout.
-   * @throws TypeError saying what does not match.
-   */
-  static checkHandle<T>(rt: Runtime, handle: MutexHandle): Layout<T> {
-    if (rt.lockKind(handle.lockId) !== LockKind.Mutex) throw new TypeError(`lock ${handle.lockId} is not a Mutex of this runtime`);
-    const layout = layoutFromDescriptor(handle.layout) as Layout<T>;
-    const mismatch = dataMismatch(handle.data, rt.lockDataTag(handle.lockId), layout as Layout<unknown>);
-    if (mismatch) throw new TypeError(mismatch);
-    return layout;
-  }
 }
 
-/** Set by `Mutex.fromHandle` for the constructor call it makes (private fields need the constructor). */
-let reviving: { name: string; data: SharedArrayBuffer; core: MutexCore<unknown> } | undefined;
+registerShareable({
+  kind: ObjectKind.Mutex,
+  name: "Mutex",
+  checkParts: checkedLayout,
+  coreOf: (value) => (value as Mutex<unknown>)[mutexCore](),
+  wrap(core) {
+    reviving = core as MutexCore<unknown>;
+    return new Mutex<unknown>(undefined as never, undefined as never);
+  },
+  handleParts(value) {
+    const core = (value as Mutex<unknown>)[mutexCore]();
+    return { data: core.data, layout: core.layout.describe() };
+  },
+  fromHandle: (rt, id, parts, retained) => Mutex[fromParts](rt, id, parts, retained),
+});
 
-function makeCore<T>(raw: RawMutex, layout: Layout<T>, views: MutexCore<T>["views"], name: string, level: number | undefined): MutexCore<T> {
-  return { raw, layout, views, name, level, tracked: { rt: raw.rt, id: raw.id, level, name } };
+/** Set by `Mutex[fromParts]` for the constructor call it makes (private fields need the constructor). */
+let reviving: MutexCore<unknown> | undefined;
+
+function makeCore<T>(
+  raw: RawMutex,
+  layout: Layout<T>,
+  views: MutexCore<T>["views"],
+  data: SharedArrayBuffer,
+  name: string,
+  level: number | undefined,
+): MutexCore<T> {
+  const core: MutexCore<T> = {
+    raw,
+    layout,
+    views,
+    data,
+    name,
+    level,
+    described: `Mutex "${name}"`,
+    tracked: { rt: raw.rt, id: raw.id, level, name },
+    makeGuard: () => new MutexGuard(guardToken, core),
+  };
+  return core;
 }
-
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
 }

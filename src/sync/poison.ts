@@ -1,75 +1,98 @@
 /**
- * Poisoning, in one place (as in Rust's `sync/poison.rs`).
+ * Poisoning, in one place (as in Rust's `sync/poison.rs`), for every primitive's guards.
  *
- * A `PoisonError` carries the guard of a lock that this thread now holds (or, from `lockAll`, all the guards).
- * Rust drops that guard, and so unlocks, when the error is discarded; JavaScript cannot see a discarded error, so an
- * unclaimed guard would keep its lock forever. Instead, guards that nobody takes with `intoInner()` before this
- * thread's current task ends are released then (the lock stays poisoned), and a blocking re-lock by this thread of
- * a lock held only through an unclaimed error releases it at once.
+ * The flag lives in the primitive's word and the record of who poisoned it beside it (runtime/poison.ts). This
+ * module owns the other half: the `PoisonError` a thread gets when it acquires a poisoned object, and the lifetime of
+ * the guard inside it. Rust drops that guard, and so unlocks, when the error is discarded; JavaScript cannot see a
+ * discarded error, so an unclaimed guard would keep its lock forever. Instead:
+ *
+ * - guards that nobody takes with `intoInner()` before the current task ends are released then (the object stays
+ *   poisoned), and so are those still unclaimed when the thread's function returns, which then ends normally;
+ * - a blocking re-acquisition by this thread of an object held only through an unclaimed error releases it at once;
+ * - `intoInner()` after such a release throws an Error that says so, never a guard that is not held.
  */
 
 import { PoisonError } from "../errors.js";
-import type { MutexGuard, MutexCore } from "./guard.js";
+import type { PoisonDetails } from "../runtime/poison.js";
 
-/** Guards inside PoisonErrors not yet claimed with `intoInner()`, by lock id. */
-const unclaimed = new Map<number, MutexGuard<unknown>>();
-
-interface Held {
-  readonly lockId: number;
-  readonly guard: MutexGuard<unknown>;
+/** What this module needs of a guard. */
+export interface ReleasableGuard {
+  /** Whether the guard still holds its object. */
+  readonly held: boolean;
+  [Symbol.dispose](): void;
 }
 
+/** A guard inside a PoisonError, and the object it holds. */
+export interface PoisonedHold {
+  readonly objectId: number;
+  readonly guard: ReleasableGuard;
+}
+
+/** Guards inside PoisonErrors not yet claimed with `intoInner()`, by object id. */
+const unclaimed = new Map<number, ReleasableGuard>();
+
 class ClaimablePoisonError<P> extends PoisonError<P> {
-  readonly #held: readonly Held[];
-  constructor(message: string, payload: P, held: readonly Held[]) {
+  readonly #held: readonly PoisonedHold[];
+  constructor(message: string, payload: P, held: readonly PoisonedHold[]) {
     super(message, payload);
     this.#held = held;
   }
   override intoInner(): P {
-    for (const { lockId, guard } of this.#held) if (unclaimed.get(lockId) === guard) unclaimed.delete(lockId);
+    for (const { objectId, guard } of this.#held) {
+      if (unclaimed.get(objectId) === guard) unclaimed.delete(objectId);
+      else if (!guard.held) {
+        throw new Error(
+          "threadsafe: intoInner(): the guard in this PoisonError was already released, because nobody claimed it " +
+            "before the task that raised the error ended (or this thread locked the same object again). Call " +
+            "intoInner() right where you catch the error; to repair the data now, lock the object again.",
+        );
+      }
+    }
     return super.intoInner();
   }
 }
 
-/** Describes how `core`'s mutex was poisoned. */
-export function poisonMessage<T>(core: MutexCore<T>): string {
-  const details = core.raw.poisonDetails();
+/** Describes how the object `described` (`Mutex "name"`) was poisoned. */
+export function poisonMessage(described: string, details: PoisonDetails): string {
   const who = details.threadId === 0 ? "a thread" : `thread "${details.threadName ?? `thread-${details.threadId}`}" (id ${details.threadId})`;
-  return `Mutex "${core.name}" is poisoned: ${who} ${details.cause}, ${Math.round(details.agoMs)} ms ago.`;
+  return `${described} is poisoned: ${who} ${details.cause}, ${Math.round(details.agoMs)} ms ago.`;
 }
 
 const ADVICE =
   "Its data may be half-updated. The lock is now held by this thread: call intoInner() on this error to get " +
-  "the guard, check or repair the data, then clearPoison() on the mutex (an unclaimed guard is released when " +
-  "this task ends).";
+  "the guard, check or repair the data, then clearPoison() (an unclaimed guard is released when this task ends).";
 
 /**
- * Builds the PoisonError for locks this thread just acquired, some of them poisoned. `payload` is what
- * `intoInner()` returns; `guards` are released if it is never called.
+ * Builds the PoisonError for objects this thread just acquired, some of them poisoned. `payload` is what
+ * `intoInner()` returns; the guards of `held` are released if it is never called.
  */
-export function poisonError<P>(reasons: readonly string[], payload: P, guards: ReadonlyArray<{ lockId: number; guard: MutexGuard<unknown> }>): PoisonError<P> {
-  const error = new ClaimablePoisonError<P>(`threadsafe: ${reasons.join(" ")} ${ADVICE}`, payload, guards);
-  for (const { lockId, guard } of guards) unclaimed.set(lockId, guard);
+export function poisonError<P>(reasons: readonly string[], payload: P, held: readonly PoisonedHold[]): PoisonError<P> {
+  const error = new ClaimablePoisonError<P>(`threadsafe: ${reasons.join(" ")} ${ADVICE}`, payload, held);
+  for (const { objectId, guard } of held) unclaimed.set(objectId, guard);
   setTimeout(() => {
-    for (const { lockId, guard } of guards) releaseUnclaimed(lockId, guard);
+    for (const { objectId, guard } of held) releaseUnclaimed(objectId, guard);
   }, 0);
   return error;
 }
 
-function releaseUnclaimed(lockId: number, guard: MutexGuard<unknown>): void {
-  if (unclaimed.get(lockId) !== guard) return;
-  unclaimed.delete(lockId);
+function releaseUnclaimed(objectId: number, guard: ReleasableGuard): void {
+  if (unclaimed.get(objectId) !== guard) return;
+  unclaimed.delete(objectId);
   guard[Symbol.dispose]();
 }
 
 /**
- * Called before this thread blocks on a lock that it holds itself: if it holds it only through an unclaimed
+ * Called before this thread blocks on an object that it holds itself: if it holds it only through an unclaimed
  * PoisonError, releases it and returns true (the caller retries).
  */
-export function releaseUnclaimedOnRelock(lockId: number): boolean {
-  const guard = unclaimed.get(lockId);
+export function releaseUnclaimedOnRelock(objectId: number): boolean {
+  const guard = unclaimed.get(objectId);
   if (!guard) return false;
-  unclaimed.delete(lockId);
-  guard[Symbol.dispose]();
+  releaseUnclaimed(objectId, guard);
   return true;
+}
+
+/** Releases every unclaimed guard now (the thread's function has returned: Rust would have dropped them). */
+export function releaseAllUnclaimed(): void {
+  for (const [objectId, guard] of [...unclaimed]) releaseUnclaimed(objectId, guard);
 }

@@ -1,5 +1,5 @@
 /**
- * Wound-wait transactions (as Linux's ww_mutex; design: reference/deadlock-prior-art.md §4.4). A transaction takes
+ * Wound-wait transactions (as Linux's ww_mutex; docs/deadlock-detection.md §8). A transaction takes
  * locks one by one as its code needs them, with no order to follow, and still cannot deadlock with other
  * transactions:
  *
@@ -14,14 +14,14 @@
  */
 
 import { DeadlockError } from "../errors.js";
-import { interruptedWait } from "../raw/raw-mutex.js";
+import { interruptedWait } from "../parking/park.js";
 import { currentThreadId, runtime } from "../runtime/current.js";
 import { H_TXN_TICKETS_I64, type Runtime } from "../runtime/runtime.js";
-import { T_FLAGS, T_TXN_I64, T_WAIT_LOCK, ThreadFlag, slotOf } from "../runtime/threads.js";
+import { T_FLAGS, T_TXN_I64, T_WAIT_OBJECT, ThreadFlag, slotOf } from "../runtime/threads.js";
+import { checkBeforeWaiting, finishAcquire, waitFor } from "./acquire.js";
 import { MutexGuard, unlockPoisoned } from "./guard.js";
-import { Mutex } from "./mutex.js";
+import { Mutex, mutexCore } from "./mutex.js";
 import { describe } from "./options.js";
-import { poisonError } from "./poison.js";
 
 /** Handed to a transaction's function: takes locks for the transaction. */
 export interface Transaction {
@@ -59,8 +59,8 @@ function flagsIndex(rt: Runtime, id: number): number {
 /** Asks the (younger) transaction of thread `owner` to roll back, and wakes it if it is blocked. */
 function wound(rt: Runtime, owner: number): void {
   Atomics.or(rt.words, flagsIndex(rt, owner), ThreadFlag.Wounded);
-  const waitLock = Atomics.load(rt.words, rt.threadBase(slotOf(owner)) + T_WAIT_LOCK) - 1;
-  if (waitLock >= 0) Atomics.notify(rt.words, rt.lockWordIndex(waitLock));
+  const waitLock = Atomics.load(rt.words, rt.threadBase(slotOf(owner)) + T_WAIT_OBJECT) - 1;
+  if (waitLock >= 0) Atomics.notify(rt.words, rt.stateIndex(waitLock));
 }
 
 class RunningTransaction implements Transaction {
@@ -79,7 +79,8 @@ class RunningTransaction implements Transaction {
     if (!(mutex instanceof Mutex)) throw new TypeError(`threadsafe: tx.lock(mutex): expected a Mutex, got ${describe(mutex)}`);
     const had = this.guards.get(mutex as Mutex<unknown>);
     if (had?.held) return had as MutexGuard<T>;
-    const raw = mutex.raw;
+    const core = mutex[mutexCore]();
+    const raw = core.raw;
     for (;;) {
       if (this.wounded()) throw this.rollback(mutex as Mutex<unknown>, "wounded");
       if (raw.tryLockFast()) return this.#keep(mutex, false);
@@ -89,7 +90,9 @@ class RunningTransaction implements Transaction {
         if (ownerTicket !== 0n && this.ticket < ownerTicket) wound(this.rt, owner);
       }
       try {
-        return this.#keep(mutex, raw.lock(Infinity, undefined, () => this.wounded()));
+        // Lock levels apply; lock order is not recorded: wound-wait makes any order safe among transactions.
+        checkBeforeWaiting(core, false);
+        return this.#keep(mutex, waitFor(core, Infinity, () => this.wounded()));
       } catch (error) {
         if (error === interruptedWait) throw this.rollback(mutex as Mutex<unknown>, "wounded");
         if (error instanceof DeadlockError && error.kind === "cycle") throw this.rollback(mutex as Mutex<unknown>, error);
@@ -99,11 +102,8 @@ class RunningTransaction implements Transaction {
   }
 
   #keep<T>(mutex: Mutex<T>, poisoned: boolean): MutexGuard<T> {
-    const guard = mutex.guardFor("blocking");
-    if (poisoned) {
-      // The error owns this guard (intoInner() gives it, held); the transaction does not release it.
-      throw poisonError([mutex.poisonReason()], guard, [{ lockId: mutex.lockId, guard: guard as MutexGuard<unknown> }]);
-    }
+    // A PoisonError owns its guard (intoInner() gives it, held); the transaction does not release it.
+    const guard = finishAcquire(mutex[mutexCore](), poisoned, "blocking");
     this.guards.set(mutex as Mutex<unknown>, guard as MutexGuard<unknown>);
     return guard;
   }

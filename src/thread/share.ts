@@ -1,14 +1,14 @@
 /**
- * Moving values between threads: shared objects (a `Mutex`) travel as plain handles and are rebuilt into working
- * objects on arrival; everything else is structured-cloned as usual. Handles are validated on arrival: a forged or
+ * Moving values between threads: shared objects (any kind registered in sync/shareable.ts) travel as plain handles
+ * and are rebuilt into working objects on arrival; everything else is structured-cloned as usual. Handles are validated on arrival: a forged or
  * corrupted one gets a clear error, never an out-of-bounds read or a hang.
  */
 
 import { DeadlockError, LockOrderError, LockTimeoutError, PoisonError, ThreadError } from "../errors.js";
 import { currentRuntime, joinRuntime } from "../runtime/current.js";
 import { Runtime } from "../runtime/runtime.js";
-import { Mutex, toHandle, type MutexHandle } from "../sync/mutex.js";
 import { describe } from "../sync/options.js";
+import { handleOf, handleProblem, isSharedObject, reviveHandle, shareableNamed } from "../sync/shareable.js";
 
 /** The marker key of a handle inside a shared message. */
 const HANDLE = "__threadsafe_handle__";
@@ -36,9 +36,9 @@ function encode(value: unknown, seen: Map<object, unknown>, depth: number): unkn
   if (depth > MAX_DEPTH) throw new RangeError(`threadsafe: share(value): value is nested deeper than ${MAX_DEPTH} levels`);
   const known = seen.get(value);
   if (known !== undefined) return known;
-  if (value instanceof Mutex) {
-    const handle = { [HANDLE]: "Mutex", ...value[toHandle]() };
-    revived.set(value.lockId, new WeakRef(value)); // a message received back in this thread gives this same object
+  if (isSharedObject(value)) {
+    const { kind, runtime, id, generation, pin, parts } = handleOf(value);
+    const handle = { ...parts, [HANDLE]: kind, runtime, id, generation, pin };
     seen.set(value, handle);
     return handle;
   }
@@ -117,29 +117,27 @@ const knownErrors: Record<string, { prototype: object }> = {
   URIError,
 };
 
-/** Revived mutexes of this thread, by lock id, so one mutex arriving twice is one object. */
-const revived = new Map<number, WeakRef<Mutex<unknown>>>();
-
 function corrupt(path: string, what: string): TypeError {
   return new TypeError(`threadsafe: receive(message): corrupted or forged handle at ${path}: ${what}`);
 }
 
-function decodeMutex(raw: Record<string, unknown>, path: string): Mutex<unknown> {
-  const { runtime, lockId, data, layout } = raw;
+function decodeShared(raw: Record<string, unknown>, path: string): unknown {
+  const kind = shareableNamed(raw[HANDLE]);
+  if (!kind) throw corrupt(path, `unknown kind ${describe(raw[HANDLE])}`);
+  const { runtime, id, generation, pin } = raw;
   if (!(runtime instanceof SharedArrayBuffer)) throw corrupt(path, "its runtime is not a SharedArrayBuffer");
-  if (!(data instanceof SharedArrayBuffer)) throw corrupt(path, "its data is not a SharedArrayBuffer");
-  if (typeof lockId !== "number" || !Number.isInteger(lockId) || lockId < 0) throw corrupt(path, `bad lock id ${describe(lockId)}`);
-  const handle = { threadsafe: "Mutex", runtime, lockId, data, layout } as MutexHandle;
   // Everything is checked against the incoming runtime before this thread joins it: a forged message must not
   // tie the thread to a forged runtime.
   let rt = currentRuntime();
   try {
     if (!rt || (rt.buffer !== runtime && Runtime.attach(runtime).id !== rt.id)) {
       if (rt) throw new ForeignRuntime();
-      Mutex.checkHandle(Runtime.attach(runtime), handle);
+      const problem = handleProblem(Runtime.attach(runtime), kind, id, generation);
+      if (problem) throw new TypeError(problem);
       rt = joinRuntime(runtime);
     } else {
-      Mutex.checkHandle(rt, handle);
+      const problem = handleProblem(rt, kind, id, generation);
+      if (problem) throw new TypeError(problem);
     }
   } catch (error) {
     if (error instanceof ForeignRuntime) {
@@ -150,16 +148,11 @@ function decodeMutex(raw: Record<string, unknown>, path: string): Mutex<unknown>
     }
     throw corrupt(path, (error as Error).message.replace(/^threadsafe: /, ""));
   }
-  const cached = revived.get(lockId)?.deref();
-  if (cached) return cached;
-  let mutex: Mutex<unknown>;
   try {
-    mutex = Mutex.fromHandle(rt, handle);
+    return reviveHandle(rt, kind, id as number, generation as number, pin, raw);
   } catch (error) {
     throw corrupt(path, (error as Error).message.replace(/^threadsafe: /, ""));
   }
-  revived.set(lockId, new WeakRef(mutex));
-  return mutex;
 }
 
 class ForeignRuntime extends Error {}
@@ -210,10 +203,9 @@ function decode(value: unknown, seen: Map<object, unknown>, path: string, depth:
   if (!isPlainObject(value)) return value;
   const record = value as Record<string, unknown>;
   if (Object.hasOwn(record, HANDLE)) {
-    if (record[HANDLE] !== "Mutex") throw corrupt(path, `unknown kind ${describe(record[HANDLE])}`);
-    const mutex = decodeMutex(record, path);
-    seen.set(value, mutex);
-    return mutex;
+    const object = decodeShared(record, path);
+    seen.set(value, object);
+    return object;
   }
   if (Object.hasOwn(record, ERROR)) return decodeError(record, seen, path, depth);
   const out: Record<string, unknown> = {};

@@ -6,7 +6,8 @@
 import { ThreadError, type ThreadEnd, type ThreadRef } from "../errors.js";
 import { fileUrlOf, startWorker, type PlatformWorker } from "../platform/index.js";
 import { runtime } from "../runtime/current.js";
-import { PoisonCause } from "../runtime/locks.js";
+import { PoisonCause } from "../runtime/objects.js";
+import { poisonedByDeathOf } from "../runtime/poison.js";
 import { reapThread } from "../runtime/reap.js";
 import { describe } from "../sync/options.js";
 import { checkFunctionSource } from "./compile.js";
@@ -69,7 +70,7 @@ export class JoinHandle<R> {
           : this.#terminating ? PoisonCause.Terminated : error !== undefined ? PoisonCause.Threw : PoisonCause.Exited;
         reapThread(rt, threadId, cause);
         // Whoever reaped it (its own exit hook, the supervisor, or this call), the poison records name its locks.
-        const left = outcome ? [] : rt.locksLeftByDeadThread(threadId).map((id) => rt.lockName(id));
+        const left = outcome ? [] : locksLeftBy(threadId);
         const settled = this.#settle(outcome, exitCode, error, left);
         if (settled.ok) resolve(settled.value as R);
         else reject(settled.error);
@@ -90,7 +91,7 @@ export class JoinHandle<R> {
       error: new ThreadError(`threadsafe: thread "${this.name}" (id ${this.threadId}) ${text}`, thread, how, cause, code),
     });
     const heldLocks = [...(outcome?.heldLocks ?? []), ...reapedLocks];
-    const locksText = heldLocks.length === 0 ? "" : `; it still held ${heldLocks.map((n) => `Mutex "${n}"`).join(", ")}, now poisoned and released`;
+    const locksText = heldLocks.length === 0 ? "" : `; it still held ${heldLocks.join(", ")}, now poisoned and released`;
     if (outcome?.kind === "threadsafe:threw") {
       let thrown: unknown;
       try {
@@ -137,6 +138,19 @@ export class JoinHandle<R> {
     this.#terminating = true;
     await this.#worker.terminate();
   }
+}
+
+/**
+ * The locks a thread left when it died without reporting its outcome, as their poison records tell: its reaper
+ * (whoever that was: its own exit hook, the supervisor, or the JoinHandle) has released them already.
+ */
+function locksLeftBy(threadId: number): string[] {
+  const rt = runtime();
+  const left: string[] = [];
+  for (let id = 0; id < rt.objectCount(); id++) {
+    if (rt.objectKind(id) !== 0 && poisonedByDeathOf(rt, id, threadId)) left.push(rt.describeObject(id));
+  }
+  return left;
 }
 
 /** Resolves the module a `spawn(moduleUrl)` runs. */

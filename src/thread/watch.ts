@@ -7,7 +7,7 @@
 
 import { isWatchableWorker, onWorkerExit } from "../platform/index.js";
 import { runtime } from "../runtime/current.js";
-import { PoisonCause } from "../runtime/locks.js";
+import { PoisonCause } from "../runtime/objects.js";
 import { reapThread } from "../runtime/reap.js";
 import { describe } from "../sync/options.js";
 

@@ -6,9 +6,11 @@
 
 import { endThisThread, postToParent, workerInitData } from "../platform/index.js";
 import { currentThreadId, joinRuntime, setRunningThreadFunction } from "../runtime/current.js";
-import { PoisonCause } from "../runtime/locks.js";
-import { releaseLocksOf } from "../runtime/reap.js";
+import { PoisonCause } from "../runtime/objects.js";
+import { objectsHeldBy, releaseHoldsOf } from "../runtime/reap.js";
+import { releaseAllUnclaimed } from "../sync/poison.js";
 import { compileFunction } from "./compile.js";
+import "../sync/primitives.js";
 import { adoptSupervisor, holdLifeline } from "./lifeline.js";
 import { receive, share } from "./share.js";
 import type { SpawnInit, ThreadOutcome } from "./spawn.js";
@@ -39,7 +41,10 @@ try {
 // The thread ends here, as a Rust thread ends when its closure returns. Its locks are released only once no more
 // of its JavaScript can run: a task it started and did not await must not keep using a guard after the release.
 const cause = outcome.kind === "threadsafe:threw" ? PoisonCause.Threw : PoisonCause.Returned;
-const heldLocks = rt.locksHeldBy(currentThreadId).map((id) => rt.lockName(id));
+// Guards inside PoisonErrors nobody claimed are dropped here, as Rust drops them with the error: holding only those,
+// the thread ends normally.
+releaseAllUnclaimed();
+const heldLocks = objectsHeldBy(rt, currentThreadId).map((id) => rt.describeObject(id));
 try {
   postToParent({ ...outcome, heldLocks });
 } catch (error) {
@@ -47,5 +52,5 @@ try {
   const reason = new TypeError(`threadsafe: the thread's result cannot be sent to another thread: ${(error as Error).message}`);
   postToParent({ kind: "threadsafe:threw", error: share(reason), heldLocks } satisfies ThreadOutcome);
 }
-releaseLocksOf(rt, currentThreadId, cause);
+releaseHoldsOf(rt, currentThreadId, cause);
 endThisThread(0);

@@ -1,0 +1,8 @@
+/**
+ * Every primitive, loaded for its registrations (its word protocol's kind, runtime/kinds.ts, and its shareable
+ * kind, shareable.ts). A thread entry that revives shared objects without importing the public entry point (the
+ * thread `spawn` starts) imports this, so that every kind can arrive there.
+ */
+
+import "./mutex.js";
+import "./arc.js";
