@@ -113,6 +113,8 @@ export function gc(): void {
  */
 export async function collectUntil(condition: () => boolean, rounds = 60): Promise<boolean> {
   for (let i = 0; i < rounds; i++) {
+    // A WeakRef deref()ed by `condition` keeps its target alive until the end of that job: let the job end first.
+    await macrotaskTurn();
     gc();
     await macrotaskTurn();
     if (condition()) return true;
