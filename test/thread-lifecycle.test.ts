@@ -1,0 +1,130 @@
+// Thread lifecycle: thread slots reused under a new generation, threads a spawned thread leaves running when its
+// function returns, the supervisor when the first spawner is not the main thread. Real workers, exact oracles;
+// interleavings are ordered by shared flags and dumpLocks(), never by sleeps; node:test timeouts are hang guards.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Worker } from "node:worker_threads";
+import { Mutex, MutexGuard, PoisonError, ThreadError, dumpLocks, i32, share, spawn, watch } from "threadsafe";
+
+/** Bounds of waits that must not hang a failing test (never asserted as durations). */
+const HANG_GUARD_MS = 20_000;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls (yielding to the event loop) until `condition` holds. */
+async function until(what: string, condition: () => boolean): Promise<void> {
+  const end = performance.now() + HANG_GUARD_MS;
+  while (!condition()) {
+    if (performance.now() > end) throw new Error(`gave up waiting until ${what}`);
+    await sleep(2);
+  }
+}
+
+const SLOT_MASK = 1023; // thread id = generation * 1024 + slot
+
+function aliveThreadIds(): number[] {
+  return dumpLocks().threads.map((t) => t.thread.id);
+}
+
+test("watch(): a watched worker's exit does not reap a new thread that is claiming its freed slot", { timeout: 60_000 }, async () => {
+  // The race: a watched raw worker W ends on its own (it reaps itself; its slot is free, its record still names its
+  // platform thread), and before the creating thread hears W's 'exit', another thread claims W's slot for a new
+  // thread N. watch()'s listener looks W up by platform thread id; it must not find N.
+  //
+  // Fault injection makes the race certain: in the spawning thread S, Atomics.compareExchange is wrapped so that
+  // claiming any thread slot but W's looks lost to another thread (so the allocation lands on W's slot), and right
+  // after the claim of W's slot succeeds, S stops until the main thread has let watch()'s listener run.
+  //
+  // Flags: [0] W's id  [1] END for W  [2] W reaped  [3] target slot  [4] S claimed the slot  [5] GO for S
+  //        [6] N's id  [7] RELEASE for N  [8] claims of the target slot seen
+  const flags = new Int32Array(new SharedArrayBuffer(4 * 16));
+  const m = new Mutex(i32, 0, { name: "lifecycle-watch-race" }); // the raw worker joins the runtime by receiving it
+  const reuser = spawn(
+    async (flags: Int32Array, guardMs: number) => {
+      const { spawn } = await import("threadsafe");
+      Atomics.wait(flags, 2, 0, guardMs); // W has ended and reaped itself: its slot is free
+      const target = Atomics.load(flags, 3);
+      const original = Atomics.compareExchange;
+      // The thread table starts at Int32 word 32 of the runtime buffer, 16 words per slot, the state word first:
+      // `generation << 2 | status` (0 free, 1 alive). A claim is a CAS from free to alive in the same generation.
+      const patched = (array: Int32Array, index: number, expected: number, replacement: number): number => {
+        const isClaim =
+          array instanceof Int32Array &&
+          array.length > 100_000 &&
+          index >= 32 &&
+          index < 32 + 1024 * 16 &&
+          (index - 32) % 16 === 0 &&
+          (expected & 3) === 0 &&
+          (replacement & 3) === 1 &&
+          expected >>> 2 === replacement >>> 2;
+        if (!isClaim) return original(array, index, expected, replacement);
+        if ((index - 32) / 16 !== target) return expected + 4; // "another thread claimed it first"
+        const seen = original(array, index, expected, replacement);
+        if (seen === expected) {
+          Atomics.add(flags, 8, 1);
+          Atomics.store(flags, 4, 1);
+          Atomics.notify(flags, 4);
+          Atomics.wait(flags, 5, 0, guardMs); // GO: the main thread has run watch()'s listener
+        }
+        return seen;
+      };
+      (Atomics as unknown as { compareExchange: typeof patched }).compareExchange = patched;
+      let n;
+      try {
+        n = spawn(
+          async (flags: Int32Array, guardMs: number) => {
+            const { currentThread } = await import("threadsafe");
+            Atomics.store(flags, 6, currentThread().id);
+            Atomics.notify(flags, 6);
+            Atomics.wait(flags, 7, 0, guardMs); // RELEASE
+            return currentThread().id;
+          },
+          [flags, guardMs],
+          { name: "slot-reuser" },
+        );
+      } finally {
+        (Atomics as unknown as { compareExchange: typeof original }).compareExchange = original;
+      }
+      return { joined: await n.join(), id: n.threadId };
+    },
+    [flags, HANG_GUARD_MS],
+    { name: "reuse-spawner" },
+  );
+  const w = new Worker(new URL("./support/lifecycle-raw-ender.mjs", import.meta.url));
+  watch(w);
+  const exited = new Promise<number>((resolve) => w.on("exit", resolve)); // after watch()'s own listener
+  try {
+    w.postMessage(share({ m, flags }));
+    await until("the raw worker has joined the runtime", () => Atomics.load(flags, 0) !== 0);
+    const wId = Atomics.load(flags, 0);
+    Atomics.store(flags, 3, wId & SLOT_MASK);
+    // From END until S has claimed W's slot this thread does not run its event loop, so W's 'exit' (and watch()'s
+    // listener) is heard only while S is between claiming the slot and finishing the new thread's record.
+    Atomics.store(flags, 1, 1);
+    Atomics.notify(flags, 1);
+    Atomics.wait(flags, 4, 0, HANG_GUARD_MS);
+    assert.equal(Atomics.load(flags, 4), 1, "the spawning thread claimed the raw worker's slot (fault injection took effect)");
+    assert.equal(await exited, 0);
+    Atomics.store(flags, 5, 1); // GO
+    Atomics.notify(flags, 5);
+    await until("the new thread runs", () => Atomics.load(flags, 6) !== 0);
+    const nId = Atomics.load(flags, 6);
+    assert.equal(nId & SLOT_MASK, wId & SLOT_MASK, "the new thread reuses the raw worker's slot");
+    assert.notEqual(nId, wId, "under a new generation");
+    assert.equal(Atomics.load(flags, 8), 1);
+    const alive = aliveThreadIds();
+    assert.ok(alive.includes(nId), `thread ${nId} is running but was reaped by watch() (alive: ${alive.join(", ")})`);
+    assert.ok(!alive.includes(wId));
+    Atomics.store(flags, 7, 1);
+    Atomics.notify(flags, 7);
+    assert.deepEqual(await reuser.join(), { joined: nId, id: nId });
+  } finally {
+    for (const i of [1, 5, 7]) {
+      Atomics.store(flags, i, 1);
+      Atomics.notify(flags, i);
+    }
+    await w.terminate();
+  }
+});
