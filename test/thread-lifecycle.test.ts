@@ -128,3 +128,112 @@ test("watch(): a watched worker's exit does not reap a new thread that is claimi
     await w.terminate();
   }
 });
+
+test("a thread slot reused after its thread died holding a lock: the lock is poisoned and free, the new thread's locks are its own", { timeout: 60_000 }, async () => {
+  const l = new Mutex(i32, 0, { name: "lifecycle-left-behind" });
+  const mine = new Mutex(i32, 0, { name: "lifecycle-new-owner" });
+  // Flags: [0] A holds L  [1] STOP A's busy loop (only after a failed test)  [2] N holds its lock  [3] RELEASE N
+  //        [8 + attempt] the role of the attempt's candidate: 1 "you are the reuser", 2 "just return"
+  const flags = new Int32Array(new SharedArrayBuffer(4 * 16));
+  const a = spawn(
+    (l: Mutex<number>, flags: Int32Array) => {
+      const g = l.lock();
+      g.value = 7;
+      Atomics.store(flags, 0, 1);
+      Atomics.notify(flags, 0);
+      const end = Date.now() + 20_000;
+      while (Atomics.load(flags, 1) === 0 && Date.now() < end); // busy until terminated
+      g.unlock();
+    },
+    [l, flags],
+    { name: "dies-holding" },
+  );
+  try {
+    await until("A holds the lock", () => Atomics.load(flags, 0) === 1);
+    await a.terminate();
+    await assert.rejects(a.join(), (e: unknown) => e instanceof ThreadError && e.how === "terminated" && /lifecycle-left-behind/.test(e.message));
+    const leftBehind = dumpLocks().locks.find((s) => s.lock.name === "lifecycle-left-behind");
+    assert.deepEqual({ owner: leftBehind?.owner, poisoned: leftBehind?.poisoned }, { owner: undefined, poisoned: true });
+    assert.ok(!aliveThreadIds().includes(a.threadId));
+  } finally {
+    Atomics.store(flags, 1, 1);
+  }
+
+  // Land a new thread on A's slot. Slots are handed out round robin (one step per allocation, whatever slot it
+  // takes), so: learn where the round is from a real thread's id, step it forward with spawns that allocate a slot
+  // and give it straight back (an argument that cannot be cloned), and spawn. A few attempts, in case another slot
+  // was busy on the way.
+  const target = a.threadId & SLOT_MASK;
+  const candidate = (attempt: number) =>
+    spawn(
+      async (l: Mutex<number>, mine: Mutex<number>, flags: Int32Array, role: number, guardMs: number) => {
+        const { PoisonError, currentThread } = await import("threadsafe");
+        Atomics.wait(flags, role, 0, guardMs);
+        if (Atomics.load(flags, role) !== 1) return undefined;
+        let poison = "";
+        let seen = -1;
+        try {
+          l.lock().unlock();
+        } catch (e) {
+          if (!(e instanceof PoisonError)) throw e;
+          poison = e.message;
+          const g = e.intoInner() as unknown as { value: number; unlock(): void };
+          seen = g.value;
+          g.value = 8;
+          l.clearPoison();
+          g.unlock();
+        }
+        const g = mine.lock();
+        g.value = currentThread().id;
+        Atomics.store(flags, 2, 1);
+        Atomics.notify(flags, 2);
+        Atomics.wait(flags, 3, 0, guardMs); // RELEASE
+        g.unlock();
+        return { poison, seen, id: currentThread().id };
+      },
+      [l, mine, flags, 8 + attempt, HANG_GUARD_MS],
+      { name: "slot-reuser" },
+    );
+  let n: ReturnType<typeof candidate> | undefined;
+  let reference = (await spawn(async () => (await import("threadsafe")).currentThread().id, []).join()) as number;
+  for (let attempt = 0; attempt < 4 && n === undefined; attempt++) {
+    const steps = (target - (reference & SLOT_MASK) - 1 + 2 * SLOT_MASK) % SLOT_MASK;
+    for (let i = 0; i < steps; i++) {
+      assert.throws(() => spawn(() => 0, [() => 0]), TypeError);
+    }
+    const c = candidate(attempt);
+    if ((c.threadId & SLOT_MASK) === target) {
+      n = c;
+      Atomics.store(flags, 8 + attempt, 1);
+    } else {
+      Atomics.store(flags, 8 + attempt, 2);
+      await c.join();
+      reference = c.threadId;
+    }
+    Atomics.notify(flags, 8 + attempt);
+  }
+  assert.ok(n, `no new thread landed on slot ${target}`);
+  try {
+    assert.notEqual(n.threadId, a.threadId, "the reused slot has a new generation, so a new id");
+    await until("the new thread holds its lock", () => Atomics.load(flags, 2) === 1);
+    const dump = dumpLocks();
+    const held = dump.locks.find((s) => s.lock.name === "lifecycle-new-owner");
+    assert.deepEqual(held?.owner, { id: n.threadId, name: "slot-reuser" });
+    assert.equal(held?.poisoned, false);
+    assert.equal(dump.locks.find((s) => s.lock.name === "lifecycle-left-behind"), undefined, "L is free and no longer poisoned");
+    const alive = dump.threads.map((t) => t.thread.id);
+    assert.ok(alive.includes(n.threadId) && !alive.includes(a.threadId), `alive: ${alive.join(", ")}`);
+    assert.equal(mine.tryLock(), undefined, "the new thread's lock is held (its owner is alive, not taken for the dead A)");
+  } finally {
+    Atomics.store(flags, 3, 1);
+    Atomics.notify(flags, 3);
+  }
+  const result = await n.join();
+  assert.equal(result?.id, n.threadId);
+  assert.equal(result?.seen, 7, "the new thread got the dead thread's value through PoisonError.intoInner()");
+  assert.ok(result?.poison.includes(`thread "dies-holding" (id ${a.threadId})`), result?.poison);
+  assert.match(result!.poison, /was terminated \(or crashed\) while holding it/);
+  assert.equal(l.isPoisoned(), false);
+  assert.equal(l.with((g) => g.value), 8);
+  assert.equal(mine.with((g) => g.value), n.threadId);
+});
