@@ -192,12 +192,17 @@ export function spawn(target: ((...args: unknown[]) => unknown) | string | URL, 
   const threadId = rt.allocateThread(name);
   const threadName = rt.threadName(threadId);
   let worker: PlatformWorker;
+  let ports: { lifeline: MessagePort; supervisor: MessagePort } | undefined;
   try {
-    const { lifeline, supervisor } = makeLifeline(rt, threadId);
+    ports = makeLifeline(rt, threadId);
+    const { lifeline, supervisor } = ports;
     const init: SpawnInit = { runtime: rt.buffer, threadId, source, module, args: message, lifeline, supervisor };
     worker = startWorker(new URL("./worker.js", import.meta.url), init, [lifeline, supervisor], threadName);
   } catch (error) {
     reapThread(rt, threadId, PoisonCause.Exited);
+    // The worker never started: close the ends it would have kept, or the supervisor would serve them for ever.
+    ports?.lifeline.close();
+    ports?.supervisor.close();
     if ((error as Error)?.name === "DataCloneError") {
       throw new TypeError(
         `threadsafe: spawn(fn, args): an argument cannot be sent to another thread (${(error as Error).message}). ` +
