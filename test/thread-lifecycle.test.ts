@@ -237,3 +237,105 @@ test("a thread slot reused after its thread died holding a lock: the lock is poi
   assert.equal(l.with((g) => g.value), 8);
   assert.equal(mine.with((g) => g.value), n.threadId);
 });
+
+test("a spawned thread that returns without joining its child does not end before the child: exact count, lock free and unpoisoned", { timeout: 60_000 }, async () => {
+  const m = new Mutex(i32, 0, { name: "lifecycle-orphan-counter" });
+  const plain = new Int32Array(new SharedArrayBuffer(4)); // written only under m: exact only if the lock excludes
+  // Flags: [0] the parent is returning  [1] never set (the child's 1 ms pause per step waits on it)
+  const flags = new Int32Array(new SharedArrayBuffer(4 * 4));
+  const parent = spawn(
+    async (m: Mutex<number>, plain: Int32Array, flags: Int32Array, guardMs: number) => {
+      const { spawn } = await import("threadsafe");
+      const child = spawn(
+        (m: Mutex<number>, plain: Int32Array, flags: Int32Array, guardMs: number) => {
+          Atomics.wait(flags, 0, 0, guardMs); // start once the parent's function has returned
+          for (let i = 0; i < 1000; i++) {
+            m.with((g) => {
+              g.value += 1;
+              plain[0] = plain[0]! + 1;
+            });
+            Atomics.wait(flags, 1, 0, 1); // keeps the child at work well after its parent's function returned
+          }
+          return "child-done";
+        },
+        [m, plain, flags, guardMs],
+        { name: "orphan-child" },
+      );
+      Atomics.store(flags, 0, 1);
+      Atomics.notify(flags, 0);
+      return { child: child.threadId }; // without joining the child
+    },
+    [m, plain, flags, HANG_GUARD_MS],
+    { name: "returns-early" },
+  );
+  const { child } = await parent.join();
+  assert.equal(m.with((g) => g.value), 1000, "the child finished all its work");
+  assert.equal(plain[0], 1000);
+  assert.equal(m.isPoisoned(), false);
+  const g = m.tryLock();
+  assert.ok(g, "the lock is free");
+  g.unlock();
+  const alive = aliveThreadIds();
+  assert.ok(!alive.includes(child) && !alive.includes(parent.threadId), `alive: ${alive.join(", ")}`);
+});
+
+test("a spawned thread whose child never ends stays until terminated; terminate() stops both and the child's lock is poisoned", { timeout: 60_000 }, async () => {
+  const m = new Mutex(i32, 0, { name: "lifecycle-forever-child" });
+  // Flags: [0] the child holds m  [1] the parent's function returned  [2] STOP the child (only after a failed test)
+  //        [3] the child's steps
+  const flags = new Int32Array(new SharedArrayBuffer(4 * 4));
+  const parent = spawn(
+    async (m: Mutex<number>, flags: Int32Array, guardMs: number) => {
+      const { spawn } = await import("threadsafe");
+      const child = spawn(
+        (m: Mutex<number>, flags: Int32Array, guardMs: number) => {
+          const g = m.lock();
+          g.value = 41;
+          Atomics.store(flags, 0, 1);
+          Atomics.notify(flags, 0);
+          const end = Date.now() + guardMs;
+          while (Atomics.load(flags, 2) === 0 && Date.now() < end) {
+            Atomics.add(flags, 3, 1); // "forever": a step a millisecond
+            Atomics.wait(flags, 2, 0, 1);
+          }
+          g.unlock();
+        },
+        [m, flags, guardMs],
+        { name: "forever-child" },
+      );
+      while (Atomics.load(flags, 0) === 0) await new Promise((r) => setTimeout(r, 2));
+      Atomics.store(flags, 1, child.threadId);
+      return "parent-returned";
+    },
+    [m, flags, HANG_GUARD_MS],
+    { name: "parent-of-forever" },
+  );
+  try {
+    await until("the parent's function has returned", () => Atomics.load(flags, 1) !== 0);
+    const child = Atomics.load(flags, 1);
+    // The parent's function has returned, yet the parent does not end (join() stays pending) while the child runs.
+    const base = Atomics.load(flags, 3);
+    const first = await Promise.race([
+      parent.join().then(() => "the parent ended", () => "the parent ended"),
+      until("the child took 200 more steps", () => Atomics.load(flags, 3) >= base + 200).then(() => "the child still runs"),
+    ]);
+    assert.equal(first, "the child still runs");
+    void parent.terminate();
+    // Blocked here, this thread cannot hear anything: the supervisor reaps the child, killed with its parent.
+    let poison: unknown;
+    try {
+      m.lock({ timeout: HANG_GUARD_MS }).unlock();
+    } catch (e) {
+      poison = e;
+    }
+    assert.ok(poison instanceof PoisonError, `expected PoisonError, got ${(poison as Error)?.name}: ${(poison as Error)?.message}`);
+    const g = poison.intoInner() as MutexGuard<number>;
+    assert.equal(g.value, 41);
+    assert.ok(poison.message.includes(`thread "forever-child" (id ${child})`), poison.message);
+    m.clearPoison();
+    g.unlock();
+    await assert.rejects(parent.join(), (e: unknown) => e instanceof ThreadError && e.how === "terminated");
+  } finally {
+    Atomics.store(flags, 2, 1);
+  }
+});
