@@ -339,3 +339,47 @@ test("a spawned thread whose child never ends stays until terminated; terminate(
     Atomics.store(flags, 2, 1);
   }
 });
+
+test("the supervisor does not depend on the first thread that spawned: a raw worker spawns first and ends, then a thread terminated while the main thread is blocked on its lock is reaped", { timeout: 60_000 }, async () => {
+  const m = new Mutex(i32, 0, { name: "lifecycle-first-spawner" });
+  const raw = new Worker(new URL("./support/lifecycle-raw-spawner.mjs", import.meta.url));
+  const reply = new Promise<unknown>((resolve) => raw.once("message", resolve));
+  const ended = new Promise<number>((resolve) => raw.once("exit", resolve));
+  raw.postMessage(share({ m }));
+  assert.deepEqual(await reply, { joined: 1 });
+  assert.equal(await ended, 0, "the first spawner has ended (and any supervisor it started with it)");
+
+  const q = new Mutex(i32, 0, { name: "lifecycle-q-lock" });
+  const flags = new Int32Array(new SharedArrayBuffer(4 * 4)); // [0] Q holds the lock  [1] STOP (failed test only)
+  const victim = spawn(
+    (q: Mutex<number>, flags: Int32Array, guardMs: number) => {
+      const g = q.lock();
+      g.value = 5;
+      Atomics.store(flags, 0, 1);
+      const end = Date.now() + guardMs;
+      while (Atomics.load(flags, 1) === 0 && Date.now() < end);
+      g.unlock();
+    },
+    [q, flags, HANG_GUARD_MS],
+    { name: "q" },
+  );
+  try {
+    await until("Q holds its lock", () => Atomics.load(flags, 0) === 1);
+    void victim.terminate(); // Q dies while this thread is blocked below: only the supervisor can reap it
+    let poison: unknown;
+    try {
+      q.lock({ timeout: HANG_GUARD_MS }).unlock();
+    } catch (e) {
+      poison = e;
+    }
+    assert.ok(poison instanceof PoisonError, `expected PoisonError, got ${(poison as Error)?.name}: ${(poison as Error)?.message}`);
+    const g = poison.intoInner() as MutexGuard<number>;
+    assert.equal(g.value, 5);
+    q.clearPoison();
+    g.unlock();
+    await assert.rejects(victim.join(), (e: unknown) => e instanceof ThreadError && e.how === "terminated");
+    assert.equal(m.with((g) => g.value), 1);
+  } finally {
+    Atomics.store(flags, 1, 1);
+  }
+});
