@@ -239,9 +239,14 @@ export class Runtime {
     for (let tried = 0; tried < MAX_THREADS - 1; tried++) {
       const slot = (((first >>> 0) + tried) % (MAX_THREADS - 1)) + 1;
       const index = this.threadBase(slot) + T_STATE;
+      // Read before the state: a platform id read after the slot was claimed could be the new owner's own.
+      const oldPlatform = Atomics.load(this.words, this.threadBase(slot) + T_PLATFORM_ID);
       const state = Atomics.load(this.words, index);
       if (statusOf(state) !== ThreadStatus.Free) continue;
       const generation = stateGeneration(state);
+      // Forget the dead predecessor's platform id *before* the slot reads Alive, or watch() hearing that predecessor's
+      // exit could find this new thread by it (threadOnPlatform) and reap it. A CAS: never overwrite a newer owner's.
+      Atomics.compareExchange(this.words, this.threadBase(slot) + T_PLATFORM_ID, oldPlatform, 0);
       if (Atomics.compareExchange(this.words, index, state, stateWord(generation, ThreadStatus.Alive)) !== state) continue;
       const id = threadIdOf(slot, generation);
       const base = this.threadBase(slot);
@@ -301,6 +306,7 @@ export class Runtime {
 
   /** The id of the live thread running on platform thread `platformId` (Node's threadId), if any. */
   threadOnPlatform(platformId: number): number | undefined {
+    if (platformId <= 0) return undefined; // 0: the main thread or a slot not yet running; -1: a worker already gone
     for (let slot = 1; slot < MAX_THREADS; slot++) {
       const base = this.threadBase(slot);
       const state = Atomics.load(this.words, base + T_STATE);

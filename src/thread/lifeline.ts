@@ -6,8 +6,14 @@
  * `process.exit`, a crash), its end closes, the supervisor hears `'close'` and reaps the thread: its locks are
  * poisoned and released and their waiters wake.
  *
- * The supervisor is started by the first thread that spawns, is unref'd (it never keeps a program alive), and is
- * shared: every spawned thread gets a port to it for its own spawns.
+ * The supervisor is unref'd (it never keeps a program alive) and shared: every spawned thread gets a port to its
+ * parent's supervisor and uses it for its own spawns, so a spawned thread never starts one, and a supervisor never
+ * lives inside a spawned thread (whose end would take it along). It is started by the first thread of a spawn tree
+ * that was not itself spawned: the main thread, or a worker you created yourself that calls `spawn`. A worker
+ * runs inside the thread that started it and cannot outlive it, so the main thread's supervisor lasts the whole
+ * program. Known limit: a worker you created yourself that spawns holds its own supervisor; if that worker is
+ * terminated, exits or crashes while threads it spawned still run, they end with it and nobody reaps them (their
+ * locks stay held). Join what such a worker spawns before it ends.
  */
 
 import { onPortMessage, setPortKeepsAlive, startWorker } from "../platform/index.js";

@@ -36,6 +36,23 @@ export type ThreadOutcome =
   | { readonly kind: "threadsafe:returned"; readonly value: SharedMessage; readonly heldLocks: readonly string[] }
   | { readonly kind: "threadsafe:threw"; readonly error: SharedMessage; readonly heldLocks: readonly string[] };
 
+/** The threads this thread started whose workers have not exited yet (see `childrenEnded`). */
+const liveChildren = new Set<Promise<void>>();
+
+/** Whether a thread this thread started is still running (its worker has not exited). */
+export function hasLiveChildren(): boolean {
+  return liveChildren.size > 0;
+}
+
+/**
+ * Resolves once every thread this thread started has ended, including threads started while waiting. A spawned
+ * thread waits for this before it ends (worker.ts): its children's workers live inside its own worker and would be
+ * killed with it, their `join()` handles (which only this thread holds) never reporting.
+ */
+export async function childrenEnded(): Promise<void> {
+  while (liveChildren.size > 0) await Promise.all(liveChildren);
+}
+
 /**
  * A running thread. `join()` waits for it to end and gives its result.
  *
@@ -58,6 +75,9 @@ export class JoinHandle<R> {
     this.threadId = threadId;
     this.#worker = worker;
     let outcome: ThreadOutcome | undefined;
+    const exited = new Promise<void>((resolve) => worker.onExit(() => resolve()));
+    liveChildren.add(exited);
+    void exited.then(() => liveChildren.delete(exited));
     worker.onMessage((message) => {
       const kind = (message as ThreadOutcome | undefined)?.kind;
       if (kind === "threadsafe:returned" || kind === "threadsafe:threw") outcome = message as ThreadOutcome;
@@ -171,6 +191,11 @@ function moduleUrlOf(target: string | URL): string {
  * `Mutex`) arrive as working objects; everything else is structured-cloned. `fn` may be async. Inside it,
  * `await import("threadsafe")` gives the library.
  *
+ * A spawned thread that starts threads of its own and does not join them does not end before they do: once its
+ * function settles it waits (event loop only, still holding what it holds) until they have ended, then ends, so
+ * their work is never cut off and its own `join()` also waits for them. (A Rust thread's detached children outlive
+ * it; a worker's child workers cannot outlive the worker.) `terminate()` on it stops them too.
+ *
  * @example
  * const counter = new Mutex(i32, 0);
  * const handles = [];
@@ -206,12 +231,17 @@ export function spawn(target: ((...args: unknown[]) => unknown) | string | URL, 
   const threadId = rt.allocateThread(name);
   const threadName = rt.threadName(threadId);
   let worker: PlatformWorker;
+  let ports: { lifeline: MessagePort; supervisor: MessagePort } | undefined;
   try {
-    const { lifeline, supervisor } = makeLifeline(rt, threadId);
+    ports = makeLifeline(rt, threadId);
+    const { lifeline, supervisor } = ports;
     const init: SpawnInit = { runtime: rt.buffer, threadId, source, module, args: message, lifeline, supervisor };
     worker = startWorker(new URL("./worker.js", import.meta.url), init, [lifeline, supervisor], threadName);
   } catch (error) {
     reapThread(rt, threadId, PoisonCause.Exited);
+    // The worker never started: close the ends it would have kept, or the supervisor would serve them for ever.
+    ports?.lifeline.close();
+    ports?.supervisor.close();
     if ((error as Error)?.name === "DataCloneError") {
       throw new TypeError(
         `threadsafe: spawn(fn, args): an argument cannot be sent to another thread (${(error as Error).message}). ` +

@@ -1,7 +1,7 @@
 /**
  * The entry point of every thread `spawn` starts: join the runtime under the id the parent allocated, hold the
- * lifeline, rebuild the arguments and the function, run it, release (and poison) anything it still holds, and
- * report the outcome to the parent.
+ * lifeline, rebuild the arguments and the function, run it, wait for the threads it started and did not join,
+ * release (and poison) anything it still holds, and report the outcome to the parent.
  */
 
 import { endThisThread, postToParent, workerInitData } from "../platform/index.js";
@@ -13,7 +13,7 @@ import { compileFunction } from "./compile.js";
 import "../sync/primitives.js";
 import { adoptSupervisor, holdLifeline } from "./lifeline.js";
 import { receive, share } from "./share.js";
-import type { SpawnInit, ThreadOutcome } from "./spawn.js";
+import { childrenEnded, hasLiveChildren, type SpawnInit, type ThreadOutcome } from "./spawn.js";
 
 const init = (await workerInitData()) as SpawnInit;
 const rt = joinRuntime(init.runtime, init.threadId);
@@ -38,6 +38,13 @@ try {
 } finally {
   setRunningThreadFunction(false);
 }
+// Threads this one started and did not join live inside its worker: ending now would kill them mid-work, and their
+// join() handles, which only this thread holds, would never report. So the thread does not end before they have:
+// its event loop keeps running (it still holds what it held) until every thread it started has ended, as if its
+// function had joined them last. A child that never ends keeps it running; terminate() stops both (and the child is
+// reaped through its lifeline like any terminated thread). Without children nothing is awaited here: no task of
+// this thread gets to run between the function's end and the release below.
+if (hasLiveChildren()) await childrenEnded();
 // The thread ends here, as a Rust thread ends when its closure returns. Its locks are released only once no more
 // of its JavaScript can run: a task it started and did not await must not keep using a guard after the release.
 const cause = outcome.kind === "threadsafe:threw" ? PoisonCause.Threw : PoisonCause.Returned;
