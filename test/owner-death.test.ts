@@ -18,10 +18,16 @@ import {
   watch,
   type JoinHandle,
 } from "threadsafe";
-import { threadState, waitForAsyncWaits, waitForWaiters, waitUntil } from "./support/wait-for.ts";
+import { threadState, waitForAsyncWaits, waitForOwner, waitForWaiters, waitUntil } from "./support/wait-for.ts";
 
 /** Waiters wait at most this long, so a bug fails the test (LockTimeoutError) instead of hanging it. */
-const WAIT_MS = 10_000;
+const WAIT_MS = 30_000;
+/**
+ * A hang bound, not a latency target: once the dead holder's lock is released, its waiters must all have left their
+ * waits within this. They would otherwise sit until their own WAIT_MS timeout, then find the lock free and report a
+ * PoisonError all the same: only the wake watch (below) tells a lost wake-up from a prompt one.
+ */
+const WOKEN_WITHIN_MS = 10_000;
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across threads. */
 function stamp(): number {
@@ -34,6 +40,40 @@ function until(what: string, condition: () => boolean): Promise<void> {
 
 /** This (the main) thread's library id. */
 const mainId = currentThread().id;
+
+/**
+ * Starts a watchdog thread for `m`, held now by thread `holderId`: once the holder no longer owns it (it died and its
+ * locks were released), every waiter listed on `m` must leave its wait within WOKEN_WITHIN_MS, as dumpLocks() shows.
+ * join() gives "" when they did, else what it saw (a lost wake-up: the waiters' own timeouts are far longer).
+ */
+async function startWakeWatch(m: Mutex<number>, holderId: number): Promise<JoinHandle<string>> {
+  const ready = new Int32Array(new SharedArrayBuffer(4));
+  const handle = spawn(
+    async (m: Mutex<number>, holderId: number, ready: Int32Array, boundMs: number, releaseMs: number) => {
+      const { dumpLocks } = await import("threadsafe");
+      const state = () => dumpLocks().locks.find((l) => l.lock.id === m.lockId);
+      const pause = () => Atomics.wait(ready, 0, 1, 2); // ready stays 1: a 2 ms sleep
+      Atomics.store(ready, 0, 1);
+      Atomics.notify(ready, 0);
+      const releaseBy = Date.now() + releaseMs;
+      while (state()?.owner?.id === holderId) {
+        if (Date.now() > releaseBy) return `the holder's lock was not released within ${releaseMs} ms\n${String(dumpLocks())}`;
+        pause();
+      }
+      const wokenBy = Date.now() + boundMs;
+      for (;;) {
+        const s = state();
+        if (s === undefined || s.waiters.length === 0) return "";
+        if (Date.now() > wokenBy) return `waiters still waiting ${boundMs} ms after the holder's locks were released (a lost wake-up)\n${String(dumpLocks())}`;
+        pause();
+      }
+    },
+    [m, holderId, ready, WOKEN_WITHIN_MS, WAIT_MS + WOKEN_WITHIN_MS],
+    { name: "wake-watch" },
+  );
+  await until("the wake watch runs", () => Atomics.load(ready, 0) === 1);
+  return handle;
+}
 
 /** Observed wake latencies, printed at the end (information only: no test asserts a duration). */
 const latencies: string[] = [];
@@ -197,6 +237,7 @@ for (const [index, c] of cases.entries()) {
 
     // terminated-blocked: the second mutex is held by a live "blocker" thread that the victim will wait for.
     let blocker: JoinHandle<number> | undefined;
+    let wakeWatch: JoinHandle<string> | undefined;
     if (c.death === "terminated-blocked") {
       blocker = spawn(
         (b: Mutex<number>, flags: Int32Array) => {
@@ -266,6 +307,7 @@ for (const [index, c] of cases.entries()) {
         (await waitForWaiters(m, [{ thread: mainId, kind: "async" }])).owner,
         { id: victim.threadId, name: `victim-${c.death}` },
       );
+      wakeWatch = await startWakeWatch(m, victim.threadId);
 
       let deathAt: number;
       if (c.death === "terminated-busy" || c.death === "terminated-blocked") {
@@ -290,6 +332,7 @@ for (const [index, c] of cases.entries()) {
         const seen = (await handle.join()) as Omit<Woken, "who" | "at">;
         woken.push({ ...seen, who: handle.name, at: times[slot] });
       }
+      assert.equal(await wakeWatch.join(), "", "the death woke every waiter");
       for (const w of woken) checkWoken(c.death, c, victim, mutexName, w, value, deathAt);
 
       checkRecovery(m, value);
@@ -319,6 +362,7 @@ for (const [index, c] of cases.entries()) {
         assert.equal(b.with((g) => g.value), 7);
       }
     } finally {
+      void wakeWatch?.terminate();
       Atomics.store(flags, 7, 1); // STOP any busy loop
       Atomics.store(flags, 4, 1); // RELEASE the blocker
       Atomics.notify(flags, 4);
@@ -367,18 +411,22 @@ test("owner death: a worker terminates the holder it spawned while the main thre
     [m, flags, times, mainId],
     { name: "killer" },
   );
+  let wakeWatch: JoinHandle<string> | undefined;
   try {
     await until("the nested victim holds the lock", () => Atomics.load(flags, 0) === 1);
+    wakeWatch = await startWakeWatch(m, (await waitForOwner(m, "nested-victim")).owner!.id);
     Atomics.store(flags, 1, 1);
     Atomics.notify(flags, 1);
     const seen = mainSyncWait(m);
     const outcome = await killer.join();
+    assert.equal(await wakeWatch.join(), "", "the death woke the main thread");
     assert.deepEqual({ how: outcome.how, name: outcome.name }, { how: "terminated", name: "ThreadError" });
     assert.equal(Atomics.load(flags, 8), 1, "the victim was terminated while the main thread was blocked in lock()");
     const fakeVictim = { name: "nested-victim", threadId: outcome.id } as JoinHandle<unknown>;
     checkWoken("nested terminate", cases[3]!, fakeVictim, "od-nested", seen, 55, times[0]);
     checkRecovery(m, 55);
   } finally {
+    void wakeWatch?.terminate();
     Atomics.store(flags, 7, 1);
   }
 });
@@ -438,20 +486,23 @@ const rawCases: ReadonlyArray<{ mode: Exclude<RawMode, "busy">; poison: RegExp; 
 ];
 
 for (const [index, rc] of rawCases.entries()) {
-  test(`raw Worker (share/receive) that ${rc.mode === "throw" ? "throws" : rc.mode === "exit" ? "calls process.exit" : "ends"} while holding a lock: waiters wake with PoisonError`, { timeout: 30_000 }, async () => {
+  test(`raw Worker (share/receive) that ${rc.mode === "throw" ? "throws" : rc.mode === "exit" ? "calls process.exit" : "ends"} while holding a lock: waiters wake with PoisonError`, { timeout: 60_000 }, async () => {
     const value = 4000 + index;
     const { m, flags, times, worker, exited } = startRawHolder(rc.mode, value);
+    let wakeWatch: JoinHandle<string> | undefined;
     try {
       await until("the raw worker holds the lock", () => Atomics.load(flags, 0) === 1);
       const rawId = Atomics.load(flags, 1);
       assert.ok(rawId > 0, "the raw worker joined the runtime");
       const mainAsync = mainAsyncWait(m);
       await waitForAsyncWaits(m, mainId, 1);
+      wakeWatch = await startWakeWatch(m, rawId);
       Atomics.store(flags, 2, 1); // GO: it dies once it sees this thread blocked below (in the lock dump)
       Atomics.notify(flags, 2);
       const mainSync = mainSyncWait(m);
       assert.equal(Atomics.load(flags, 5), 1, "the raw worker died while the main thread was blocked in lock()");
       const woken = [mainSync, await mainAsync];
+      assert.equal(await wakeWatch.join(), "", "the death woke every waiter");
       const { code, error } = await exited;
       assert.equal(code, rc.code);
       if (rc.mode === "throw") assert.match(String(error?.message), /raw worker failed while holding the lock/);
@@ -462,6 +513,7 @@ for (const [index, rc] of rawCases.entries()) {
       // Last, so that everything above is checked even if only the wording is wrong.
       for (const w of woken) assert.match(w.message, rc.poison, `${w.who} says how the raw worker died`);
     } finally {
+      void wakeWatch?.terminate();
       Atomics.store(flags, 2, 1);
       Atomics.notify(flags, 2);
       await worker.terminate();
@@ -471,10 +523,11 @@ for (const [index, rc] of rawCases.entries()) {
 
 test(
   "raw Worker (share/receive) terminated while holding a lock, followed with watch(worker): waiters wake with PoisonError",
-  { timeout: 30_000 },
+  { timeout: 60_000 },
   async () => {
     const { m, flags, worker, exited } = startRawHolder("busy", 77);
     watch(worker); // the creating thread hears the end; it must not itself block on the worker's lock
+    let wakeWatch: JoinHandle<string> | undefined;
     try {
       await until("the raw worker holds the lock", () => Atomics.load(flags, 0) === 1);
       const mainAsync = m.lockAsync({ timeout: WAIT_MS }).then(
@@ -497,18 +550,21 @@ test(
       );
       // Both waiters are in place while the raw worker still holds the lock; then it is terminated.
       await waitForWaiters(m, [{ thread: "sync-waiter", kind: "sync" }, { thread: mainId, kind: "async" }]);
+      wakeWatch = await startWakeWatch(m, Atomics.load(flags, 1));
       const deathAt = stamp();
       void worker.terminate();
       const asyncOutcome = await mainAsync;
       latencies.push(`${"raw terminate+watch".padEnd(20)} ${"main async".padEnd(13)} ${(stamp() - deathAt).toFixed(1)}`);
       if (asyncOutcome instanceof PoisonError) (asyncOutcome.intoInner() as MutexGuard<number>).unlock();
       const syncOutcome = await syncWaiter.join();
+      assert.equal(await wakeWatch.join(), "", "the death woke every waiter");
       assert.equal((await exited).code, 1);
       assert.ok(asyncOutcome instanceof PoisonError, `main async waiter got ${(asyncOutcome as Error)?.name ?? asyncOutcome}`);
       assert.match(asyncOutcome.message, /was terminated \(or crashed\) while holding it/);
       assert.match(syncOutcome, /^PoisonError: .*was terminated \(or crashed\) while holding it/);
       m.clearPoison();
     } finally {
+      void wakeWatch?.terminate();
       Atomics.store(flags, 4, 1);
       await worker.terminate();
     }
