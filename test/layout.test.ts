@@ -902,13 +902,14 @@ test("layoutFromDescriptor rejects forged descriptors with a clear TypeError or 
     [throwing, "TypeError"],
   ];
   for (const [descriptor, name, message] of cases) {
-    const started = performance.now();
     assert.throws(() => layoutFromDescriptor(descriptor), (error: Error) => {
       assert.equal(error.name, name, `${inspect(descriptor, { depth: 2 }).slice(0, 200)}: ${error.message}`);
+      // Refused by the library's own checks, before any work in proportion to the claimed size: an allocation
+      // failure or a stack overflow would be a RangeError too, but not one that names the descriptor's path.
+      assert.match(error.message, /^descriptor(\.|\[|: )/, `${inspect(descriptor, { depth: 2 }).slice(0, 200)}: ${error.message}`);
       if (message) assert.match(error.message, message);
       return true;
     });
-    assert.ok(performance.now() - started < 1000, "rejected quickly");
   }
   // the largest accepted layouts allocate nothing
   assert.equal(layoutFromDescriptor({ kind: "array", element: { kind: "f64" }, length: 2 ** 27 }).size, 2 ** 30);

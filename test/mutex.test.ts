@@ -7,12 +7,14 @@ import {
   Mutex,
   MutexGuard,
   PoisonError,
+  currentThread,
   f64,
   i32,
   snapshot,
   spawn,
   struct,
 } from "threadsafe";
+import { lockState, threadState, waitForAsyncWaits, waitUntil } from "./support/wait-for.ts";
 
 /** A small shared flag array for making threads meet at known points. */
 function flags(n = 4): Int32Array {
@@ -116,22 +118,26 @@ test("tryLock is undefined while another thread holds the lock; lock({timeout}) 
     [m, sync],
     { name: "holder" },
   );
-  while (Atomics.load(sync, 0) === 0) await new Promise((r) => setTimeout(r, 5));
+  await waitUntil(() => Atomics.load(sync, 0) === 1, "the holder holds the lock");
   assert.equal(m.tryLock(), undefined);
-  const start = performance.now();
   assert.throws(
     () => m.lock({ timeout: 150 }),
     (e: unknown) => {
-      assert.ok(e instanceof LockTimeoutError);
+      assert.ok(e instanceof LockTimeoutError, `expected LockTimeoutError, got ${String(e)}`);
       assert.equal(e.name, "LockTimeoutError");
       assert.match(e.message, /held-elsewhere/);
       assert.match(e.message, /"holder"/);
-      assert.equal(e.owner?.name, "holder");
+      assert.deepEqual(e.owner, { id: holder.threadId, name: "holder" });
+      assert.deepEqual(e.lock, { id: m.lockId, name: "held-elsewhere" });
       return true;
     },
   );
-  const waited = performance.now() - start;
-  assert.ok(waited >= 140, `waited ${waited} ms`);
+  // It timed out because the lock really was held elsewhere all along: the holder cannot release before sync[1].
+  const state = lockState(m);
+  assert.deepEqual(state?.owner, { id: holder.threadId, name: "holder" });
+  assert.deepEqual(state?.waiters, [], "the timed-out waiter is no longer listed");
+  assert.equal(threadState(currentThread().id)?.blockedOn, undefined, "this thread is not left blocked");
+  assert.equal(m.tryLock(), undefined);
   Atomics.store(sync, 1, 1);
   Atomics.notify(sync, 1);
   await holder.join();
@@ -155,17 +161,25 @@ test("lockAsync resolves after the holder releases, while the main thread's time
     },
     [m, sync],
   );
-  while (Atomics.load(sync, 0) === 0) await new Promise((r) => setTimeout(r, 5));
+  await waitUntil(() => Atomics.load(sync, 0) === 1, "the holder holds the lock");
 
+  const me = currentThread().id;
   const controller = new AbortController();
   const aborted = m.lockAsync({ signal: controller.signal });
   let ticks = 0;
   const timer = setInterval(() => ticks++, 5);
+  let settled = false;
   const pending = m.lockAsync();
-  await new Promise((r) => setTimeout(r, 100));
+  void pending.then(() => (settled = true), () => (settled = true));
+  // Both waits are pending and listed; this thread's timers ran meanwhile (the poll itself runs on them).
+  await waitForAsyncWaits(m, me, 2);
+  await waitUntil(() => ticks > 0, "an interval timer ticks while two lockAsync() calls wait");
+  assert.equal(settled, false, "lockAsync() resolved while the holder still held the lock");
+  assert.equal(lockState(m)?.owner?.id, holder.threadId, "the holder still holds the lock");
   controller.abort(new Error("no longer needed"));
   await assert.rejects(aborted, /no longer needed/);
-  assert.ok(ticks >= 5, `timers ran ${ticks} times while waiting`);
+  await waitForAsyncWaits(m, me, 1, "the aborted lockAsync() is withdrawn; the other still waits");
+  assert.equal(settled, false, "the abort did not give the other waiter the lock");
   Atomics.store(sync, 1, 1);
   Atomics.notify(sync, 1);
   const g = await pending;

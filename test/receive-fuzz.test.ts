@@ -9,7 +9,6 @@ import fc from "fast-check";
 import { Mutex, MutexGuard, PoisonError, array, f64, i32, i64, receive, share, string, struct, type Infer } from "threadsafe";
 
 const SEED = 20_240_611;
-const MAX_RECEIVE_MS = 1000;
 
 const layout = struct({ a: i32, s: string(16), xs: array(f64, 3) });
 type Fuzzed = Infer<typeof layout>;
@@ -69,25 +68,23 @@ function touch(value: unknown): void {
   }
 }
 
-/** The property itself: receive returns, or throws TypeError/RangeError starting "threadsafe:", quickly. */
+/**
+ * The property itself: receive returns, or throws TypeError/RangeError starting "threadsafe:". (A receive() that
+ * hangs is caught by the test's timeout, or by runReceiver's deadline for a worker.)
+ */
 function receiveChecked(message: unknown): void {
-  const started = performance.now();
   let value: unknown;
   try {
     value = receive(message);
   } catch (e) {
-    const ms = performance.now() - started;
     const ok =
       e instanceof Error &&
       (Object.getPrototypeOf(e) === TypeError.prototype || Object.getPrototypeOf(e) === RangeError.prototype) &&
       e.message.startsWith("threadsafe:");
     if (!ok) throw new Error(`receive() threw ${describeThrown(e)}`);
-    if (ms > MAX_RECEIVE_MS) throw new Error(`receive() took ${ms.toFixed(0)} ms before throwing`);
     count(`threw ${(e as Error).name}: ${shape((e as Error).message)}`);
     return;
   }
-  const ms = performance.now() - started;
-  if (ms > MAX_RECEIVE_MS) throw new Error(`receive() took ${ms.toFixed(0)} ms`);
   count(value !== null && typeof value === "object" && (value as { m?: unknown }).m instanceof Mutex ? "returned a Mutex" : "returned");
   touch(value);
 }
@@ -429,7 +426,6 @@ interface WorkerResult {
   readonly ctor?: string;
   readonly name?: string;
   readonly message?: string;
-  readonly ms: number;
 }
 
 async function runReceiver(messages: unknown[], deadlineMs = 15_000): Promise<WorkerResult[]> {
@@ -456,7 +452,7 @@ async function runReceiver(messages: unknown[], deadlineMs = 15_000): Promise<Wo
 }
 
 function checkWorkerResult(label: string, r: WorkerResult): void {
-  assert.ok(r.ms < MAX_RECEIVE_MS, `${label}: receive() took ${r.ms} ms`);
+  assert.ok(r.outcome === "returned" || r.outcome === "threw", `${label}: ${JSON.stringify(r)}`);
   if (r.outcome === "returned") return;
   assert.ok(
     r.isError && (r.ctor === "TypeError" || r.ctor === "RangeError") && r.name === r.ctor && r.message!.startsWith("threadsafe:"),

@@ -1,7 +1,7 @@
 // Wound-wait transactions: locks taken in any order never deadlock, updates are exact, and rollbacks are real.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Mutex, PoisonError, i32, spawn, transaction } from "threadsafe";
+import { Mutex, MutexGuard, PoisonError, i32, spawn, transaction } from "threadsafe";
 
 type Counter = Mutex<number>;
 
@@ -90,7 +90,10 @@ test("tx.lock of a mutex the transaction holds returns the same guard; transacti
     assert.throws(() => transaction(() => 0), /transactions do not nest/);
     assert.throws(() => tx.lock({} as never), TypeError);
   });
-  assert.equal(a.tryLock()?.unlock(), undefined, "released after the transaction");
+  const after = a.tryLock();
+  assert.ok(after instanceof MutexGuard, "released after the transaction: tryLock() gives a guard");
+  assert.equal(after.value, 5);
+  after.unlock();
   assert.throws(() => transaction(5 as never), /transaction\(fn\): fn must be a function/);
   assert.throws(() => transaction(() => 0, { maxRetries: -1 }), RangeError);
 });

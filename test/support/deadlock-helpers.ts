@@ -1,6 +1,9 @@
 // Main-thread helpers for test/deadlock.test.ts and test/lock-order.test.ts. Spawned functions cannot use these
 // (they travel as source text): they get everything they need through their args.
 import { dumpLocks, type JoinHandle } from "threadsafe";
+import { waitUntil } from "./wait-for.ts";
+
+export { lockState, threadState, waitForAsyncWaits, waitForOwner, waitForWaiterCount, waitForWaiters, waitUntil } from "./wait-for.ts";
 
 /** A small shared flag array for making threads meet at known points. */
 export function flags(n = 8): Int32Array {
@@ -11,13 +14,9 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Polls `condition` from the main thread's event loop; throws after `ms`. */
-export async function until(what: string, condition: () => boolean, ms = 10_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!condition()) {
-    if (performance.now() > end) throw new Error(`timed out waiting until ${what}\n${String(dumpLocks())}`);
-    await sleep(2);
-  }
+/** Polls `condition` from the main thread's event loop; throws after `ms` (a guard against hangs only). */
+export function until(what: string, condition: () => boolean, ms = 10_000): Promise<void> {
+  return waitUntil(condition, what, ms);
 }
 
 /**

@@ -6,10 +6,8 @@ import { receive } from "threadsafe";
 
 const results = [];
 for (const message of workerData.messages) {
-  const started = performance.now();
   try {
     const value = receive(message);
-    const ms = performance.now() - started; // receive() alone, not the read below
     let read;
     const m = value !== null && typeof value === "object" ? value.m : undefined;
     if (m !== undefined && typeof m === "object" && m !== null && typeof m.lock === "function") {
@@ -24,7 +22,7 @@ for (const message of workerData.messages) {
         if (guard?.held) guard.unlock();
       }
     }
-    results.push({ outcome: "returned", read, ms });
+    results.push({ outcome: "returned", read });
   } catch (error) {
     results.push({
       outcome: "threw",
@@ -32,7 +30,6 @@ for (const message of workerData.messages) {
       ctor: error?.constructor?.name,
       name: error?.name,
       message: String(error?.message ?? error),
-      ms: performance.now() - started,
     });
   }
 }
