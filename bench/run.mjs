@@ -6,7 +6,7 @@
 //                      [--node /path/to/node] [--timeout SECONDS] [--write | --no-write]
 //                      [--out FILE] [--json FILE] [--list] [--compare GIT-REF]
 //   npm run bench -- contended --runs 3
-//   npm run bench -- --compare main uncontended create-drop   # this tree's library ÷ main's, per case
+//   npm run bench -- --compare main --impl threadsafe uncontended create-drop   # this tree ÷ main, per case
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -629,7 +629,7 @@ async function main() {
     process.exit(2);
   }
   if (o.help) {
-    console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 8).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+    console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 9).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
     return;
   }
   if (o.list) {
