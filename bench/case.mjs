@@ -5,7 +5,7 @@
 // file in a fresh process for every run.
 import { loadImpl } from './impls/index.mjs';
 import { CASE_BY_NAME, splitEntry } from './lib/cases.mjs';
-import { runSingle, runContended, runSpawn, runMemory } from './lib/measure.mjs';
+import { runSingle, runContended, runSpawn, runMemory, runChurn } from './lib/measure.mjs';
 
 const args = process.argv.slice(2);
 const [entry, caseName] = args;
@@ -58,6 +58,7 @@ async function main() {
     else if (caseDef.kind === 'contended') r = await runContended(implName, caseName, handler, ops, { timeoutMs });
     else if (caseDef.kind === 'spawn') r = await runSpawn(handler, ops, ctx);
     else if (caseDef.kind === 'memory') r = await runMemory(handler, ops, ctx);
+    else if (caseDef.kind === 'churn') r = await runChurn(handler, ops, ctx);
     else throw new Error(`unknown case kind ${caseDef.kind}`);
     emit({ status: 'ok', ...r });
   } catch (e) {

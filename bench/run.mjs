@@ -4,15 +4,17 @@
 //
 //   node bench/run.mjs [case ...] [--runs N] [--quick] [--impl a,b] [--runtime 20,24]
 //                      [--node /path/to/node] [--timeout SECONDS] [--write | --no-write]
-//                      [--out FILE] [--json FILE] [--list]
+//                      [--out FILE] [--json FILE] [--list] [--compare GIT-REF]
 //   npm run bench -- contended --runs 3
+//   npm run bench -- --compare main --impl threadsafe uncontended create-drop   # this tree ÷ main, per case
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, relative } from 'node:path';
 import { CASES, CASE_BY_NAME, GOALS, opsFor, splitEntry } from './lib/cases.mjs';
-import { IMPLS } from './impls/index.mjs';
+import { IMPLS, implInfo, COMPARE_PREFIX } from './impls/index.mjs';
+import { prepareCompare } from './lib/compare.mjs';
 import { discoverRuntimes, ensureNode24 } from './lib/runtimes.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -21,7 +23,7 @@ const CASE_FILE = fileURLToPath(new URL('./case.mjs', import.meta.url));
 // ---------------------------------------------------------------- options
 
 function parseArgs(argv) {
-  const o = { cases: [], runs: undefined, quick: false, impls: undefined, runtimes: undefined, nodes: [], timeout: 60, write: undefined, out: undefined, json: undefined, list: false };
+  const o = { cases: [], runs: undefined, quick: false, impls: undefined, runtimes: undefined, nodes: [], timeout: 60, write: undefined, out: undefined, json: undefined, list: false, compare: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -41,6 +43,7 @@ function parseArgs(argv) {
     else if (a === '--out') o.out = val();
     else if (a === '--json') o.json = val();
     else if (a === '--list') o.list = true;
+    else if (a === '--compare') o.compare.push(val());
     else if (a === '--help' || a === '-h') o.help = true;
     else if (a.startsWith('--')) throw new Error(`unknown option ${a}`);
     else o.cases.push(a);
@@ -67,13 +70,16 @@ function machineCpu() {
 
 // An impl entry is `name` or `name:variant` (lib/cases.mjs); IMPLS is keyed by name.
 const baseOf = (entry) => splitEntry(entry)[0];
+// `threadsafe@<sha>` (--compare) is threadsafe for --impl, for its variants and for the comparison.
+const familyOf = (entry) => (baseOf(entry).startsWith(COMPARE_PREFIX) ? 'threadsafe' : baseOf(entry));
 function entryLabel(caseDef, entry) {
   const [impl, variant] = splitEntry(entry);
-  return variant === undefined ? IMPLS[impl].label : `${IMPLS[impl].label}: ${caseDef.variants?.[variant] ?? variant}`;
+  const label = implInfo(impl).label;
+  return variant === undefined ? label : `${label}: ${caseDef.variants?.[variant] ?? variant}`;
 }
 
 function runChild(runtime, entry, caseDef, ops, timeoutS) {
-  const flags = [...(IMPLS[baseOf(entry)].flags ?? []), ...(caseDef.flags ?? [])];
+  const flags = [...(implInfo(baseOf(entry)).flags ?? []), ...(caseDef.flags ?? [])];
   const caseName = caseDef.name;
   const args = [...flags, CASE_FILE, entry, caseName, '--ops', String(ops), '--timeout-ms', String(Math.max(5, timeoutS - 5) * 1000)];
   return new Promise((resolve) => {
@@ -160,6 +166,9 @@ function summarize(runs) {
   if (foreign.length) s.foreign = foreign.map((r) => ({ pct: r.foreignPct, ms: r.foreignMs }));
   s.ops = ok[0]?.ops;
   s.note = ok.find((r) => r.note)?.note;
+  // A run that stopped part-way and said why (create-drop: the lock table was full).
+  const stopped = ok.find((r) => r.failure);
+  if (stopped) s.failure = { text: stopped.failure, nsPerOp: stopped.nsPerOp, count: stopped.count, expected: stopped.expected };
   return s;
 }
 
@@ -248,6 +257,126 @@ function memoryTable(caseDef, results, runtimes) {
   return lines.join('\n');
 }
 
+// Columns of a churn case (create-drop: runChurn in lib/measure.mjs), memory in MB.
+const fmtMB = (x) => (x === undefined ? '–' : x.toFixed(1));
+const med = (s, k) => s.metrics?.[k]?.median;
+
+/** Whether the second half of the cycles left memory where the first half had it (thresholds in lib/cases.mjs). */
+function churnFlat(caseDef, s) {
+  const rss = med(s, 'rssAfterMB') - med(s, 'rssMidMB');
+  const ext = med(s, 'externalAfterMB') - med(s, 'externalMidMB');
+  if (!Number.isFinite(rss) || !Number.isFinite(ext)) return undefined;
+  return { rss, ext, flat: rss < caseDef.flat.rssMB && ext < caseDef.flat.externalMB };
+}
+
+function churnTable(caseDef, results, runtimes) {
+  const head = ['impl', 'runtime', 'ns per create+drop', '(min–max)', `ratio to floor (${caseDef.floor})`, 'rss MB before → ½ → after', '`external` MB before → after', '`heapUsed` MB before → after', '2nd half Δ rss / external MB', 'flat?', 'GCs in loop (ms)', 'correct runs'];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const rt of runtimes) {
+    const floor = results.get(key(caseDef.floor, rt.id));
+    for (const entry of caseDef.impls) {
+      const s = results.get(key(entry, rt.id));
+      if (!s) continue;
+      const row = [entryLabel(caseDef, entry), rt.id];
+      if (s.nsPerOp !== undefined && s.metrics) {
+        const f = churnFlat(caseDef, s);
+        row.push(
+          `${fmt(s.nsPerOp)} ns/op`,
+          `(${fmt(s.minNs)}–${fmt(s.maxNs)})`,
+          fmtRatio(floor?.nsPerOp ? s.nsPerOp / floor.nsPerOp : undefined),
+          `${fmtMB(med(s, 'rssBeforeMB'))} → ${fmtMB(med(s, 'rssMidMB'))} → ${fmtMB(med(s, 'rssAfterMB'))}`,
+          `${fmtMB(med(s, 'externalBeforeMB'))} → ${fmtMB(med(s, 'externalAfterMB'))}`,
+          `${fmtMB(med(s, 'heapUsedBeforeMB'))} → ${fmtMB(med(s, 'heapUsedAfterMB'))}`,
+          f ? `${f.rss >= 0 ? '+' : ''}${fmtMB(f.rss)} / ${f.ext >= 0 ? '+' : ''}${fmtMB(f.ext)}` : '–',
+          f ? (f.flat ? '✔ flat' : '✘ grows') : '–',
+          `${fmt(med(s, 'gcCount'))} (${fmt(med(s, 'gcMs'))})`,
+        );
+      } else {
+        let why = failureText(s);
+        if (!why && s.failure) {
+          why = `✘ ${s.failure.text}${s.failure.nsPerOp !== undefined ? ` (${fmt(s.failure.nsPerOp)} ns per cycle until then)` : ''}`;
+        }
+        row.push(why ?? '✘ no correct run', '–', '–', '–', '–', '–', '–', '–', '–');
+      }
+      row.push(correctCell(s));
+      lines.push(`| ${row.map(esc).join(' | ')} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------- --compare
+
+/** The value compared between this tree and another commit, for one summary: [number, text] or undefined. */
+function compareValue(caseDef, s) {
+  if (!s) return undefined;
+  if (caseDef.kind === 'memory') {
+    const m = s.metrics?.totalB;
+    return m ? { v: m.median, text: `${fmt(m.median)} B/mutex`, range: `${fmt(m.min)}–${fmt(m.max)}` } : undefined;
+  }
+  if (s.nsPerOp === undefined) return undefined;
+  if (caseDef.kind === 'spawn') return { v: s.nsPerOp, text: `${fmt(s.nsPerOp / 1000)} µs/op`, range: `${fmt(s.minNs / 1000)}–${fmt(s.maxNs / 1000)}` };
+  return { v: s.nsPerOp, text: `${fmt(s.nsPerOp)} ns/op`, range: `${fmt(s.minNs)}–${fmt(s.maxNs)}` };
+}
+
+/** Why a side has no value: its failure, or a churn run that stopped part-way. */
+function whyNot(s) {
+  if (!s) return 'not run';
+  if (s.failure) return s.failure.text;
+  return (failureText(s) ?? (s.wrong ? `wrong count (${s.wrong[0]})` : 'no correct run')).replace(/^[✘–] /, '');
+}
+
+/**
+ * Pairs (this tree's entry, the other commit's) of a case: `threadsafe[:variant]` with `threadsafe@sha[:variant]`.
+ * Each row: new/old of the compared value (below 1× the working tree is faster or smaller), or n/a and why.
+ */
+function compareRows(caseDef, results, runtimes, compares) {
+  const rows = [];
+  for (const c of compares) {
+    for (const rt of runtimes) {
+      for (const entry of caseDef.impls) {
+        if (baseOf(entry) !== 'threadsafe') continue;
+        const variant = splitEntry(entry)[1];
+        const oldEntry = variant === undefined ? c.name : `${c.name}:${variant}`;
+        const a = results.get(key(entry, rt.id));
+        const b = results.get(key(oldEntry, rt.id));
+        if (!a && !b) continue;
+        const va = compareValue(caseDef, a);
+        const vb = compareValue(caseDef, b);
+        const row = { case: caseDef.name, entry: variant === undefined ? 'threadsafe' : `threadsafe:${variant}`, rt: rt.id, vs: oldEntry, a: va, b: vb };
+        if (va && vb) row.ratio = va.v / vb.v;
+        else row.na = !va && !vb ? `n/a (both: ${whyNot(a)})` : !va ? `n/a (this tree: ${whyNot(a)})` : `n/a (${oldEntry}: ${whyNot(b)})`;
+        if (caseDef.kind === 'churn') {
+          const fa = a && churnFlat(caseDef, a);
+          const fb = b && churnFlat(caseDef, b);
+          row.memory = `memory: this tree ${fa ? (fa.flat ? 'flat' : `grows (2nd half +${fmtMB(fa.rss)} MB rss, +${fmtMB(fa.ext)} MB external)`) : 'n/a'}, ${oldEntry} ${fb ? (fb.flat ? 'flat' : `grows (2nd half +${fmtMB(fb.rss)} MB rss, +${fmtMB(fb.ext)} MB external)`) : 'n/a'}`;
+        }
+        rows.push(row);
+      }
+    }
+  }
+  return rows;
+}
+
+function compareLines(rows) {
+  return rows.map((r) => {
+    const head = `- ${r.entry} ÷ ${r.vs} (${r.rt})`;
+    const mem = r.memory ? `; ${r.memory}` : '';
+    if (r.na) return `${head}: ${r.na}${mem}`;
+    return `${head}: **${fmtRatio(r.ratio)}** (${r.a.text} (${r.a.range}) vs ${r.b.text} (${r.b.range}))${mem}`;
+  });
+}
+
+function compareTable(rows) {
+  const head = ['case', 'entry', 'runtime', 'this tree', 'other commit', 'ratio new ÷ old'];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const r of rows) {
+    const cell = (v) => (v ? `${v.text} (${v.range})` : '–');
+    lines.push(`| ${[r.case, r.entry, r.rt, cell(r.a), `${r.vs}: ${cell(r.b)}`, r.na ?? `**${fmtRatio(r.ratio)}**`].map(esc).join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
 /** threadsafe's bytes against the floor and each anchor, per runtime. */
 function memoryLines(caseDef, results, runtimes) {
   const out = [];
@@ -293,6 +422,7 @@ function derivedLines(caseDef, results, runtimes) {
 
 function caseTable(caseDef, results, runtimes) {
   if (caseDef.kind === 'memory') return memoryTable(caseDef, results, runtimes);
+  if (caseDef.kind === 'churn') return churnTable(caseDef, results, runtimes);
   const contended = caseDef.name === 'contended';
   const head = ['impl', 'runtime', 'median', '(min–max)', `ratio to floor (${caseDef.floor})`];
   if (contended) head.push('ratio to best raw lock');
@@ -343,6 +473,8 @@ function correctnessLines(caseDef, results, runtimes) {
       if (IMPLS[baseOf(impl)].kind === 'sanity') {
         if (!s.okRuns) out.push(`- oracle check, ${IMPLS[impl].label} (${rt.id}): ${failureText(s) ?? 'did not run'}`);
         else out.push(`- oracle check, ${IMPLS[impl].label} (${rt.id}): wrong count in ${s.okRuns - s.correctRuns}/${s.okRuns} runs${s.wrong ? ` (${s.wrong.join(', ')})` : ''}${s.correctRuns ? '; a run can come out right when the two workers barely overlap' : ''}`);
+      } else if (caseDef.kind === 'churn') {
+        if (s.failure) out.push(`- ✘ ${impl} (${rt.id}) stopped: ${s.failure.text}`);
       } else if (s.wrong) {
         out.push(`- ✘ ${impl} (${rt.id}) lost mutual exclusion: wrong count in ${s.wrong.length}/${s.okRuns} runs (${s.wrong.join(', ')})`);
       }
@@ -369,7 +501,8 @@ function anchorLines(caseDef, results, runtimes) {
         else parts.push(`${fmtRatio(me.nsPerOp / s.nsPerOp)} ${a}`);
       }
       if (me.nsPerOp === undefined) {
-        if (who === 'threadsafe') out.push(`- threadsafe (${rt.id}): ${failureText(me) ?? 'no correct run'}`);
+        // (a run that stopped part-way already has its line from correctnessLines)
+        if (who === 'threadsafe' && !me.failure) out.push(`- threadsafe (${rt.id}): ${failureText(me) ?? 'no correct run'}`);
       } else if (parts.length) {
         out.push(`- ${who} ÷ anchor (${rt.id}): ${parts.join(', ')}`);
       }
@@ -496,7 +629,7 @@ async function main() {
     process.exit(2);
   }
   if (o.help) {
-    console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 8).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+    console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 9).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
     return;
   }
   if (o.list) {
@@ -518,8 +651,36 @@ async function main() {
   if (!allRuntimes.some((r) => r.major > Math.min(...allRuntimes.map((x) => x.major)))) {
     notes.push(`Only one Node version available (${allRuntimes.map((r) => r.version).join(', ')}): no newer-Node column.`);
   }
-  const selected = o.cases.length ? o.cases.map((c) => CASE_BY_NAME.get(c)) : CASES;
-  const full = !o.cases.length && !o.impls && !o.runtimes && !o.quick;
+  // --compare REF: that commit's library as implementation threadsafe@<sha>, next to every threadsafe entry.
+  const compares = [];
+  const compareNotes = [];
+  for (const ref of o.compare) {
+    const c = prepareCompare(ref, (l) => process.stdout.write(`${l}\n`));
+    if (c.error) {
+      compareNotes.push(`--compare ${ref}: ${c.error}; not compared`);
+      continue;
+    }
+    if (compares.some((x) => x.sha === c.sha)) continue;
+    implInfo(c.name); // registers threadsafe@<sha> in IMPLS
+    compares.push(c);
+    compareNotes.push(`--compare ${ref}: ${c.name} = ${c.sha} "${c.subject}" (${c.cached ? 'cached build' : `built in ${(c.ms / 1000).toFixed(0)} s`}, .bench-tmp/compare/${c.sha})`);
+  }
+  if (o.compare.length && !compares.length) {
+    for (const n of compareNotes) console.error(`bench: ${n}`);
+    process.exit(2);
+  }
+  const withCompare = (caseDef) => {
+    if (!compares.length) return caseDef;
+    const impls = [];
+    for (const e of caseDef.impls) {
+      impls.push(e);
+      const [base, variant] = splitEntry(e);
+      if (base === 'threadsafe') for (const c of compares) impls.push(variant === undefined ? c.name : `${c.name}:${variant}`);
+    }
+    return { ...caseDef, impls };
+  };
+  const selected = (o.cases.length ? o.cases.map((c) => CASE_BY_NAME.get(c)) : CASES).map(withCompare);
+  const full = !o.cases.length && !o.impls && !o.runtimes && !o.quick && !compares.length;
   const write = o.write ?? full;
   const outFile = o.out ?? (write ? join(ROOT, 'BENCHMARKS.md') : join(ROOT, '.bench-tmp', 'BENCHMARKS.partial.md'));
 
@@ -530,9 +691,12 @@ async function main() {
   log(`machine: ${machine.cpus} × ${machine.model}, ${machine.memGiB} GiB, ${machine.kernel}; load average ${loadBefore}`);
   for (const r of runtimes) log(`runtime ${r.id}: Node ${r.version} (V8 ${r.v8}) — ${r.bin} [${r.source}]`);
   for (const n of notes) log(`note: ${n}`);
+  for (const n of compareNotes) log(`compare: ${n}`);
+  if (compares.length) log('compare: the working tree\'s library is dist/ as it stands (npm run bench rebuilds it; node bench/run.mjs does not)');
   log(`runs per case: ${o.runs}${o.quick ? ' (quick: fewer ops)' : ''}; per-run time bound ${o.timeout} s\n`);
 
   const all = new Map(); // impl@rt@case → summary
+  const allCompareRows = [];
   const allForeign = [];
   const sections = [];
   for (const caseDef of selected) {
@@ -543,12 +707,14 @@ async function main() {
       continue;
     }
     // A filtered run still measures what its ratios need: the floor and the raw locks.
-    const impls = caseDef.impls.filter((i) => !o.impls || o.impls.includes(baseOf(i)) || i === caseDef.floor || caseDef.bestRaw?.includes(i));
+    const impls = caseDef.impls.filter((i) => !o.impls || o.impls.includes(familyOf(i)) || i === caseDef.floor || caseDef.bestRaw?.includes(i));
     const raw = new Map(); // impl@rt → [run results]
     const stopped = new Set();
     for (let r = 1; r <= o.runs; r++) {
       for (const rt of runtimes) {
-        for (const impl of impls) {
+        // With --compare, every other round runs the entries in reverse order, so that neither side of a
+        // comparison always runs right after the other.
+        for (const impl of compares.length && r % 2 === 0 ? [...impls].reverse() : impls) {
           const k = key(impl, rt.id);
           if (stopped.has(k)) continue;
           const ops = opsFor(caseDef, impl, o.quick);
@@ -558,7 +724,11 @@ async function main() {
           // Unavailable, error or timeout: the next runs would say the same; do not repeat them.
           if (res.status !== 'ok') stopped.add(k);
           const what =
-            res.status === 'ok' && caseDef.kind === 'memory'
+            res.status === 'ok' && caseDef.kind === 'churn'
+              ? res.failure
+                ? `✘ ${res.failure}`
+                : `${fmt(res.nsPerOp)} ns/op; rss ${fmtMB(res.metrics.rssBeforeMB)} → ${fmtMB(res.metrics.rssMidMB)} → ${fmtMB(res.metrics.rssAfterMB)} MB, external ${fmtMB(res.metrics.externalBeforeMB)} → ${fmtMB(res.metrics.externalAfterMB)} MB, ${res.metrics.gcCount} GCs${res.correct ? '' : ' ✘ check failed'}`
+              : res.status === 'ok' && caseDef.kind === 'memory'
               ? `${Object.entries(res.metrics ?? {}).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}${res.correct ? '' : ` ✘ WRONG COUNT ${res.count}/${res.expected}`}`
               : res.status === 'ok'
               ? `${caseDef.kind === 'spawn' ? `${fmt(res.nsPerOp / 1000)} µs/op` : `${fmt(res.nsPerOp)} ns/op`}${caseDef.kind === 'contended' ? ` (${fmt(res.totalMs)} ms)` : ''}${res.correct ? '' : ` ✘ WRONG COUNT ${res.count}/${res.expected}`}`
@@ -574,7 +744,9 @@ async function main() {
       all.set(`${k}@${caseDef.name}`, s);
     }
     const table = caseTable(caseDef, results, runtimes);
-    const extra = [...correctnessLines(caseDef, results, runtimes), ...derivedLines(caseDef, results, runtimes), ...anchorLines(caseDef, results, runtimes)];
+    const cmpRows = compareRows(caseDef, results, runtimes, compares);
+    allCompareRows.push(...cmpRows);
+    const extra = [...compareLines(cmpRows), ...correctnessLines(caseDef, results, runtimes), ...derivedLines(caseDef, results, runtimes), ...anchorLines(caseDef, results, runtimes)];
     const foreign = [...results.values()].flatMap((x) => x.foreign ?? []);
     if (foreign.length) {
       const pcts = foreign.map((f) => f.pct);
@@ -603,6 +775,11 @@ async function main() {
   const goalsMd = goalsTable(goals, runtimes);
   log('## Goals (from the issue)\n');
   log(goalsMd);
+  const compareMd = compares.length ? compareTable(allCompareRows) : undefined;
+  if (compareMd) {
+    log(`\n## Compare: this tree ÷ ${compares.map((c) => c.name).join(', ')} (below 1× this tree is faster)\n`);
+    log(compareMd);
+  }
   const elapsed = ((Date.now() - t0) / 1000).toFixed(0);
   const loadAfter = loadavg();
   log(`\ndone in ${elapsed} s; load average ${loadAfter}`);
@@ -625,11 +802,20 @@ async function main() {
   const av = ['multithreading', 'async-mutex'].map((p) => `${p} ${pkgVersion(p) ?? 'not installed'}`).join(', ');
   md.push(`- anchors from npm: ${av}; V8 \`Atomics.Mutex\` runs under \`--harmony-struct\`; Web Locks where the runtime has \`navigator.locks\``);
   for (const n of notes) md.push(`- note: ${n}`);
+  for (const n of compareNotes) md.push(`- compare: ${n}`);
   md.push('');
   md.push('## Goals (from the issue)');
   md.push('');
   md.push(goalsMd);
   md.push('');
+  if (compareMd) {
+    md.push(`## Compare: this tree ÷ ${compares.map((c) => `${c.name} (${c.ref}: ${c.subject})`).join(', ')}`);
+    md.push('');
+    md.push('Ratios of medians, this tree\'s library (dist/) ÷ the other commit\'s, both measured by this tree\'s cases in the same run, interleaved (every other round in reverse order), each run a fresh process; below 1× this tree is faster (or, for bytes-per-mutex, smaller). n/a: one side has no correct run, or the other commit lacks the API the case needs.');
+    md.push('');
+    md.push(compareMd);
+    md.push('');
+  }
   md.push('## Method');
   md.push('');
   md.push('- Single-thread cases: warm-up of min(200k, N/4) operations, then N timed operations, `process.hrtime`; ns per operation. The counter is checked afterwards (warm-up + N).');

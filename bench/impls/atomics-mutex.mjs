@@ -106,6 +106,22 @@ export function load() {
     },
   };
 
+  cases['create-drop'] = {
+    setup() {
+      return {
+        make: () => new AM(),
+        check(m) {
+          let ok = false;
+          lock(m, () => {
+            ok = true;
+          });
+          return ok;
+        },
+        note: '`new Atomics.Mutex()` (an object in V8\'s shared heap), dropped at once; the protected i32 is not made',
+      };
+    },
+  };
+
   if (typeof AM.lockAsync === 'function') {
     const lockAsync = AM.lockAsync;
     cases.lockAsync = {

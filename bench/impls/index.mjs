@@ -17,11 +17,26 @@ export const IMPLS = {
   'web-locks': { kind: 'anchor', label: 'Web Locks navigator.locks', file: './web-locks.mjs' },
 };
 
+// `threadsafe@<sha>`: the threadsafe implementation (this tree's bench/impls/threadsafe.mjs) run against
+// the dist/ of another commit, built by `run.mjs --compare <ref>` under .bench-tmp/compare/<sha>/
+// (lib/compare.mjs). Registered on first use, in run.mjs and in every child and worker alike.
+export const COMPARE_PREFIX = 'threadsafe@';
+
+/** The registry entry of an implementation name, registering `threadsafe@<sha>` on first use. */
+export function implInfo(name) {
+  if (IMPLS[name]) return IMPLS[name];
+  if (name.startsWith(COMPARE_PREFIX) && /^[0-9a-f]{4,40}$/.test(name.slice(COMPARE_PREFIX.length))) {
+    IMPLS[name] = { kind: 'baseline', label: `threadsafe@${name.slice(COMPARE_PREFIX.length)}`, file: './threadsafe.mjs' };
+    return IMPLS[name];
+  }
+  return undefined;
+}
+
 const cache = new Map();
 
 /** Returns { meta, cases } for an implementation; cases[caseName] is its handler for that case. */
 export async function loadImpl(name) {
-  const entry = IMPLS[name];
+  const entry = implInfo(name);
   if (!entry) throw new Error(`unknown implementation "${name}" (known: ${Object.keys(IMPLS).join(', ')})`);
   if (!cache.has(name)) {
     const mod = await import(new URL(entry.file, import.meta.url).href);

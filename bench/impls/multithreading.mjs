@@ -161,6 +161,15 @@ export async function load() {
         };
       },
     },
+    'create-drop': {
+      setup() {
+        return {
+          make: counterMutex,
+          check: (m) => readCounter(m) === 0,
+          note: '`new Mutex(new Int32Array(new SharedArrayBuffer(4)))`, dropped at once',
+        };
+      },
+    },
     spawn: {
       setup() {
         return {

@@ -182,6 +182,22 @@ const futexMemory = {
   },
 };
 
+// Floor of create-drop: what a mutex needs at least when each one has its own shared memory: one
+// SharedArrayBuffer of 8 bytes (lock word + the i32) and a FutexLock handle over it, dropped at once.
+const futexChurn = {
+  setup() {
+    return {
+      make: () => new FutexLock(newWords(2), 0),
+      check(l) {
+        if (!l.tryLock()) return false;
+        l.unlock();
+        return true;
+      },
+      note: '`new FutexLock(new Int32Array(new SharedArrayBuffer(8)), 0)`: one 8-byte SAB (lock word + i32) + a handle, dropped at once',
+    };
+  },
+};
+
 const atomicsAdd = {
   uncontended: {
     setup() {
@@ -251,7 +267,7 @@ const workerThreads = {
 export function load(name) {
   switch (name) {
     case 'raw-futex':
-      return { ...syncLockCases(FutexLock), 'bytes-per-mutex': futexMemory };
+      return { ...syncLockCases(FutexLock), 'bytes-per-mutex': futexMemory, 'create-drop': futexChurn };
     case 'futex-pingpong':
       return futexPingpong(name);
     case 'raw-adaptive':

@@ -1,31 +1,44 @@
 // The library under test, from its build output (dist/, made by `npm run build`). Every missing
 // file, failed import or missing export is reported as "not built" for that case, never a crash.
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Unavailable } from '../lib/measure.mjs';
+import { compareDist } from '../lib/compare.mjs';
+import { idiomLoop } from './idioms.mjs';
 
-// BENCH_THREADSAFE_DIST=/path/to/index.js measures another build (e.g. a stand-in while dist/ is missing).
-const DIST = process.env.BENCH_THREADSAFE_DIST
-  ? new URL(`file://${process.env.BENCH_THREADSAFE_DIST}`)
-  : new URL('../../dist/index.js', import.meta.url);
+// Which build to measure. `threadsafe`: this tree's dist/ (BENCH_THREADSAFE_DIST=/path/to/index.js measures
+// another build instead, e.g. a stand-in while dist/ is missing). `threadsafe@<sha>`: the dist/ of another
+// commit, built by `run.mjs --compare <ref>` (lib/compare.mjs); the cases below are this tree's either way.
+function distFor(name) {
+  if (name && name !== 'threadsafe') {
+    const c = compareDist(name);
+    if (!c) throw new Unavailable(`threadsafe.mjs has no implementation "${name}"`);
+    if (c.missing) throw new Unavailable(`${name}: not built: ${c.missing}`);
+    return { url: pathToFileURL(c.dist), who: name };
+  }
+  const url = process.env.BENCH_THREADSAFE_DIST
+    ? pathToFileURL(process.env.BENCH_THREADSAFE_DIST)
+    : new URL('../../dist/index.js', import.meta.url);
+  return { url, who: 'threadsafe' };
+}
 
-async function importLib() {
-  if (!existsSync(fileURLToPath(DIST))) throw new Unavailable('threadsafe: not built (run npm run build)');
+async function importLib({ url, who }) {
+  if (!existsSync(fileURLToPath(url))) throw new Unavailable(`${who}: not built (run npm run build)`);
   try {
-    return await import(DIST.href);
+    return await import(url.href);
   } catch (e) {
-    throw new Unavailable(`threadsafe: not built (run npm run build): importing dist/index.js failed: ${e?.name ?? 'Error'}: ${e?.message ?? e}`);
+    throw new Unavailable(`${who}: not built (run npm run build): importing dist/index.js failed: ${e?.name ?? 'Error'}: ${e?.message ?? e}`);
   }
 }
 
 // Internals (the deadlock and bytes-per-mutex cases use them; their notes say so): modules of the same build.
-async function importInternal(path) {
-  const url = new URL(path, DIST);
-  if (!existsSync(fileURLToPath(url))) throw new Unavailable(`threadsafe: not built, or no ${path} in this build (run npm run build)`);
+async function importInternalOf({ url: dist, who }, path) {
+  const url = new URL(path, dist);
+  if (!existsSync(fileURLToPath(url))) throw new Unavailable(`${who}: not built, or no ${path} in this build (run npm run build)`);
   try {
     return await import(url.href);
   } catch (e) {
-    throw new Unavailable(`threadsafe: importing ${path} failed: ${e?.name ?? 'Error'}: ${e?.message ?? e}`);
+    throw new Unavailable(`${who}: importing ${path} failed: ${e?.name ?? 'Error'}: ${e?.message ?? e}`);
   }
 }
 
@@ -43,7 +56,7 @@ function needFrom(mod, path, ...names) {
  * return the N-thread cycle every time (counted: the run is incorrect otherwise).
  * Variant no-cycle: thread 0 waits for a lock whose owner is running (not waiting): the walk stops at once.
  */
-async function deadlockCase(n, variant) {
+async function deadlockCase(importInternal, n, variant) {
   const { Runtime } = needFrom(await importInternal('./internal.js'), 'internal.js', 'Runtime');
   const detect = needFrom(await importInternal('./internal.js'), 'internal.js', 'publishWait', 'findDeadlock', 'unpublishWait');
   const { OWNER_SHIFT = 3, LOCKED = 1, LockKind = { Mutex: 1 } } = await importInternal('./internal.js');
@@ -93,7 +106,7 @@ async function deadlockCase(n, variant) {
 
 function need(lib, ...names) {
   const missing = names.filter((n) => lib[n] === undefined);
-  if (missing.length) throw new Unavailable(`threadsafe: dist/index.js does not export ${missing.join(', ')} yet`);
+  if (missing.length) throw new Unavailable(`threadsafe: this build's dist/index.js does not export ${missing.join(', ')}`);
   return lib;
 }
 
@@ -104,8 +117,10 @@ function readI32(m) {
   return v;
 }
 
-export async function load() {
-  const lib = await importLib();
+export async function load(name) {
+  const dist = distFor(name);
+  const lib = await importLib(dist);
+  const importInternal = (path) => importInternalOf(dist, path);
 
   const contendedSetup = () => {
     const { Mutex, i32, share } = need(lib, 'Mutex', 'i32', 'share', 'receive');
@@ -115,9 +130,13 @@ export async function load() {
 
   return {
     uncontended: {
-      setup() {
+      // No variant: the explicit `lock()`/`unlock()` row (the goal row). Variants: the other ways to write the
+      // same critical section (idioms.mjs); each needs its API in this build, else it is reported as n/a.
+      async setup(ops, { variant }) {
         const { Mutex, i32 } = need(lib, 'Mutex', 'i32');
         const m = new Mutex(i32, 0);
+        const read = () => readI32(m);
+        if (variant !== undefined) return { ...(await idiomLoop(variant, m, dist.who)), read };
         return {
           loop(n) {
             for (let i = 0; i < n; i++) {
@@ -126,7 +145,7 @@ export async function load() {
               g.unlock();
             }
           },
-          read: () => readI32(m),
+          read,
           note: '`const g = m.lock(); g.value += 1; g.unlock()`',
         };
       },
@@ -215,8 +234,8 @@ export async function load() {
         };
       },
     },
-    'deadlock-2': { setup: (ops, { variant }) => deadlockCase(2, variant) },
-    'deadlock-8': { setup: (ops, { variant }) => deadlockCase(8, variant) },
+    'deadlock-2': { setup: (ops, { variant }) => deadlockCase(importInternal, 2, variant) },
+    'deadlock-8': { setup: (ops, { variant }) => deadlockCase(importInternal, 8, variant) },
     'lock-order': {
       // Hold A, then N × (B.lock(); value += 1; unlock) with plain lock(): what a user pays. With lockOrder
       // "warn" every lock() leaves the fast path (tracking) and checks the held locks against the known edges;
@@ -275,6 +294,16 @@ export async function load() {
           note:
             `\`new Mutex(i32, 0)\`: shared = a ${recordBytes}-byte lock record in the runtime buffer (preallocated, so not in the ` +
             `arrayBuffers growth) + its own data buffer of ${dataBytes} B (8-byte header + the i32 padded to 8), read through internals (dist/internal.js toHandle)`,
+        };
+      },
+    },
+    'create-drop': {
+      setup() {
+        const { Mutex, i32 } = need(lib, 'Mutex', 'i32');
+        return {
+          make: () => new Mutex(i32, 0),
+          check: (m) => readI32(m) === 0,
+          note: '`new Mutex(i32, 0)`, dropped at once (the next one overwrites the only reference); nothing is disposed explicitly',
         };
       },
     },

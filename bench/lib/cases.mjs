@@ -10,7 +10,14 @@ export const CASES = [
     ops: 1_000_000,
     quickOps: 100_000,
     floor: 'raw-futex',
-    impls: ['raw-futex', 'raw-adaptive', 'atomics-add', 'threadsafe', 'multithreading', 'atomics-mutex'],
+    // `threadsafe` is `lock()`/`unlock()` (the goal row); the variants are the other idioms (impls/idioms.mjs).
+    impls: ['raw-futex', 'raw-adaptive', 'atomics-add', 'threadsafe', 'threadsafe:with', 'threadsafe:using', 'threadsafe:using-native', 'threadsafe:withAsync', 'multithreading', 'atomics-mutex'],
+    variants: {
+      with: '`m.with(fn)`',
+      using: '`using g = m.lock()` (esbuild, node20)',
+      'using-native': '`using g = m.lock()` (native)',
+      withAsync: '`await m.withAsync(fn)`',
+    },
     rust: 'std `Mutex` lock+inc+unlock, 1 thread: **4.39 ns/op** (parking_lot 5.18 ns/op)',
   },
   {
@@ -123,6 +130,20 @@ export const CASES = [
     floor: 'raw-futex',
     impls: ['raw-futex', 'threadsafe', 'multithreading', 'atomics-mutex'],
     rust: '`size_of::<std::sync::Mutex<i32>>()` = **12 bytes** (4-byte futex word, 1-byte poison flag, padding, the i32; rustc 1.95, x86-64 Linux, checked once, not run by this suite); shared between threads as `Arc<Mutex<i32>>`: one heap block of 12 + 16 bytes of counts',
+  },
+  {
+    name: 'create-drop',
+    title: '`new Mutex(i32, 0)` then drop it, 1,000,000 times: ns per create+drop, and memory before/after (rss, external)',
+    kind: 'churn',
+    unit: 'ns/op',
+    ops: 1_000_000,
+    quickOps: 1_000_000, // the memory question is about this count: quick runs keep it
+    flags: ['--expose-gc'],
+    floor: 'raw-futex',
+    impls: ['raw-futex', 'threadsafe', 'multithreading', 'atomics-mutex'],
+    // Memory is "flat" when the second half of the cycles grew neither by more than this (MB).
+    flat: { rssMB: 4, externalMB: 1 },
+    rust: '`Mutex::new(0)` + drop is a stack value: no allocation (`Arc::new(Mutex::new(0))` + drop is one malloc/free pair); not run',
   },
 ];
 

@@ -1,6 +1,7 @@
 // Timing drivers shared by every implementation. An implementation supplies the loop body;
 // the driver owns warm-up, clocks, the start flag and the correctness check.
 import v8 from 'node:v8';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 
 export class Unavailable extends Error {
@@ -120,6 +121,89 @@ export async function runMemory(handler, n, ctx = {}) {
     correct: count === total && warm.length === 100,
     metrics,
     rounds,
+    note,
+  };
+}
+
+/**
+ * Create-and-drop churn (bench/lib/cases.mjs kind 'churn'; the process runs with --expose-gc).
+ * `setup()` returns { make(), check(obj), note }: make creates one object (a mutex) that the loop drops
+ * at once (the next one overwrites it), check says whether one still works. 1,000 warm-up cycles, then
+ * n timed cycles in two halves; between the halves and at the end, readings of process.memoryUsage()
+ * after two full GCs (outside the timing). Nothing forces a GC during the timed loop: the GCs V8 runs
+ * there by itself are counted (and their time, from perf_hooks 'gc' entries) and reported.
+ * If make throws (a table full, memory exhausted), the run stops there and reports how far it got and
+ * why: `failure`, count < expected, not correct.
+ *   metrics: rss / external / arrayBuffers / heapUsed in MB before, mid (after n/2) and after (after n);
+ *            gcCount, gcMs during the timed loop.
+ */
+export async function runChurn(handler, n, ctx = {}) {
+  const gc = globalThis.gc;
+  if (typeof gc !== 'function') throw new Error('create-drop needs --expose-gc (bench/run.mjs passes it)');
+  const { make, check, note } = await handler.setup(n, ctx);
+  const MB = 2 ** 20;
+  const reading = () => {
+    gc();
+    gc();
+    const m = process.memoryUsage();
+    return { rss: m.rss / MB, external: m.external / MB, arrayBuffers: m.arrayBuffers / MB, heapUsed: m.heapUsed / MB };
+  };
+  let sink;
+  let failure;
+  let done = 0;
+  let elapsedNs = 0;
+  const windows = []; // [start, end] of the timed segments, performance.now() ms
+  const segment = (k, timed) => {
+    let i = 0;
+    const p0 = performance.now();
+    const t0 = now();
+    try {
+      for (; i < k; i++) sink = make();
+    } catch (e) {
+      failure = e;
+    }
+    if (timed) {
+      elapsedNs += Number(now() - t0);
+      windows.push([p0, performance.now()]);
+      done += i;
+    }
+    return i;
+  };
+  const warm = segment(1000, false);
+  const gcs = [];
+  const obs = new PerformanceObserver((list) => gcs.push(...list.getEntries()));
+  obs.observe({ entryTypes: ['gc'] });
+  const before = reading();
+  let mid;
+  if (!failure) segment(n >> 1, true);
+  if (!failure) {
+    mid = reading();
+    segment(n - (n >> 1), true);
+  }
+  const after = reading();
+  await new Promise((r) => setTimeout(r, 100)); // gc entries are delivered asynchronously (a setImmediate is not enough)
+  obs.disconnect();
+  const inLoop = gcs.filter((e) => windows.some(([a, b]) => e.startTime >= a && e.startTime <= b));
+  const lastOk = sink !== undefined && !failure ? Boolean(await check(sink)) : false;
+  const metrics = { gcCount: inLoop.length, gcMs: inLoop.reduce((t, e) => t + e.duration, 0) };
+  for (const [k, v] of Object.entries(before)) {
+    metrics[`${k}BeforeMB`] = v;
+    if (mid) metrics[`${k}MidMB`] = mid[k];
+    metrics[`${k}AfterMB`] = after[k];
+  }
+  return {
+    ops: n,
+    totalMs: elapsedNs / 1e6,
+    nsPerOp: done ? elapsedNs / done : undefined,
+    count: done,
+    expected: n,
+    correct: !failure && done === n && lastOk,
+    failure: failure
+      ? `${failure.name ?? 'Error'} after ${(warm + done).toLocaleString('en-US')} create/drop cycles (${warm.toLocaleString('en-US')} of them warm-up): ${String(failure.message ?? failure).split('\n')[0]}`
+      : !lastOk && done === n
+      ? 'the last mutex made did not work (check failed)'
+      : undefined,
+    metrics,
     note,
   };
 }

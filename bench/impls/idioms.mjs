@@ -1,0 +1,93 @@
+// The idiom rows of `uncontended` (variants of threadsafe in lib/cases.mjs): the same critical section,
+// `value += 1` on a Mutex<i32>, written the other ways the API offers. Each checks first that this build
+// has the API it needs and reports n/a (Unavailable) otherwise, so that an older commit under
+// `--compare` says so instead of failing.
+import { createRequire } from 'node:module';
+import { Unavailable } from '../lib/measure.mjs';
+
+// `using` as a user writes it. Node 20 cannot parse it: a library user targeting Node 20 ships what a
+// bundler makes of it, so the `using` row is this source compiled by esbuild with target node20 (at bench
+// time, by the esbuild in node_modules, outside the timing); `using-native` imports it as is, where the
+// runtime parses `using` itself (n/a elsewhere).
+const USING_SOURCE = `export function loop(m, n) {
+  for (let i = 0; i < n; i++) {
+    using g = m.lock();
+    g.value += 1;
+  }
+}
+`;
+
+const importSource = (code) => import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`);
+
+function esbuildVersion() {
+  try {
+    return createRequire(import.meta.url)('esbuild/package.json').version;
+  } catch {
+    return '?';
+  }
+}
+
+async function usingLoop(native) {
+  if (native) {
+    try {
+      return { mod: await importSource(USING_SOURCE), how: 'native `using` (no compilation)' };
+    } catch (e) {
+      if (e?.name === 'SyntaxError') throw new Unavailable(`Node ${process.version} does not parse \`using\` (see the esbuild row)`);
+      throw e;
+    }
+  }
+  let esbuild;
+  try {
+    esbuild = await import('esbuild');
+  } catch (e) {
+    throw new Unavailable(`esbuild not installed (npm install): ${e?.message ?? e}`);
+  }
+  // transformSync: one short-lived esbuild process, gone before the timing starts.
+  const { code } = esbuild.transformSync(USING_SOURCE, { loader: 'js', format: 'esm', target: 'node20' });
+  if (/\busing\s+g\b/.test(code)) throw new Error('esbuild left `using` in its node20 output');
+  return { mod: await importSource(code), how: `\`using\` lowered by esbuild ${esbuildVersion()} (target node20: try/finally + its __using/__callDispose helpers)` };
+}
+
+/** { loop(n), note } for one idiom on mutex `m` (a Mutex<i32>). */
+export async function idiomLoop(variant, m, who) {
+  const proto = Object.getPrototypeOf(m);
+  switch (variant) {
+    case 'with': {
+      if (typeof proto.with !== 'function') throw new Unavailable(`${who}: no Mutex.prototype.with in this build`);
+      return {
+        loop(n) {
+          for (let i = 0; i < n; i++) {
+            m.with((g) => {
+              g.value += 1;
+            });
+          }
+        },
+        note: '`m.with((g) => { g.value += 1; })` (a fresh arrow per call, as written inline)',
+      };
+    }
+    case 'withAsync': {
+      if (typeof proto.withAsync !== 'function') throw new Unavailable(`${who}: no Mutex.prototype.withAsync in this build`);
+      return {
+        async loop(n) {
+          for (let i = 0; i < n; i++) {
+            await m.withAsync((g) => {
+              g.value += 1;
+            });
+          }
+        },
+        note: '`await m.withAsync((g) => { g.value += 1; })`: includes the awaits (compare with lockAsync and its `await null` row, not with the sync floor)',
+      };
+    }
+    case 'using':
+    case 'using-native': {
+      const g = m.lock();
+      const disposable = typeof g[Symbol.dispose] === 'function';
+      g.unlock();
+      if (!disposable) throw new Unavailable(`${who}: the guard has no [Symbol.dispose] in this build`);
+      const { mod, how } = await usingLoop(variant === 'using-native');
+      return { loop: (n) => mod.loop(m, n), note: `\`using g = m.lock(); g.value += 1;\`: ${how}` };
+    }
+    default:
+      throw new Error(`unknown idiom "${variant}"`);
+  }
+}
