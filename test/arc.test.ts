@@ -235,7 +235,11 @@ test("new Arc(struct, value): fields readable in another thread; writing the val
 /** Creates a mutex, returns a share() message for it and ways to watch it, and drops the mutex itself. */
 function doomedMessage(): { message: ReturnType<typeof share>; weak: WeakHandle<Mutex<number>>; ref: WeakRef<Mutex<number>> } {
   const m = new Mutex(i32, 111, { name: "stale-original" });
-  return { message: share({ m }), weak: Arc().downgrade(m), ref: new WeakRef(m) };
+  // A message in flight keeps its objects alive until it is received (as an Arc inside a message does in Rust):
+  // receive it once, so that only a second receipt of the same message can find the object gone.
+  const message = share({ m });
+  receive(structuredClone(message));
+  return { message, weak: Arc().downgrade(m), ref: new WeakRef(m) };
 }
 
 function receiveInRawWorker(message: unknown): Promise<{ outcome: string; isTypeError?: boolean; name?: string; message?: string; value?: unknown }> {

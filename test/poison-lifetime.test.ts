@@ -364,7 +364,19 @@ test("A terminated holding L; B takes L, ignores the PoisonError and returns; a 
   assert.equal(seen.name, "PoisonError", seen.message);
   assertNamesA(seen.message, "A-terminated", aId);
   assert.ok(!seen.message.includes('"B-ignores"'), `B did not replace the record: ${seen.message}`);
-  assert.equal(m.with((g) => g.value), 7, "A's write is there");
+  // Still poisoned (nobody cleared it): the value is reached through the PoisonError's guard.
+  const error = (() => {
+    try {
+      m.lock();
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  })();
+  assert.ok(error instanceof PoisonError, "still poisoned");
+  const guard = error.intoInner() as MutexGuard<number>;
+  assert.equal(guard.value, 7, "A's write is there");
+  guard.unlock();
 });
 
 test("A terminated holding L; B takes L, ignores the PoisonError, then is terminated in that same task; the record still names A", { timeout: 60_000 }, async () => {

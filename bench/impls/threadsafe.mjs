@@ -59,14 +59,22 @@ function needFrom(mod, path, ...names) {
 async function deadlockCase(importInternal, n, variant) {
   const { Runtime } = needFrom(await importInternal('./internal.js'), 'internal.js', 'Runtime');
   const detect = needFrom(await importInternal('./internal.js'), 'internal.js', 'publishWait', 'findDeadlock', 'unpublishWait');
-  const { OWNER_SHIFT = 3, LOCKED = 1, LockKind = { Mutex: 1 } } = await importInternal('./internal.js');
-  const { publishWait, findDeadlock, unpublishWait } = detect;
+  const internal = await importInternal('./internal.js');
+  const { OWNER_SHIFT = 3, LOCKED = 1, LockKind = { Mutex: 1 }, ObjectKind = LockKind, WaitKind = { Lock: 1 } } = internal;
+  // Builds before the core rework name locks "lock" and wait without a wait kind; later ones name objects.
+  const allocate = (rt, name) =>
+    rt.allocateLock ? rt.allocateLock(LockKind.Mutex, name, undefined, 1) : internal.allocateObject(rt, ObjectKind.Mutex, name, undefined, 1);
+  const wordIndex = (rt, id) => (rt.lockWordIndex ? rt.lockWordIndex(id) : rt.stateIndex(id));
+  const publishWait = (rt, t, id) => detect.publishWait(rt, t, id, WaitKind.Lock);
+  const findDeadlock = (rt, me, id, ticket) =>
+    detect.findDeadlock.length === 4 ? detect.findDeadlock(rt, me, id, ticket) : detect.findDeadlock(rt, me, id, WaitKind.Lock, ticket);
+  const { unpublishWait } = detect;
   const rt = Runtime.create(1024);
   const threads = [];
   const locks = [];
   for (let i = 0; i < n; i++) threads.push(rt.allocateThread(`bench-${i}`));
-  for (let i = 0; i < n; i++) locks.push(rt.allocateLock(LockKind.Mutex, `bench-lock-${i}`, undefined, 1));
-  for (let i = 0; i < n; i++) Atomics.store(rt.words, rt.lockWordIndex(locks[i]), (threads[i] << OWNER_SHIFT) | LOCKED);
+  for (let i = 0; i < n; i++) locks.push(allocate(rt, `bench-lock-${i}`));
+  for (let i = 0; i < n; i++) Atomics.store(rt.words, wordIndex(rt, locks[i]), (threads[i] << OWNER_SHIFT) | LOCKED);
   for (let i = 1; i < n; i++) publishWait(rt, threads[i], locks[(i + 1) % n]);
   const me = threads[0];
   let want = locks[1];
@@ -74,8 +82,8 @@ async function deadlockCase(importInternal, n, variant) {
   if (variant === 'no-cycle') {
     // Its owner runs: allocated, holds the lock, waits for nothing.
     const runner = rt.allocateThread('bench-running-owner');
-    want = rt.allocateLock(LockKind.Mutex, 'bench-lock-running', undefined, 1);
-    Atomics.store(rt.words, rt.lockWordIndex(want), (runner << OWNER_SHIFT) | LOCKED);
+    want = allocate(rt, 'bench-lock-running');
+    Atomics.store(rt.words, wordIndex(rt, want), (runner << OWNER_SHIFT) | LOCKED);
     expectCycle = false;
   }
   // One checked call, before timing: the cycle found must be exactly this one.
@@ -276,14 +284,19 @@ export async function load(name) {
     'bytes-per-mutex': {
       async setup() {
         const { Mutex, i32 } = need(lib, 'Mutex', 'i32');
-        const { toHandle, LOCK_RECORD_WORDS } = needFrom(await importInternal('./internal.js'), 'internal.js', 'toHandle', 'LOCK_RECORD_WORDS');
-        const recordBytes = LOCK_RECORD_WORDS * 4;
-        const dataBytes = new Mutex(i32, 0)[toHandle]().data.byteLength; // (also creates the runtime)
+        const internal = await importInternal('./internal.js');
+        // Before the core rework: a lock record and `toHandle`; after: an object record, plus one reference-table
+        // entry for the thread that holds it, and the core's data buffer.
+        const recordBytes = internal.OBJECT_RECORD_WORDS
+          ? internal.OBJECT_RECORD_WORDS * 4 + internal.REF_WORDS * 4
+          : needFrom(internal, 'internal.js', 'LOCK_RECORD_WORDS').LOCK_RECORD_WORDS * 4;
+        const dataOf = internal.mutexCore ? (m) => m[internal.mutexCore]().data : (m) => m[internal.toHandle]().data;
+        const dataBytes = dataOf(new Mutex(i32, 0)).byteLength; // (also creates the runtime)
         return {
           make: () => new Mutex(i32, 0),
           sharedBytes(ms) {
             let bytes = 0;
-            for (const m of ms) bytes += recordBytes + m[toHandle]().data.byteLength;
+            for (const m of ms) bytes += recordBytes + dataOf(m).byteLength;
             return bytes;
           },
           check(ms) {
@@ -292,8 +305,8 @@ export async function load(name) {
             return ok;
           },
           note:
-            `\`new Mutex(i32, 0)\`: shared = a ${recordBytes}-byte lock record in the runtime buffer (preallocated, so not in the ` +
-            `arrayBuffers growth) + its own data buffer of ${dataBytes} B (8-byte header + the i32 padded to 8), read through internals (dist/internal.js toHandle)`,
+            `\`new Mutex(i32, 0)\`: shared = ${recordBytes} bytes of records in the runtime buffer (preallocated, so not in the ` +
+            `arrayBuffers growth) + its own data buffer of ${dataBytes} B (8-byte header + the i32 padded to 8), read through internals (dist/internal.js)`,
         };
       },
     },
