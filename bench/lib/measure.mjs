@@ -16,7 +16,7 @@ const now = () => process.hrtime.bigint();
 /**
  * One thread. `setup()` returns { loop(n), read() }: loop runs n operations (sync or async),
  * read() returns the protected counter. Warm-up is min(200k, n/4) operations, as in
- * reference/js-anchors.md §3.
+ * docs/measurements.md.
  */
 export async function runSingle(handler, ops, ctx = {}) {
   const { loop, read, note } = await handler.setup(ops, ctx);

@@ -26,17 +26,33 @@ export interface PoisonDetails {
  */
 export function recordPoison(rt: Runtime, id: number, threadId: number, cause: number): void {
   const base = rt.objectBase(id);
-  if (Atomics.compareExchange(rt.words, base + O_POISON_CAUSE, 0, cause) !== 0) return;
-  Atomics.store(rt.words, base + O_POISON_BY, threadId);
-  Atomics.store(rt.words, base + O_POISON_TIME, rt.elapsed());
+  if (Atomics.load(rt.words, base + O_POISON_CAUSE) !== 0) return;
+  // The name is copied first (the thread's own goes with its slot), while the caller still sees it hold the object.
   let nameRef = 0;
   try {
-    nameRef = rt.storeName(rt.threadName(threadId)); // a copy: the thread's own name goes with its slot
+    nameRef = rt.storeName(rt.threadName(threadId));
   } catch {
     // a full arena costs the report its name, nothing else
   }
+  if (Atomics.compareExchange(rt.words, base + O_POISON_CAUSE, 0, WRITING) !== 0) {
+    if (nameRef !== 0) rt.freeName(nameRef);
+    // Another reaper of the same death is writing the record: the caller releases the object once it is whole.
+    awaitRecord(rt, base);
+    return;
+  }
+  Atomics.store(rt.words, base + O_POISON_BY, threadId);
+  Atomics.store(rt.words, base + O_POISON_TIME, rt.elapsed());
   const old = Atomics.exchange(rt.words, base + O_POISON_NAME, nameRef);
   if (old !== 0) rt.freeName(old);
+  Atomics.store(rt.words, base + O_POISON_CAUSE, cause); // last: a record with a cause is whole
+}
+
+/** O_POISON_CAUSE while a record is being written. */
+const WRITING = -1;
+
+/** Waits (briefly: a record is a few stores) until the record of the object at `base` is whole. */
+function awaitRecord(rt: Runtime, base: number): void {
+  for (let spins = 0; spins < 100_000 && Atomics.load(rt.words, base + O_POISON_CAUSE) === WRITING; spins++);
 }
 
 /** Forgets the poison record of object `id` (its poison was cleared). */
@@ -51,6 +67,7 @@ export function clearPoisonRecord(rt: Runtime, id: number): void {
 /** How object `id` came to be poisoned (meaningful while it is poisoned). */
 export function poisonDetails(rt: Runtime, id: number): PoisonDetails {
   const base = rt.objectBase(id);
+  awaitRecord(rt, base);
   return {
     threadId: Atomics.load(rt.words, base + O_POISON_BY),
     threadName: rt.loadName(Atomics.load(rt.words, base + O_POISON_NAME)),

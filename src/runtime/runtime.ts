@@ -250,6 +250,9 @@ export class Runtime {
       if (Atomics.compareExchange(this.words, index, state, stateWord(generation, ThreadStatus.Alive)) !== state) continue;
       const id = threadIdOf(slot, generation);
       const base = this.threadBase(slot);
+      // The predecessor's name was kept for reports about it until now (see threadName).
+      const predecessorName = Atomics.exchange(this.words, base + T_NAME, 0);
+      if (predecessorName !== 0) freeString(this.arena, predecessorName);
       // A reused slot starts clean: nothing awaited, no requests, no transaction, no stacks of its predecessor.
       // (Its dump area, T_DUMP_REF, is kept for the slot's next thread.)
       for (let word = T_STATE + 1; word < THREAD_RECORD_WORDS; word++) if (word !== T_DUMP_REF) Atomics.store(this.words, base + word, 0);
@@ -293,11 +296,18 @@ export class Runtime {
     return PoisonCause.Terminated;
   }
 
-  /** The name of thread `id`, while its slot has not been freed (also while it is being reaped); else `thread-<id>`. */
+  /**
+   * The name of thread `id`: while it lives, while it is being reaped, and after, until its slot is reused (a
+   * report about a dead thread names it); then `thread-<id>`.
+   */
   threadName(id: number): string {
     const base = this.threadBase(slotOf(id));
     const state = Atomics.load(this.words, base + T_STATE);
-    if (statusOf(state) === ThreadStatus.Free || stateGeneration(state) !== generationOf(id)) return `thread-${id}`;
+    const own =
+      statusOf(state) === ThreadStatus.Free
+        ? stateGeneration(state) === nextGeneration(generationOf(id))
+        : stateGeneration(state) === generationOf(id);
+    if (!own) return `thread-${id}`;
     const name = loadString(this.arena, Atomics.load(this.words, base + T_NAME));
     // Read again: a slot freed meanwhile may have given its name's block to another string.
     if (Atomics.load(this.words, base + T_STATE) !== state) return `thread-${id}`;
@@ -321,12 +331,12 @@ export class Runtime {
     Atomics.store(this.words, this.threadBase(slotOf(id)) + T_PLATFORM_ID, platformThreadId());
   }
 
-  /** Frees thread `id`'s slot for a new generation (the last step of reaping it), with its name. */
+  /**
+   * Frees thread `id`'s slot for a new generation (the last step of reaping it). Its name stays readable for
+   * reports until the slot is reused, and is freed then (allocateThread).
+   */
   freeThreadSlot(id: number): void {
-    const base = this.threadBase(slotOf(id));
-    const nameRef = Atomics.exchange(this.words, base + T_NAME, 0);
-    Atomics.store(this.words, base + T_STATE, stateWord(nextGeneration(generationOf(id)), ThreadStatus.Free));
-    if (nameRef !== 0) freeString(this.arena, nameRef);
+    Atomics.store(this.words, this.threadBase(slotOf(id)) + T_STATE, stateWord(nextGeneration(generationOf(id)), ThreadStatus.Free));
   }
 
   // ## Objects
