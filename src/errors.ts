@@ -51,8 +51,28 @@ export class PoisonError<G = unknown> extends Error {
   }
 }
 
+/**
+ * The base class of every timeout: a wait that is not for a lock (a barrier, a channel, a `Once`) throws it
+ * directly, naming what it waited for; lock waits throw its subclass `LockTimeoutError`.
+ *
+ * @example
+ * try { barrier.wait({ timeout: 1000 }); } catch (e) { if (e instanceof TimeoutError) retryLater(); else throw e; }
+ */
+export class TimeoutError extends Error {
+  override name = "TimeoutError";
+  constructor(
+    message: string,
+    /** What the wait was for (`id` and `name` of the shared object). */
+    readonly object: LockRef,
+    /** How long this thread waited, in milliseconds. */
+    readonly waitedMs: number,
+  ) {
+    super(message);
+  }
+}
+
 /** Thrown when `lock({ timeout })` or `lockAsync({ timeout })` gives up. The message says who holds the lock. */
-export class LockTimeoutError extends Error {
+export class LockTimeoutError extends TimeoutError {
   override name = "LockTimeoutError";
   constructor(
     message: string,
@@ -60,10 +80,9 @@ export class LockTimeoutError extends Error {
     readonly lock: LockRef,
     /** The thread holding it when the wait gave up, if any. */
     readonly owner: ThreadRef | undefined,
-    /** How long this thread waited, in milliseconds. */
-    readonly waitedMs: number,
+    waitedMs: number,
   ) {
-    super(message);
+    super(message, lock, waitedMs);
   }
 }
 

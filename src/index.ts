@@ -19,6 +19,7 @@ export type { SharedObject } from "./sync/shareable.js";
 export type { LockOptions, LockAsyncOptions } from "./sync/options.js";
 export {
   PoisonError,
+  TimeoutError,
   LockTimeoutError,
   DeadlockError,
   LockOrderError,

@@ -3,10 +3,10 @@
  * holds and wants, how long the others have been waiting, and what to change.
  */
 
-import { DeadlockError, LockTimeoutError, type CycleEntry, type LockRef, type ThreadRef } from "../errors.js";
+import { DeadlockError, LockTimeoutError, TimeoutError, type CycleEntry, type LockRef, type ThreadRef } from "../errors.js";
 import { settings } from "../runtime/config.js";
 import { currentThreadId } from "../runtime/current.js";
-import { kindName } from "../runtime/kinds.js";
+import { isLockWait, kindName } from "../runtime/kinds.js";
 import { objectsHeldBy } from "../runtime/reap.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { holdersOf, waitKindOf, waitingFor, waitingSince, type FoundCycle } from "./detect.js";
@@ -127,8 +127,24 @@ export function selfDeadlockError(rt: Runtime, me: number, lockId: number): Dead
   return new DeadlockError(message, "self", [{ thread, waitsFor: lock, holds: [lock] }]);
 }
 
-/** Builds the `LockTimeoutError` for a `waitKind` wait on `lockId` that gave up after `waitedMs`. */
-export function timeoutError(rt: Runtime, lockId: number, waitKind: number, waitedMs: number, timeoutMs: number): LockTimeoutError {
+/**
+ * Builds the error for a `waitKind` wait on `lockId` that gave up after `waitedMs`: a `LockTimeoutError` naming the
+ * holder for a lock wait, a `TimeoutError` naming the object for a wait on an event.
+ */
+export function timeoutError(rt: Runtime, lockId: number, waitKind: number, waitedMs: number, timeoutMs: number): LockTimeoutError | TimeoutError {
+  if (!isLockWait(waitKind)) {
+    const object = lockRef(rt, lockId);
+    return new TimeoutError(
+      `threadsafe: timed out after ${formatMs(waitedMs)} (timeout ${formatMs(timeoutMs)}) waiting on ${described(rt, object)}`,
+      object,
+      waitedMs,
+    );
+  }
+  return lockTimeoutError(rt, lockId, waitKind, waitedMs, timeoutMs);
+}
+
+/** Builds the `LockTimeoutError` for a `waitKind` lock wait on `lockId` that gave up after `waitedMs`. */
+export function lockTimeoutError(rt: Runtime, lockId: number, waitKind: number, waitedMs: number, timeoutMs: number): LockTimeoutError {
   const lock = lockRef(rt, lockId);
   const ownerId = holdersOf(rt, lockId, waitKind)[0] ?? 0;
   const owner = ownerId === 0 ? undefined : threadRef(rt, ownerId);

@@ -11,13 +11,46 @@ import type { Runtime } from "./runtime.js";
 export const ObjectKind = {
   Mutex: 1,
   Arc: 2,
+  RwLock: 3,
+  Condvar: 4,
+  Barrier: 5,
+  Semaphore: 6,
+  Once: 7,
+  OnceLock: 8,
+  LazyLock: 9,
+  Atomic: 10,
+  Channel: 11,
 } as const;
 
 /** What a thread is waiting for, as it publishes it (threads.ts, T_WAIT_KIND). */
 export const WaitKind = {
   /** An exclusive lock (a Mutex, or a lock a Condvar waiter takes back). */
   Lock: 1,
+  /** A read hold of an RwLock. */
+  Read: 2,
+  /** The write hold of an RwLock. */
+  Write: 3,
+  /** A notify on a Condvar. */
+  Condvar: 4,
+  /** The rest of a Barrier's round. */
+  Barrier: 5,
+  /** Permits of a Semaphore. */
+  Permits: 6,
+  /** Another thread's run of a Once (OnceLock, LazyLock) initializer. */
+  Once: 7,
+  /** A message on a channel. */
+  Recv: 8,
+  /** Room on a channel. */
+  Send: 9,
 } as const;
+
+/**
+ * Whether a wait of `waitKind` waits for holders to release (a lock, permits), as opposed to an event (a notify, a
+ * barrier's round, a message): its timeout is a `LockTimeoutError` naming the holder, else a `TimeoutError`.
+ */
+export function isLockWait(waitKind: number): boolean {
+  return waitKind === WaitKind.Lock || waitKind === WaitKind.Read || waitKind === WaitKind.Write || waitKind === WaitKind.Permits;
+}
 
 /** A `waitKind` for `holders` that asks for every holder, whatever it blocks (reports, dumps). */
 export const ANY_WAIT = 0;

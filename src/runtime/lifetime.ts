@@ -46,7 +46,7 @@ import {
 } from "./objects.js";
 import { ANY_WAIT, protocolOf } from "./kinds.js";
 import { H_FREE_OBJECTS_I64, H_OBJECT_COUNT, H_TRANSIT_TICKETS, REF_WORDS, type Runtime } from "./runtime.js";
-import { MAX_THREADS, slotOf } from "./threads.js";
+import { MAX_THREADS, T_STATE, ThreadStatus, slotOf, stateGeneration, statusOf, threadIdOf } from "./threads.js";
 
 const R_HOLDER = 0;
 const R_OBJECT = 1;
@@ -235,18 +235,31 @@ export function dropEntriesOfSlot(rt: Runtime, slot: number, visit: (id: number,
   }
 }
 
-/** The threads (slots) whose entries for object `id` record holds, as `[slot, holds]` pairs. Slow: a full scan. */
-export function slotsHolding(rt: Runtime, id: number): Array<[number, number]> {
+/**
+ * Calls `visit(threadId, holds)` for every thread whose entry for object `id` records holds (read holds, permits):
+ * the holders a primitive's protocol reports beyond what its own words name. Slow: a scan of the table (deadlock
+ * walks, reports, waiters' checks after a sleep: never a fast path). A slot being reaped still counts as its
+ * dead thread, so its holds can be released.
+ */
+export function visitHolds(rt: Runtime, id: number, visit: (threadId: number, holds: number) => void): void {
   const words = rt.words;
-  const out: Array<[number, number]> = [];
   for (let entry = 0; entry < rt.refSlots; entry++) {
     const index = entryIndex(rt, entry);
     if (words[index + R_OBJECT] !== id + 1) continue;
     const holder = Atomics.load(words, index + R_HOLDER);
     const holds = Atomics.load(words, index + R_HOLDS);
-    if (holder > 0 && holder < IN_FLIGHT_BASE && holds !== 0) out.push([holder, holds]);
+    if (holder <= 0 || holder >= IN_FLIGHT_BASE || holds === 0) continue;
+    const state = Atomics.load(words, rt.threadBase(holder) + T_STATE);
+    if (statusOf(state) === ThreadStatus.Free) continue;
+    visit(threadIdOf(holder, stateGeneration(state)), holds);
   }
-  return out;
+}
+
+/** Whether a message in flight (made by `share` and not received yet) holds a count of some object. */
+export function anyInFlight(rt: Runtime): boolean {
+  const words = rt.words;
+  for (let entry = 0; entry < rt.refSlots; entry++) if (words[entryIndex(rt, entry) + R_HOLDER]! >= IN_FLIGHT_BASE) return true;
+  return false;
 }
 
 // ## This thread's counts

@@ -14,7 +14,7 @@
  */
 
 import { LockTimeoutError } from "../errors.js";
-import { timeoutError } from "../deadlock/report.js";
+import { lockTimeoutError } from "../deadlock/report.js";
 import { now } from "../platform/index.js";
 import { Acquired } from "../raw/raw-mutex.js";
 import { WaitKind } from "../runtime/kinds.js";
@@ -67,7 +67,7 @@ function tryRest(order: readonly Core[], first: Core, held: Core[], poisoned: Se
 /** The timeout error of a lockAll that gave up while `busy` was the member it could not get. */
 function timedOut(order: readonly Core[], busy: Core, waited: number, timeout: number): LockTimeoutError {
   const names = order.map((core) => `"${core.name}"`).join(", ");
-  const detail = timeoutError(busy.raw.rt, busy.raw.id, WaitKind.Lock, waited, timeout);
+  const detail = lockTimeoutError(busy.raw.rt, busy.raw.id, WaitKind.Lock, waited, timeout);
   return new LockTimeoutError(`threadsafe: lockAll of ${names} ${detail.message}`, detail.lock, detail.owner, waited);
 }
 

@@ -4,7 +4,7 @@
  * corrupted one gets a clear error, never an out-of-bounds read or a hang.
  */
 
-import { DeadlockError, LockOrderError, LockTimeoutError, PoisonError, ThreadError } from "../errors.js";
+import { DeadlockError, LockOrderError, LockTimeoutError, PoisonError, ThreadError, TimeoutError } from "../errors.js";
 import { currentRuntime, joinRuntime } from "../runtime/current.js";
 import { Runtime } from "../runtime/runtime.js";
 import { describe } from "../sync/options.js";
@@ -105,6 +105,7 @@ export function share(value: unknown): SharedMessage {
 
 const knownErrors: Record<string, { prototype: object }> = {
   PoisonError,
+  TimeoutError,
   LockTimeoutError,
   DeadlockError,
   LockOrderError,
