@@ -9,7 +9,7 @@ import { currentThreadId } from "../runtime/current.js";
 import { isLockWait, kindName } from "../runtime/kinds.js";
 import { objectsHeldBy } from "../runtime/reap.js";
 import type { Runtime } from "../runtime/runtime.js";
-import { holdersOf, waitKindOf, waitingFor, waitingSince, type FoundCycle } from "./detect.js";
+import { holdersOf, waitKindOf, waitingFor, waitingSince, type FoundCycle, type Sleeper } from "./detect.js";
 import { dumpLocksOf, parsedDump } from "./dump.js";
 import { captureStack } from "./stacks.js";
 
@@ -90,6 +90,42 @@ export function deadlockError(rt: Runtime, cycle: FoundCycle): DeadlockError {
       `or take them together with lockAll([...]), which takes a set without holding one while waiting for another.`,
   );
   return new DeadlockError(lines.join("\n"), "cycle", entries);
+}
+
+/**
+ * Builds the `DeadlockError` (kind "all-asleep") that thread `sleepers[0].thread` throws when every live thread is
+ * asleep in a wait that only another thread could end.
+ */
+export function allAsleepError(rt: Runtime, sleepers: readonly Sleeper[]): DeadlockError {
+  const entries: CycleEntry[] = sleepers.map((sleeper) => ({
+    thread: threadRef(rt, sleeper.thread),
+    waitsFor: lockRef(rt, sleeper.objectId),
+    holds: objectsHeldBy(rt, sleeper.thread).map((id) => lockRef(rt, id)),
+  }));
+  const me = entries[0]!;
+  const now = rt.elapsed();
+  const lines = [
+    `waiting on ${described(rt, me.waitsFor)} would never end: all ${entries.length} live threads of the program are asleep, ` +
+      `each in a wait that only another thread could end (Go says "all goroutines are asleep")`,
+    `  (detected in thread ${quoted(me.thread)}, the last to go to sleep; the others keep waiting)`,
+    "",
+  ];
+  entries.forEach((entry, i) => {
+    const since = i === 0 ? undefined : waitingSince(rt, entry.thread.id);
+    const status = i === 0 ? "◀ this thread" : since === undefined ? "" : `asleep for ${formatMs(Math.max(0, now - since))}`;
+    lines.push(`  thread ${quoted(entry.thread)} (id ${entry.thread.id})  ${status}`.trimEnd());
+    const holders = holdersOf(rt, entry.waitsFor.id, sleepers[i]!.waitKind);
+    const heldBy = holders.length === 0 ? "" : `, held by ${holders.map((id) => `thread ${quoted(threadRef(rt, id))}`).join(", ")}`;
+    lines.push(`      waits on ${described(rt, entry.waitsFor)}${heldBy}`);
+    for (const held of entry.holds) lines.push(`      holds    ${described(rt, held)}`);
+  });
+  lines.push(
+    "",
+    "  Fix: make sure some thread that is still running will notify, send, release or arrive: a notify that was never " +
+      "sent (or sent before the wait began without a predicate: use waitWhile), a sender that ended without sending, a " +
+      "barrier that waits for more threads than will ever arrive.",
+  );
+  return new DeadlockError(lines.join("\n"), "all-asleep", entries);
 }
 
 function frames(stack: string, prefix: string): string[] {

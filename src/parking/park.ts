@@ -11,8 +11,8 @@
  *   waiter consumed.
  */
 
-import { findDeadlock, publishWait, unpublishWait } from "../deadlock/detect.js";
-import { deadlockError, stallMessage, timeoutError } from "../deadlock/report.js";
+import { findAllAsleep, findDeadlock, publishSleep, publishWait, unpublishWait } from "../deadlock/detect.js";
+import { allAsleepError, deadlockError, stallMessage, timeoutError } from "../deadlock/report.js";
 import { report, settings } from "../runtime/config.js";
 import { currentThreadId } from "../runtime/current.js";
 import { protocolOf } from "../runtime/kinds.js";
@@ -89,6 +89,18 @@ function afterWake(p: Parkable, waitKind: number, start: number, stallReported: 
 }
 
 /**
+ * The deadlock checks of a published wait: a wait-for cycle through this thread, then (for a wait only another
+ * thread can end) every live thread asleep. Only the thread that must report throws.
+ */
+function check(rt: Runtime, me: number, id: number, waitKind: number, ticket: bigint, untimed: boolean): void {
+  const cycle = findDeadlock(rt, me, id, waitKind, ticket);
+  if (cycle) throw deadlockError(rt, cycle);
+  if (!untimed) return;
+  const sleepers = findAllAsleep(rt, me, ticket);
+  if (sleepers) throw allAsleepError(rt, sleepers);
+}
+
+/**
  * Blocks this thread until `p.attempt()` finishes the wait, and returns its result.
  * @throws DeadlockError, LockTimeoutError (TimeoutError for waits that are not for a lock), the error
  *   `interruptedWait` when `interrupted()` says so, or Error where this thread may not block.
@@ -103,6 +115,10 @@ export function park(p: Parkable, waitKind: number, timeoutMs: number, onPark?: 
   const { rt, id, words, index } = p;
   const me = currentThreadId;
   const start = now();
+  // Only another thread can end an untimed, uninterruptible wait: it counts for "all threads asleep".
+  const untimed = timeoutMs === Infinity && interrupted === undefined;
+  // The sleep can be verified ("all threads asleep") only when its word is one of the runtime's own.
+  const sleepWord = words === rt.words ? index : -1;
   let published = false;
   let ticket = 0n;
   let lastCheck = 0;
@@ -118,9 +134,9 @@ export function park(p: Parkable, waitKind: number, timeoutMs: number, onPark?: 
         // Only a wait that lasts is published and checked: a handoff between busy threads costs nothing extra.
         published = true;
         onPark?.(); // before publishing: a report made as soon as the wait is visible must find the stack
-        ticket = publishWait(rt, me, id, waitKind);
-        const cycle = findDeadlock(rt, me, id, waitKind, ticket);
-        if (cycle) throw deadlockError(rt, cycle);
+        publishSleep(rt, me, sleepWord, p.expected);
+        ticket = publishWait(rt, me, id, waitKind, untimed);
+        check(rt, me, id, waitKind, ticket, untimed);
         continue; // the holders may have moved on meanwhile: look again before sleeping
       }
       const slice = sliceMs(rt);
@@ -128,11 +144,11 @@ export function park(p: Parkable, waitKind: number, timeoutMs: number, onPark?: 
         // Checked again every slice: a walk can be inconclusive (a member caught mid-publication, or state that
         // kept moving), and a cycle must not go unreported because of it. Still only the highest ticket throws.
         lastCheck = waited;
-        const cycle = findDeadlock(rt, me, id, waitKind, ticket);
-        if (cycle) throw deadlockError(rt, cycle);
+        check(rt, me, id, waitKind, ticket, untimed);
       }
       // An interruptible wait (a transaction) sleeps in short slices: a wound's notify can land just before the sleep.
       const longest = !published ? PUBLISH_AFTER_MS - waited : interrupted ? INTERRUPTIBLE_SLICE_MS : slice;
+      if (published) publishSleep(rt, me, sleepWord, p.expected);
       Atomics.wait(words, index, p.expected, Math.min(timeoutMs - waited, longest));
       stallReported = afterWake(p, waitKind, start, stallReported);
     }
