@@ -290,7 +290,7 @@ export async function load(name) {
         const recordBytes = internal.OBJECT_RECORD_WORDS
           ? internal.OBJECT_RECORD_WORDS * 4 + internal.REF_WORDS * 4
           : needFrom(internal, 'internal.js', 'LOCK_RECORD_WORDS').LOCK_RECORD_WORDS * 4;
-        const dataOf = internal.mutexCore ? (m) => m[internal.mutexCore]().data : (m) => m[internal.toHandle]().data;
+        const dataOf = internal.mutexCoreOf ? (m) => internal.mutexCoreOf(m).data : (m) => m[internal.toHandle]().data;
         const dataBytes = dataOf(new Mutex(i32, 0)).byteLength; // (also creates the runtime)
         return {
           make: () => new Mutex(i32, 0),

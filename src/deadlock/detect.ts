@@ -226,6 +226,11 @@ export function findAllAsleep(rt: Runtime, me: number, ticket: bigint): Sleeper[
     if (sleeper.ticket > ticket) return undefined; // a later sleeper reports it
     for (const holder of holdersOf(rt, sleeper.objectId, sleeper.waitKind)) if (!rt.isAlive(holder)) return undefined;
   }
+  // A sleeper on a wait-for cycle is that cycle's to report (its highest ticket does, and its unwinding may wake
+  // the others): "all asleep" is only for what no cycle explains.
+  for (const sleeper of first) {
+    if (search(rt, sleeper.thread, sleeper.objectId, sleeper.waitKind, [], new Set())) return undefined;
+  }
   if (anyInFlight(rt)) return undefined;
   const second = collectSleepers(rt);
   if (!second || second.length !== first.length) return undefined;

@@ -93,11 +93,19 @@ function afterWake(p: Parkable, waitKind: number, start: number, stallReported: 
  * thread can end) every live thread asleep. Only the thread that must report throws.
  */
 function check(rt: Runtime, me: number, id: number, waitKind: number, ticket: bigint, untimed: boolean): void {
+  // A thread that leaves its wait withdraws it before anything else (building a report takes a while), so that no
+  // other thread sees it asleep while it is on its way out: one deadlock, one victim.
   const cycle = findDeadlock(rt, me, id, waitKind, ticket);
-  if (cycle) throw deadlockError(rt, cycle);
+  if (cycle) {
+    unpublishWait(rt, me);
+    throw deadlockError(rt, cycle);
+  }
   if (!untimed) return;
   const sleepers = findAllAsleep(rt, me, ticket);
-  if (sleepers) throw allAsleepError(rt, sleepers);
+  if (sleepers) {
+    unpublishWait(rt, me);
+    throw allAsleepError(rt, sleepers);
+  }
 }
 
 /**
@@ -128,7 +136,10 @@ export function park(p: Parkable, waitKind: number, timeoutMs: number, onPark?: 
       const result = p.attempt();
       if (result !== PARKED) return result;
       const waited = now() - start;
-      if (waited >= timeoutMs) throw timeoutError(rt, id, waitKind, waited, timeoutMs);
+      if (waited >= timeoutMs) {
+        if (published) unpublishWait(rt, me); // withdrawn before the report is built (see check)
+        throw timeoutError(rt, id, waitKind, waited, timeoutMs);
+      }
       if (interrupted?.()) throw interruptedWait;
       if (!published && waited >= PUBLISH_AFTER_MS) {
         // Only a wait that lasts is published and checked: a handoff between busy threads costs nothing extra.

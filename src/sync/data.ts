@@ -6,7 +6,7 @@
  * [ u32 data tag ][ u32 layout hash ][ the value, as its layout stores it, from DATA_OFFSET ]
  * ```
  *
- * The data tag is random and also stored in the lock's record (runtime/locks.ts, L_KIND), and the layout hash is a
+ * The data tag is random and also stored in the lock's record (runtime/objects.ts, O_KIND), and the layout hash is a
  * hash of the layout's description: a handle that pairs a lock with someone else's buffer, or a buffer with another
  * layout, is refused on arrival instead of reading the wrong memory.
  */

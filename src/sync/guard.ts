@@ -27,8 +27,11 @@ export interface MutexCore<T> extends LockCore<MutexGuard<T>> {
 
 /** Creates guards; not exported from the package, so only the library can make one. */
 export const guardToken: unique symbol = Symbol("threadsafe.guard");
-/** Releases a guard and marks its mutex poisoned (used by `with` when the callback throws). */
-export const unlockPoisoned: unique symbol = Symbol("threadsafe.unlockPoisoned");
+/**
+ * Releases a guard and marks its mutex poisoned (used by `with` when the callback throws). For this package's own
+ * modules: not re-exported, so user code cannot reach it.
+ */
+export let unlockPoisoned: (guard: MutexGuard<unknown>) => void;
 
 /**
  * Access to the data of a locked `Mutex<T>`. Obtained from `lock()`, `tryLock()`, `lockAsync()` or `with()`.
@@ -94,12 +97,13 @@ export class MutexGuard<T> implements Disposable, Liveness {
     }
   }
 
-  /** @internal Releases and poisons (a `with` callback threw). */
-  [unlockPoisoned](): void {
-    if (this.#held) {
-      this.#held = false;
-      this.#release(true);
-    }
+  static {
+    unlockPoisoned = (guard) => {
+      if (guard.#held) {
+        guard.#held = false;
+        guard.#release(true);
+      }
+    };
   }
 
   /** Throws if this guard was released: views of `struct`/`array` values call it on every access. */
