@@ -6,7 +6,7 @@
 import { DeadlockError, LockTimeoutError, TimeoutError, type CycleEntry, type LockRef, type ThreadRef } from "../errors.js";
 import { settings } from "../runtime/config.js";
 import { currentThreadId } from "../runtime/current.js";
-import { isLockWait, kindName } from "../runtime/kinds.js";
+import { isLockWait, kindName, relationOf } from "../runtime/kinds.js";
 import { objectsHeldBy } from "../runtime/reap.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { holdersOf, waitKindOf, waitingFor, waitingSince, type FoundCycle } from "./detect.js";
@@ -23,7 +23,8 @@ export function lockRef(rt: Runtime, lockId: number): LockRef {
 
 /** `Mutex "name"`: an object as messages name it. */
 function described(rt: Runtime, ref: LockRef): string {
-  return `${kindName(rt.objectKind(ref.id))} ${quoted(ref)}`;
+  const kind = rt.objectKind(ref.id);
+  return `${kindName(kind)} ${quoted(ref)}${relationOf(rt, kind, ref.id)}`;
 }
 
 function quoted(ref: LockRef | ThreadRef): string {

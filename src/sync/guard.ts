@@ -29,6 +29,12 @@ export interface MutexCore<T> extends LockCore<MutexGuard<T>> {
 export const guardToken: unique symbol = Symbol("threadsafe.guard");
 /** Releases a guard and marks its mutex poisoned (used by `with` when the callback throws). */
 export const unlockPoisoned: unique symbol = Symbol("threadsafe.unlockPoisoned");
+/**
+ * A Condvar's use of a guard during a wait (`[forWait](step)`): "core" gives the guard's core (to check and bind
+ * before anything changes), "release" releases the mutex for the wait, "reheld" marks the same guard held again
+ * once the waiter has taken the mutex back through the core.
+ */
+export const forWait: unique symbol = Symbol("threadsafe.forWait");
 
 /**
  * Access to the data of a locked `Mutex<T>`. Obtained from `lock()`, `tryLock()`, `lockAsync()` or `with()`.
@@ -100,6 +106,19 @@ export class MutexGuard<T> implements Disposable, Liveness {
       this.#held = false;
       this.#release(true);
     }
+  }
+
+  /** @internal Condvar waits (see `forWait`). */
+  [forWait](step: "core" | "release" | "reheld"): MutexCore<T> {
+    if (step === "reheld") {
+      this.#held = true;
+    } else if (!this.#held) {
+      throw this.#released("wait on a Condvar with");
+    } else if (step === "release") {
+      this.#held = false;
+      this.#release(false);
+    }
+    return this.#core;
   }
 
   /** Throws if this guard was released: views of `struct`/`array` values call it on every access. */
