@@ -15,6 +15,7 @@
 export { Mutex, type MutexOptions } from "./sync/mutex.js";
 export { MutexGuard } from "./sync/guard.js";
 export { Arc, Weak, type ArcOptions } from "./sync/arc.js";
+export { Condvar, type CondvarOptions, type CondvarWaitOptions, type CondvarWaitAsyncOptions } from "./sync/condvar.js";
 export type { SharedObject } from "./sync/shareable.js";
 export type { LockOptions, LockAsyncOptions } from "./sync/options.js";
 export {

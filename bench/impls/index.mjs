@@ -10,6 +10,7 @@ export const IMPLS = {
   'no-lock': { kind: 'sanity', label: 'no lock, racy `c[0]++`', file: './raw.mjs' },
   'worker-threads': { kind: 'floor', label: 'raw `new Worker` + exit', file: './raw.mjs' },
   'futex-pingpong': { kind: 'floor', label: 'futex sleep/wake round trip, 2 workers (floor)', file: './raw.mjs' },
+  'raw-condvar': { kind: 'floor', label: 'raw Rust-std futex Mutex + Condvar port (floor)', file: './raw.mjs' },
   threadsafe: { kind: 'subject', label: '**threadsafe**', file: './threadsafe.mjs' },
   multithreading: { kind: 'anchor', label: 'multithreading (npm)', file: './multithreading.mjs' },
   'atomics-mutex': { kind: 'anchor', label: 'V8 Atomics.Mutex (--harmony-struct)', file: './atomics-mutex.mjs', flags: ['--harmony-struct'] },

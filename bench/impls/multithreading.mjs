@@ -30,6 +30,30 @@ const contendedTask = async (mutex, box, ops, useAsync) => {
   return true;
 };
 
+// Body of one condvar-pingpong worker in its pool: take turns under the mutex, waiting on the condvar.
+// words: [turn, hand-offs]; box.sab: the usual control block (ready, start, done, end time); roles in box.roles.
+const pingpongTask = async (mutex, cv, box, ops) => {
+  const ctl = new Int32Array(box.sab, 0, 8);
+  const end = new BigInt64Array(box.sab, 32, 1);
+  const mine = Atomics.add(box.roles, 0, 1) === 0 ? 0 : 1;
+  const theirs = 1 - mine;
+  Atomics.add(ctl, 1, 1);
+  Atomics.notify(ctl, 1);
+  while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0, 1000);
+  for (let i = 0; i < ops; i++) {
+    const g = mutex.blockingLock();
+    while (g.value[0] !== mine) cv.blockingWait(g);
+    g.value[1]++;
+    g.value[0] = theirs;
+    cv.notifyOne();
+    g.dispose();
+  }
+  const t = process.hrtime.bigint();
+  if (Atomics.add(ctl, 2, 1) === 1) Atomics.store(end, 0, t);
+  Atomics.notify(ctl, 2);
+  return true;
+};
+
 export async function load() {
   let lib;
   try {
@@ -37,7 +61,7 @@ export async function load() {
   } catch (e) {
     throw new Unavailable(`${e?.name ?? 'Error'}: ${e?.message ?? e}`);
   }
-  const { Mutex, SharedJsonBuffer, spawn, move, shutdown } = lib;
+  const { Mutex, Condvar, SharedJsonBuffer, spawn, move, shutdown } = lib;
   const counterMutex = () => new Mutex(new Int32Array(new SharedArrayBuffer(4)));
   const readCounter = (m) => {
     const g = m.blockingLock();
@@ -84,7 +108,51 @@ export async function load() {
     };
   }
 
+  /** condvar-pingpong: n round trips between two pool workers; ns per round trip. */
+  async function pingpong(ops, timeoutMs) {
+    if (typeof Condvar !== 'function') throw new Unavailable('this multithreading build has no Condvar');
+    const m = new Mutex(new Int32Array(new SharedArrayBuffer(8)));
+    const cv = new Condvar();
+    const { sab, ctl, end } = makeControl();
+    const roles = new Int32Array(new SharedArrayBuffer(4));
+    const handles = [0, 1].map(() => spawn(move(m, cv, { sab, roles }, ops), pingpongTask));
+    const deadline = Date.now() + timeoutMs;
+    const waitCount = async (index, target) => {
+      while (Atomics.load(ctl, index) < target) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for workers (${index === 1 ? 'ready' : 'done'})`);
+        const r = Atomics.waitAsync(ctl, index, Atomics.load(ctl, index), 100);
+        if (r.async) await r.value;
+      }
+    };
+    const failed = Promise.all(handles.map((h) => h.join())).then((rs) => {
+      const bad = rs.find((r) => !r.ok);
+      if (bad) throw bad.error instanceof Error ? bad.error : new Error(String(bad.error));
+      return new Promise(() => {});
+    });
+    await Promise.race([waitCount(1, 2), failed]);
+    const t0 = process.hrtime.bigint();
+    Atomics.store(ctl, 0, 1);
+    Atomics.notify(ctl, 0);
+    await Promise.race([waitCount(2, 2), failed]);
+    const elapsedNs = Number(Atomics.load(end, 0) - t0);
+    await Promise.all(handles.map((h) => h.join()));
+    const g = m.blockingLock();
+    const count = g.value[1];
+    g.dispose();
+    shutdown();
+    return {
+      ops,
+      totalMs: elapsedNs / 1e6,
+      nsPerOp: elapsedNs / ops,
+      count,
+      expected: 2 * ops,
+      correct: count === 2 * ops,
+      note: '`blockingLock()`, `while (g.value[0] !== mine) cv.blockingWait(g)`, `cv.notifyOne()`, in its own pool; ns per round trip',
+    };
+  }
+
   return {
+    'condvar-pingpong': { run: (ops, { timeoutMs }) => pingpong(ops, timeoutMs) },
     uncontended: {
       setup() {
         const m = counterMutex();

@@ -3,6 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { FutexLock, AdaptiveLock } from '../lib/rawlocks.mjs';
 import { Unavailable, runContended } from '../lib/measure.mjs';
+import { rawCondvarPingpong } from '../lib/rawcondvar.mjs';
 
 function newWords(n = 1) {
   return new Int32Array(new SharedArrayBuffer(4 * n));
@@ -270,6 +271,8 @@ export function load(name) {
       return { ...syncLockCases(FutexLock), 'bytes-per-mutex': futexMemory, 'create-drop': futexChurn };
     case 'futex-pingpong':
       return futexPingpong(name);
+    case 'raw-condvar':
+      return { 'condvar-pingpong': rawCondvarPingpong };
     case 'raw-adaptive':
       return syncLockCases(AdaptiveLock);
     case 'raw-futex-async':

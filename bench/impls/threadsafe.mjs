@@ -5,6 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Unavailable } from '../lib/measure.mjs';
 import { compareDist } from '../lib/compare.mjs';
 import { idiomLoop } from './idioms.mjs';
+import { roundTrips } from '../lib/rawcondvar.mjs';
 
 // Which build to measure. `threadsafe`: this tree's dist/ (BENCH_THREADSAFE_DIST=/path/to/index.js measures
 // another build instead, e.g. a stand-in while dist/ is missing). `threadsafe@<sha>`: the dist/ of another
@@ -116,6 +117,61 @@ function need(lib, ...names) {
   const missing = names.filter((n) => lib[n] === undefined);
   if (missing.length) throw new Unavailable(`threadsafe: this build's dist/index.js does not export ${missing.join(', ')}`);
   return lib;
+}
+
+/**
+ * condvar-pingpong: two workers take turns under one Mutex (struct { turn, count }), waiting on one Condvar:
+ * `lock; while (turn !== mine) cv.wait(g); count++; turn = theirs; cv.notifyOne(); unlock`. Variant async: the
+ * same with `await m.lockAsync()` and `await cv.waitAsync(g)`. The count must be 2 per round trip.
+ */
+function condvarPingpong(lib, implName) {
+  const handler = {
+    setup() {
+      const { Mutex, Condvar, struct, i32, share } = need(lib, 'Mutex', 'Condvar', 'struct', 'i32', 'share', 'receive');
+      const m = new Mutex(struct({ turn: i32, count: i32 }), { turn: 0, count: 0 }, { name: 'bench-turn' });
+      const cv = new Condvar({ name: 'bench-turn-cv' });
+      const roles = new Int32Array(new SharedArrayBuffer(4));
+      return { payload: { message: share({ m, cv }), roles }, read: () => m.get().count };
+    },
+    worker({ message, roles }, _ops) {
+      const { m, cv } = need(lib, 'receive').receive(message);
+      const mine = Atomics.add(roles, 0, 1) === 0 ? 0 : 1;
+      const theirs = 1 - mine;
+      const variant = process.env.BENCH_VARIANT;
+      if (variant === 'async') {
+        return async (n) => {
+          for (let i = 0; i < n; i++) {
+            const g = await m.lockAsync();
+            while (g.value.turn !== mine) await cv.waitAsync(g);
+            g.value.count += 1;
+            g.value.turn = theirs;
+            cv.notifyOne();
+            g.unlock();
+          }
+        };
+      }
+      return (n) => {
+        for (let i = 0; i < n; i++) {
+          const g = m.lock();
+          while (g.value.turn !== mine) cv.wait(g);
+          g.value.count += 1;
+          g.value.turn = theirs;
+          cv.notifyOne();
+          g.unlock();
+        }
+      };
+    },
+  };
+  return {
+    ...handler,
+    async run(n, ctx) {
+      // The workers learn the variant through the environment they inherit (worker.mjs passes no variant).
+      if (ctx.variant) process.env.BENCH_VARIANT = ctx.variant;
+      return roundTrips(implName, handler, ctx.variant === 'async'
+        ? '`await m.lockAsync()`, `while (g.value.turn !== mine) await cv.waitAsync(g)`, `cv.notifyOne()`; ns per round trip'
+        : '`m.lock()`, `while (g.value.turn !== mine) cv.wait(g)`, `cv.notifyOne()`, `g.unlock()`; ns per round trip').run(n, ctx);
+    },
+  };
 }
 
 function readI32(m) {
@@ -242,6 +298,7 @@ export async function load(name) {
         };
       },
     },
+    'condvar-pingpong': condvarPingpong(lib, name ?? 'threadsafe'),
     'deadlock-2': { setup: (ops, { variant }) => deadlockCase(importInternal, 2, variant) },
     'deadlock-8': { setup: (ops, { variant }) => deadlockCase(importInternal, 8, variant) },
     'lock-order': {

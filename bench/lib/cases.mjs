@@ -120,6 +120,18 @@ export const CASES = [
     rust: 'Rust std has no lock-order checking; the uncontended std `Mutex` lock+unlock is **4.39 ns/op**',
   },
   {
+    name: 'condvar-pingpong',
+    title: 'Condvar ping-pong: 2 workers take turns under one Mutex, waiting on one Condvar; ns per round trip (A→B→A)',
+    kind: 'single', // every entry runs its own two workers (a `run` handler); ns/op is per round trip
+    unit: 'ns/rt',
+    ops: 20_000, // round trips
+    quickOps: 2_000,
+    floor: 'raw-condvar',
+    impls: ['raw-condvar', 'threadsafe', 'threadsafe:async', 'multithreading'],
+    variants: { async: '`await cv.waitAsync(g)` after `await m.lockAsync()`' },
+    rust: 'std `Mutex` + `Condvar` ping-pong: **36.0 µs** per round trip idle (24–49), 6.2 µs with both vCPUs kept busy; parking_lot 38.6 / 9.6 µs (primitives-anchors §3; blocking hand-offs are bimodal here: compare within one run)',
+  },
+  {
     name: 'bytes-per-mutex',
     title: 'Memory per mutex protecting an i32: shared bytes and JS heap, 3 × 10,000 mutexes between full GCs',
     kind: 'memory',
@@ -182,5 +194,7 @@ export const GOALS = [
   { id: 'contended', text: 'contended within 1.2× of the best raw lock (raw-futex / raw-adaptive)' },
   { id: 'lockAsync-100ns', text: 'lockAsync uncontended ≤ 100 ns' },
   { id: 'lockAsync-vs-async-mutex', text: 'lockAsync uncontended ≥ 10× faster than async-mutex' },
+  // A goal with `case`, `floor` and `max`: threadsafe's ns/op on that case within `max`× of the floor's, same run.
+  { id: 'condvar-pingpong', case: 'condvar-pingpong', floor: 'raw-condvar', max: 1.3, text: 'Condvar ping-pong round trip within 1.3× of the raw futex condvar (same run)' },
   { id: 'vs-anchors', text: 'faster than multithreading and Atomics.Mutex on every shared case' },
 ];

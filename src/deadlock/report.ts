@@ -6,7 +6,7 @@
 import { DeadlockError, LockTimeoutError, TimeoutError, type CycleEntry, type LockRef, type ThreadRef } from "../errors.js";
 import { settings } from "../runtime/config.js";
 import { currentThreadId } from "../runtime/current.js";
-import { isLockWait, kindName } from "../runtime/kinds.js";
+import { isLockWait, kindName, relationOf } from "../runtime/kinds.js";
 import { objectsHeldBy } from "../runtime/reap.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { holdersOf, waitKindOf, waitingFor, waitingSince, type FoundCycle, type Sleeper } from "./detect.js";
@@ -23,7 +23,8 @@ export function lockRef(rt: Runtime, lockId: number): LockRef {
 
 /** `Mutex "name"`: an object as messages name it. */
 function described(rt: Runtime, ref: LockRef): string {
-  return `${kindName(rt.objectKind(ref.id))} ${quoted(ref)}`;
+  const kind = rt.objectKind(ref.id);
+  return `${kindName(kind)} ${quoted(ref)}${relationOf(rt, kind, ref.id)}`;
 }
 
 function quoted(ref: LockRef | ThreadRef): string {
@@ -135,6 +136,15 @@ function frames(stack: string, prefix: string): string[] {
 /** The message of a stall report: thread `me` has waited `waitedMs` for `lockId` (a `waitKind` wait). */
 export function stallMessage(rt: Runtime, me: number, lockId: number, waitKind: number, waitedMs: number): string {
   const lock = lockRef(rt, lockId);
+  if (!isLockWait(waitKind)) {
+    // A wait for an event (a notify, a barrier's round, a message): nobody holds what it waits for.
+    return (
+      `threadsafe: stall: thread ${quoted(threadRef(rt, me))} (id ${me}) has waited ${formatMs(waitedMs)} on ` +
+      `${described(rt, lock)}, and nothing has woken it: the thread that should signal it may be busy, blocked, or ` +
+      `may never do so (configure({ stallWarnMs }) sets when this is reported; 0 turns it off.)\n` +
+      dumpLocksOf(rt).toString()
+    );
+  }
   const ownerId = holdersOf(rt, lockId, waitKind)[0] ?? 0;
   const owner = ownerId === 0 ? "nobody (it was just released)" : `thread ${quoted(threadRef(rt, ownerId))} (id ${ownerId})`;
   const why =

@@ -49,7 +49,7 @@ import {
   generationOf,
   nextGeneration,
 } from "./threads.js";
-import { kindName } from "./kinds.js";
+import { kindName, relationOf } from "./kinds.js";
 import { clearDump } from "./dumps.js";
 import { PoisonCause } from "./objects.js";
 import { platformThreadId, wallClock } from "../platform/index.js";
@@ -385,9 +385,10 @@ export class Runtime {
     return level === NO_LEVEL ? undefined : level;
   }
 
-  /** "Mutex \"name\"": how messages refer to object `id`. */
+  /** "Mutex \"name\"" (`Condvar "c" of Mutex "m"` while tied to another object): how messages refer to object `id`. */
   describeObject(id: number): string {
-    return `${kindName(this.objectKind(id))} "${this.objectName(id)}"`;
+    const kind = this.objectKind(id);
+    return `${kindName(kind)} "${this.objectName(id)}"${relationOf(this, kind, id)}`;
   }
 
   // ## Strings
