@@ -255,6 +255,21 @@ export function visitHolds(rt: Runtime, id: number, visit: (threadId: number, ho
   }
 }
 
+/**
+ * Int32 index of the `holds` word of thread slot `slot`'s entry for object `id`, or -1 when it has none (slow: a
+ * scan of the table). For a primitive's `releaseDead`: it must claim what a dead thread recorded with a
+ * compare-and-swap on this word, because several reapers of one death may run at once and each is handed the same
+ * `holds` value.
+ */
+export function holdsIndexOf(rt: Runtime, id: number, slot: number): number {
+  const words = rt.words;
+  for (let entry = 0; entry < rt.refSlots; entry++) {
+    const index = entryIndex(rt, entry);
+    if (words[index + R_OBJECT] === id + 1 && Atomics.load(words, index + R_HOLDER) === slot) return index + R_HOLDS;
+  }
+  return -1;
+}
+
 /** Whether a message in flight (made by `share` and not received yet) holds a count of some object. */
 export function anyInFlight(rt: Runtime): boolean {
   const words = rt.words;

@@ -6,3 +6,5 @@
 
 import "./mutex.js";
 import "./arc.js";
+import "./semaphore.js";
+import "./barrier.js";
