@@ -152,7 +152,6 @@ export class RawSemaphore {
         }
         continue;
       }
-      if (Atomics.load(words, this.#waiters) !== 0) break; // others are parked already: join them
       pause();
     }
     const wait = new PermitWait(this, n);
