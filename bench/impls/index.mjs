@@ -9,6 +9,8 @@ export const IMPLS = {
   'await-null': { kind: 'reference', label: '`await null`, no lock (reference)', file: './raw.mjs' },
   'no-lock': { kind: 'sanity', label: 'no lock, racy `c[0]++`', file: './raw.mjs' },
   'worker-threads': { kind: 'floor', label: 'raw `new Worker` + exit', file: './raw.mjs' },
+  'raw-semaphore': { kind: 'floor', label: 'raw CAS semaphore (permit count + waiter count, spin ≤100, then park)', file: './raw.mjs' },
+  'raw-barrier': { kind: 'floor', label: 'raw spin-then-park barrier (generation counter)', file: './raw.mjs' },
   'futex-pingpong': { kind: 'floor', label: 'futex sleep/wake round trip, 2 workers (floor)', file: './raw.mjs' },
   'raw-condvar': { kind: 'floor', label: 'raw Rust-std futex Mutex + Condvar port (floor)', file: './raw.mjs' },
   threadsafe: { kind: 'subject', label: '**threadsafe**', file: './threadsafe.mjs' },

@@ -37,6 +37,11 @@ const pingpongTask = async (mutex, cv, box, ops) => {
   const end = new BigInt64Array(box.sab, 32, 1);
   const mine = Atomics.add(box.roles, 0, 1) === 0 ? 0 : 1;
   const theirs = 1 - mine;
+// Bodies of the semaphore and barrier workers, run inside the multithreading pool (self-contained, as above).
+const semaphoreTask = async (sem, box, ops) => {
+  const ctl = new Int32Array(box.sab, 0, 8);
+  const end = new BigInt64Array(box.sab, 32, 1);
+  const counter = new Int32Array(box.sab, 48, 1);
   Atomics.add(ctl, 1, 1);
   Atomics.notify(ctl, 1);
   while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0, 1000);
@@ -46,8 +51,24 @@ const pingpongTask = async (mutex, cv, box, ops) => {
     g.value[1]++;
     g.value[0] = theirs;
     cv.notifyOne();
+    const g = sem.blockingAcquire(1);
+    counter[0]++;
     g.dispose();
   }
+  const t = process.hrtime.bigint();
+  if (Atomics.add(ctl, 2, 1) === 1) Atomics.store(end, 0, t);
+  Atomics.notify(ctl, 2);
+  return true;
+};
+
+const barrierTask = async (barrier, box, ops) => {
+  const ctl = new Int32Array(box.sab, 0, 8);
+  const end = new BigInt64Array(box.sab, 32, 1);
+  const counter = new Int32Array(box.sab, 48, 1);
+  Atomics.add(ctl, 1, 1);
+  Atomics.notify(ctl, 1);
+  while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0, 1000);
+  for (let i = 0; i < ops; i++) if (barrier.blockingWait().isLeader) counter[0] += 2;
   const t = process.hrtime.bigint();
   if (Atomics.add(ctl, 2, 1) === 1) Atomics.store(end, 0, t);
   Atomics.notify(ctl, 2);
@@ -62,6 +83,7 @@ export async function load() {
     throw new Unavailable(`${e?.name ?? 'Error'}: ${e?.message ?? e}`);
   }
   const { Mutex, Condvar, SharedJsonBuffer, spawn, move, shutdown } = lib;
+  const { Mutex, SharedJsonBuffer, Semaphore, Barrier, spawn, move, shutdown } = lib;
   const counterMutex = () => new Mutex(new Int32Array(new SharedArrayBuffer(4)));
   const readCounter = (m) => {
     const g = m.blockingLock();
@@ -69,6 +91,45 @@ export async function load() {
     g.dispose();
     return v;
   };
+
+  // The semaphore and barrier cases: two pool workers run `task(object, { sab }, ops)` on the start flag.
+  async function pooled(object, task, ops, timeoutMs, note, perRound) {
+    const { sab, ctl, end } = makeControl();
+    const counter = new Int32Array(sab, 48, 1);
+    const handles = [0, 1].map(() => spawn(move(object, { sab }, ops), task));
+    const deadline = Date.now() + timeoutMs;
+    const waitCount = async (index, target) => {
+      while (Atomics.load(ctl, index) < target) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for workers (${index === 1 ? 'ready' : 'done'})`);
+        const r = Atomics.waitAsync(ctl, index, Atomics.load(ctl, index), 100);
+        if (r.async) await r.value;
+      }
+    };
+    const failed = Promise.all(handles.map((h) => h.join())).then((rs) => {
+      const bad = rs.find((r) => !r.ok);
+      if (bad) throw bad.error instanceof Error ? bad.error : new Error(String(bad.error));
+      return new Promise(() => {});
+    });
+    await Promise.race([waitCount(1, 2), failed]);
+    const t0 = process.hrtime.bigint();
+    Atomics.store(ctl, 0, 1);
+    Atomics.notify(ctl, 0);
+    await Promise.race([waitCount(2, 2), failed]);
+    const elapsedNs = Number(Atomics.load(end, 0) - t0);
+    await Promise.all(handles.map((h) => h.join()));
+    const count = counter[0];
+    shutdown();
+    const total = 2 * ops;
+    return {
+      ops: perRound ? ops : total,
+      totalMs: elapsedNs / 1e6,
+      nsPerOp: elapsedNs / (perRound ? ops : total),
+      count,
+      expected: total,
+      correct: count === total,
+      note,
+    };
+  }
 
   async function contended(ops, useAsync, timeoutMs) {
     const m = counterMutex();
@@ -170,6 +231,12 @@ export async function load() {
       },
     },
     contended: { run: (ops, { timeoutMs }) => contended(ops, false, timeoutMs) },
+    semaphore: {
+      run: (ops, { timeoutMs }) => pooled(new Semaphore(1), semaphoreTask, ops, timeoutMs, '`blockingAcquire(1)` + `dispose()` in its own pool', false),
+    },
+    barrier: {
+      run: (ops, { timeoutMs }) => pooled(new Barrier(2), barrierTask, ops, timeoutMs, '`blockingWait()` in its own pool; ns per round', true),
+    },
     'lockAsync-contended': { run: (ops, { timeoutMs }) => contended(ops, true, timeoutMs) },
     tryLock: {
       run() {

@@ -2,8 +2,10 @@
 // a racy no-lock counter (to prove the oracle catches a broken lock) and a bare `new Worker`.
 import { Worker } from 'node:worker_threads';
 import { FutexLock, AdaptiveLock } from '../lib/rawlocks.mjs';
+import { CasSemaphore, SpinParkBarrier } from '../lib/rawsync.mjs';
 import { Unavailable, runContended } from '../lib/measure.mjs';
 import { rawCondvarPingpong } from '../lib/rawcondvar.mjs';
+import { barrierRounds } from '../lib/barrier-case.mjs';
 
 function newWords(n = 1) {
   return new Int32Array(new SharedArrayBuffer(4 * n));
@@ -265,6 +267,43 @@ const workerThreads = {
   },
 };
 
+const rawSemaphore = {
+  semaphore: {
+    setup() {
+      const words = newWords(2);
+      words[0] = 1; // one permit
+      const counter = newWords(1);
+      return { payload: { words, counter }, read: () => counter[0], note: 'CasSemaphore (bench/lib/rawsync.mjs)' };
+    },
+    worker({ words, counter }) {
+      const sem = new CasSemaphore(words);
+      return (n) => {
+        for (let i = 0; i < n; i++) {
+          sem.acquire();
+          counter[0]++;
+          sem.release();
+        }
+      };
+    },
+  },
+};
+
+const rawBarrier = {
+  barrier: barrierRounds('raw-barrier', {
+    setup() {
+      const words = newWords(3);
+      const counter = newWords(1);
+      return { payload: { words, counter }, read: () => counter[0], note: 'SpinParkBarrier (bench/lib/rawsync.mjs), spins 2000 polls before parking' };
+    },
+    worker({ words, counter }) {
+      const barrier = new SpinParkBarrier(words, 2);
+      return (n) => {
+        for (let i = 0; i < n; i++) if (barrier.wait()) counter[0] += 2;
+      };
+    },
+  }),
+};
+
 export function load(name) {
   switch (name) {
     case 'raw-futex':
@@ -285,6 +324,10 @@ export function load(name) {
       return noLock;
     case 'worker-threads':
       return workerThreads;
+    case 'raw-semaphore':
+      return rawSemaphore;
+    case 'raw-barrier':
+      return rawBarrier;
     default:
       throw new Unavailable(`raw.mjs has no implementation "${name}"`);
   }

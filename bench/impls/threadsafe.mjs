@@ -6,6 +6,7 @@ import { Unavailable } from '../lib/measure.mjs';
 import { compareDist } from '../lib/compare.mjs';
 import { idiomLoop } from './idioms.mjs';
 import { roundTrips } from '../lib/rawcondvar.mjs';
+import { barrierRounds } from '../lib/barrier-case.mjs';
 
 // Which build to measure. `threadsafe`: this tree's dist/ (BENCH_THREADSAFE_DIST=/path/to/index.js measures
 // another build instead, e.g. a stand-in while dist/ is missing). `threadsafe@<sha>`: the dist/ of another
@@ -377,6 +378,36 @@ export async function load(name) {
         };
       },
     },
+    semaphore: {
+      setup() {
+        const { Semaphore, share } = need(lib, 'Semaphore', 'share', 'receive');
+        const counter = new Int32Array(new SharedArrayBuffer(4));
+        return { payload: { sem: share(new Semaphore(1, { name: 'bench-permits' })), counter }, read: () => counter[0], note: '`const p = sem.acquire(); c[0]++; p.release()`' };
+      },
+      worker({ sem: handle, counter }) {
+        const sem = need(lib, 'receive').receive(handle);
+        return (n) => {
+          for (let i = 0; i < n; i++) {
+            const p = sem.acquire();
+            counter[0]++;
+            p.release();
+          }
+        };
+      },
+    },
+    barrier: barrierRounds(name ?? 'threadsafe', {
+      setup() {
+        const { Barrier, share } = need(lib, 'Barrier', 'share', 'receive');
+        const counter = new Int32Array(new SharedArrayBuffer(4));
+        return { payload: { barrier: share(new Barrier(2, { name: 'bench-rounds' })), counter }, read: () => counter[0], note: '`if (barrier.wait().isLeader) c[0] += 2`' };
+      },
+      worker({ barrier: handle, counter }) {
+        const barrier = need(lib, 'receive').receive(handle);
+        return (n) => {
+          for (let i = 0; i < n; i++) if (barrier.wait().isLeader) counter[0] += 2;
+        };
+      },
+    }),
     spawn: {
       setup() {
         const { spawn } = need(lib, 'spawn');

@@ -157,6 +157,28 @@ export const CASES = [
     flat: { rssMB: 4, externalMB: 1 },
     rust: '`Mutex::new(0)` + drop is a stack value: no allocation (`Arc::new(Mutex::new(0))` + drop is one malloc/free pair); not run',
   },
+  {
+    name: 'semaphore',
+    title: 'Semaphore(1) as a lock: 2 workers × N acquire / non-atomic `c[0]++` / release',
+    kind: 'contended',
+    unit: 'ms',
+    ops: 1_000_000, // per worker
+    quickOps: 100_000,
+    floor: 'raw-semaphore',
+    impls: ['raw-semaphore', 'threadsafe', 'multithreading'],
+    rust: 'Rust std has no semaphore; std `Mutex` in the same role, 2 threads: 21.5 ns/op (primitives-anchors.md §6)',
+  },
+  {
+    name: 'barrier',
+    title: 'Barrier(2): 2 workers × N rounds (`wait()`; the leader bumps a non-atomic round counter); ns per round',
+    kind: 'contended',
+    unit: 'ms',
+    ops: 200_000, // rounds
+    quickOps: 20_000,
+    floor: 'raw-barrier',
+    impls: ['raw-barrier', 'threadsafe', 'multithreading'],
+    rust: 'std `Barrier`, 2 threads, blocking: 23.2 µs/round idle, 5.9 µs with the vCPUs kept awake; a hand-written Rust spin barrier 32.2 ns/round (primitives-anchors.md §5)',
+  },
 ];
 
 /** The implementation and variant of an impl entry ("threadsafe:warn" → ["threadsafe", "warn"]). */
@@ -174,12 +196,15 @@ export const OPS_CAP = {
   'atomics-mutex': { 'lockAsync-contended': 100_000 },
   // One round trip is two sleeps and two wakes (~11 µs idle, far more on a loaded VM).
   'futex-pingpong': { 'deadlock-2': 20_000, 'deadlock-8': 20_000 },
+  // 2–4 µs per operation (primitives-anchors.md §6), ~20 µs per blocking barrier round.
+  multithreading: { semaphore: 100_000, barrier: 20_000 },
 };
 
 export const QUICK_OPS_CAP = {
   'web-locks': { lockAsync: 5_000, 'lockAsync-contended': 5_000 },
   'atomics-mutex': { 'lockAsync-contended': 10_000 },
   'futex-pingpong': { 'deadlock-2': 5_000, 'deadlock-8': 5_000 },
+  multithreading: { semaphore: 20_000, barrier: 5_000 },
 };
 
 export function opsFor(caseDef, entry, quick) {

@@ -75,12 +75,20 @@ function sliceMs(rt: Runtime): number {
 /**
  * A waiter's checks after each sleep: dead holders' holds are released, and a wait longer than `stallWarnMs` is
  * reported once. Returns whether the stall has been reported.
+ *
+ * A sleep ended by a notify (or not begun: the word had changed) skips the dead-holder check: someone alive just
+ * released or changed the word (or a reaper did), and the
+ * check can cost a scan of the reference table for kinds whose holds live there (permits, read holds), which a busy
+ * hand-off must not pay on every wake. A holder that dies silently stops the notifies, so the next sleep runs out
+ * its slice and the check runs then.
  */
-function afterWake(p: Parkable, waitKind: number, start: number, stallReported: boolean): boolean {
+function afterWake(p: Parkable, waitKind: number, start: number, stallReported: boolean, notified: boolean): boolean {
   const { rt, id } = p;
-  const holders: number[] = [];
-  protocolOf(rt.objectKind(id))?.holders(rt, id, waitKind, holders);
-  if (holders.length > 0) recoverDeadHolders(rt, id, holders);
+  if (!notified) {
+    const holders: number[] = [];
+    protocolOf(rt.objectKind(id))?.holders(rt, id, waitKind, holders);
+    if (holders.length > 0) recoverDeadHolders(rt, id, holders);
+  }
   if (stallReported || settings.stallWarnMs <= 0) return stallReported;
   const waited = now() - start;
   if (waited < settings.stallWarnMs) return false;
@@ -160,8 +168,8 @@ export function park(p: Parkable, waitKind: number, timeoutMs: number, onPark?: 
       // An interruptible wait (a transaction) sleeps in short slices: a wound's notify can land just before the sleep.
       const longest = !published ? PUBLISH_AFTER_MS - waited : interrupted ? INTERRUPTIBLE_SLICE_MS : slice;
       if (published) publishSleep(rt, me, sleepWord, p.expected);
-      Atomics.wait(words, index, p.expected, Math.min(timeoutMs - waited, longest));
-      stallReported = afterWake(p, waitKind, start, stallReported);
+      const outcome = Atomics.wait(words, index, p.expected, Math.min(timeoutMs - waited, longest));
+      stallReported = afterWake(p, waitKind, start, stallReported, outcome !== "timed-out");
     }
   } finally {
     if (published) unpublishWait(rt, me);
@@ -198,10 +206,11 @@ export async function parkAsync(p: Parkable, waitKind: number, timeoutMs: number
       const waited = now() - start;
       if (waited >= timeoutMs) throw timeoutError(rt, id, waitKind, waited, timeoutMs);
       const wait = Atomics.waitAsync(words, index, p.expected, Math.min(timeoutMs - waited, sliceMs(rt)));
+      let outcome: string = wait.async ? "ok" : wait.value;
       if (wait.async) {
         if (aborted) {
           try {
-            await Promise.race([wait.value, aborted]);
+            outcome = await Promise.race([wait.value, aborted]);
           } catch (reason) {
             // This wait may still be woken by a notify meant for a live waiter: pass that wake on.
             void wait.value.then((outcome) => {
@@ -210,10 +219,10 @@ export async function parkAsync(p: Parkable, waitKind: number, timeoutMs: number
             throw reason;
           }
         } else {
-          await wait.value;
+          outcome = await wait.value;
         }
       }
-      stallReported = afterWake(p, waitKind, start, stallReported);
+      stallReported = afterWake(p, waitKind, start, stallReported, outcome !== "timed-out");
     }
   } finally {
     if (onAbort) signal?.removeEventListener("abort", onAbort);

@@ -4,6 +4,9 @@
  * thread `spawn` starts) imports this, so that every kind can arrive there.
  */
 
+import "../raw/protocols.js";
 import "./mutex.js";
 import "./arc.js";
 import "./condvar.js";
+import "./semaphore.js";
+import "./barrier.js";
