@@ -105,12 +105,19 @@ export function allAsleepError(rt: Runtime, sleepers: readonly Sleeper[]): Deadl
   }));
   const me = entries[0]!;
   const now = rt.elapsed();
-  const lines = [
-    `waiting on ${described(rt, me.waitsFor)} would never end: all ${entries.length} live threads of the program are asleep, ` +
-      `each in a wait that only another thread could end (Go says "all goroutines are asleep")`,
-    `  (detected in thread ${quoted(me.thread)}, the last to go to sleep; the others keep waiting)`,
-    "",
-  ];
+  const lines =
+    entries.length === 1
+      ? [
+          `waiting on ${described(rt, me.waitsFor)} would never end: this is the only live thread of the program, and ` +
+            `only another thread could end this wait (Go says "all goroutines are asleep")`,
+          "",
+        ]
+      : [
+          `waiting on ${described(rt, me.waitsFor)} would never end: all ${entries.length} live threads of the program are ` +
+            `asleep, each in a wait that only another thread could end (Go says "all goroutines are asleep")`,
+          `  (detected in thread ${quoted(me.thread)}, the last to go to sleep; the others keep waiting)`,
+          "",
+        ];
   entries.forEach((entry, i) => {
     const since = i === 0 ? undefined : waitingSince(rt, entry.thread.id);
     const status = i === 0 ? "◀ this thread" : since === undefined ? "" : `asleep for ${formatMs(Math.max(0, now - since))}`;
