@@ -14,6 +14,7 @@
 
 export { Mutex, type MutexOptions } from "./sync/mutex.js";
 export { MutexGuard } from "./sync/guard.js";
+export { RwLock, RwLockReadGuard, RwLockWriteGuard, type RwLockOptions } from "./sync/rwlock.js";
 export { Arc, Weak, type ArcOptions } from "./sync/arc.js";
 export type { SharedObject } from "./sync/shareable.js";
 export type { LockOptions, LockAsyncOptions } from "./sync/options.js";

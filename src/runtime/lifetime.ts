@@ -226,7 +226,8 @@ export function dropEntriesOfSlot(rt: Runtime, slot: number, visit: (id: number,
     if (Atomics.load(words, index + R_HOLDER) !== slot) continue;
     const id = Atomics.load(words, index + R_OBJECT) - 1;
     if (id < 0) continue; // claimed, but the thread died before it wrote the object: its count was never added
-    visit(id, Atomics.load(words, index + R_HOLDS));
+    // Taken, not read: two reapers of one death (the first may die mid-way) must not give the same holds back twice.
+    visit(id, Atomics.exchange(words, index + R_HOLDS, 0));
   }
   for (const entry of found) {
     const index = entryIndex(rt, entry);
