@@ -9,6 +9,7 @@ export const IMPLS = {
   'await-null': { kind: 'reference', label: '`await null`, no lock (reference)', file: './raw.mjs' },
   'no-lock': { kind: 'sanity', label: 'no lock, racy `c[0]++`', file: './raw.mjs' },
   'worker-threads': { kind: 'floor', label: 'raw `new Worker` + exit', file: './raw.mjs' },
+  'raw-rwlock': { kind: 'floor', label: 'raw futex rwlock (Rust std futex.rs, spin ≤100)', file: './raw.mjs' },
   'futex-pingpong': { kind: 'floor', label: 'futex sleep/wake round trip, 2 workers (floor)', file: './raw.mjs' },
   threadsafe: { kind: 'subject', label: '**threadsafe**', file: './threadsafe.mjs' },
   multithreading: { kind: 'anchor', label: 'multithreading (npm)', file: './multithreading.mjs' },
