@@ -288,17 +288,18 @@ test("a dead writer poisons the lock; a waiting reader wakes with PoisonError na
   );
   await waitUntil(() => Atomics.load(ctl, 0) === 1, "the writer holds the lock");
   await waitForOwner(lock, "dying-writer");
+  // The guard inside a PoisonError must be claimed in the task that got it (else it is released when that task ends).
   const reading = lock.readAsync({ timeout: 20_000 }).then(
     () => "no error",
-    (e: unknown) => e,
+    (e: unknown) => (e instanceof PoisonError ? { error: e, guard: e.intoInner() as RwLockReadGuard<{ a: number }> } : e),
   );
   await waitUntil(() => lockState(lock)?.waiters.some((w) => w.kind === "async") === true, "the main thread's readAsync waits");
   await victim.terminate();
-  const error = await reading;
-  assert.ok(error instanceof PoisonError, String(error));
+  const outcome = await reading;
+  assert.ok(typeof outcome === "object" && outcome !== null && "guard" in outcome, String(outcome));
+  const { error, guard: g } = outcome as { error: PoisonError<unknown>; guard: RwLockReadGuard<{ a: number }> };
   assert.match(error.message, /RwLock "writer-death" is poisoned: thread "dying-writer"/);
   assert.match(error.message, /terminated/);
-  const g = error.intoInner() as RwLockReadGuard<{ a: number }>;
   assert.equal(g.value.a, 2);
   assert.throws(() => lock.write({ timeout: 0 }), DeadlockError, "an upgrade of the claimed read guard");
   g.unlock();

@@ -171,7 +171,7 @@ export const CASES = [
     ops: 1_000_000, // per worker; a multiple of 20
     quickOps: 100_000,
     floor: 'raw-rwlock',
-    impls: ['raw-rwlock', 'threadsafe', 'threadsafe:mutex', 'multithreading'],
+    impls: ['raw-rwlock', 'threadsafe', 'threadsafe:mutex', ...(threads === 2 ? ['multithreading'] : [])],
     variants: { mutex: 'a Mutex doing the same job (every op exclusive)' },
     rust:
       threads === 2

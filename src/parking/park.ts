@@ -133,8 +133,11 @@ export function park(p: Parkable, waitKind: number, timeoutMs: number, onPark?: 
       }
       // An interruptible wait (a transaction) sleeps in short slices: a wound's notify can land just before the sleep.
       const longest = !published ? PUBLISH_AFTER_MS - waited : interrupted ? INTERRUPTIBLE_SLICE_MS : slice;
-      Atomics.wait(words, index, p.expected, Math.min(timeoutMs - waited, longest));
-      stallReported = afterWake(p, waitKind, start, stallReported);
+      // Only a sleep that ran its whole slice looks for dead holders (and stalls): a wake or a changed word means
+      // someone is making progress, and the holders of some primitives are found by a scan (RwLock readers).
+      if (Atomics.wait(words, index, p.expected, Math.min(timeoutMs - waited, longest)) === "timed-out") {
+        stallReported = afterWake(p, waitKind, start, stallReported);
+      }
     }
   } finally {
     if (published) unpublishWait(rt, me);
@@ -171,10 +174,11 @@ export async function parkAsync(p: Parkable, waitKind: number, timeoutMs: number
       const waited = now() - start;
       if (waited >= timeoutMs) throw timeoutError(rt, id, waitKind, waited, timeoutMs);
       const wait = Atomics.waitAsync(words, index, p.expected, Math.min(timeoutMs - waited, sliceMs(rt)));
+      let outcome: string = wait.async ? "ok" : wait.value;
       if (wait.async) {
         if (aborted) {
           try {
-            await Promise.race([wait.value, aborted]);
+            outcome = await Promise.race([wait.value, aborted]);
           } catch (reason) {
             // This wait may still be woken by a notify meant for a live waiter: pass that wake on.
             void wait.value.then((outcome) => {
@@ -183,10 +187,10 @@ export async function parkAsync(p: Parkable, waitKind: number, timeoutMs: number
             throw reason;
           }
         } else {
-          await wait.value;
+          outcome = await wait.value;
         }
       }
-      stallReported = afterWake(p, waitKind, start, stallReported);
+      if (outcome === "timed-out") stallReported = afterWake(p, waitKind, start, stallReported);
     }
   } finally {
     if (onAbort) signal?.removeEventListener("abort", onAbort);
