@@ -14,6 +14,7 @@
 
 export { Mutex, type MutexOptions } from "./sync/mutex.js";
 export { MutexGuard } from "./sync/guard.js";
+export { RwLock, RwLockReadGuard, RwLockWriteGuard, type RwLockOptions } from "./sync/rwlock.js";
 export { Arc, Weak, type ArcOptions } from "./sync/arc.js";
 export { Condvar, type CondvarOptions, type CondvarWaitOptions, type CondvarWaitAsyncOptions } from "./sync/condvar.js";
 export { Semaphore, Permit, type SemaphoreOptions, type SemaphoreWithOptions, type SemaphoreWithAsyncOptions } from "./sync/semaphore.js";

@@ -11,6 +11,7 @@ export const IMPLS = {
   'worker-threads': { kind: 'floor', label: 'raw `new Worker` + exit', file: './raw.mjs' },
   'raw-semaphore': { kind: 'floor', label: 'raw CAS semaphore (permit count + waiter count, spin ≤100, then park)', file: './raw.mjs' },
   'raw-barrier': { kind: 'floor', label: 'raw spin-then-park barrier (generation counter)', file: './raw.mjs' },
+  'raw-rwlock': { kind: 'floor', label: 'raw futex rwlock (Rust std futex.rs, spin ≤100)', file: './raw.mjs' },
   'futex-pingpong': { kind: 'floor', label: 'futex sleep/wake round trip, 2 workers (floor)', file: './raw.mjs' },
   'raw-condvar': { kind: 'floor', label: 'raw Rust-std futex Mutex + Condvar port (floor)', file: './raw.mjs' },
   threadsafe: { kind: 'subject', label: '**threadsafe**', file: './threadsafe.mjs' },

@@ -177,6 +177,35 @@ export async function load() {
     const { sab, ctl, end } = makeControl();
     const roles = new Int32Array(new SharedArrayBuffer(4));
     const handles = [0, 1].map(() => spawn(move(m, cv, { sab, roles }, ops), pingpongTask));
+  // RwLock anchors (issue 9). 95/5 mirrors the other implementations: op i writes (`+= 1`) when i % 20 === 0.
+  const rwlockTask = async (lock, box, ops) => {
+    const ctl = new Int32Array(box.sab, 0, 8);
+    const end = new BigInt64Array(box.sab, 32, 1);
+    Atomics.add(ctl, 1, 1);
+    Atomics.notify(ctl, 1);
+    while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0, 1000);
+    let seen = 0;
+    for (let i = 0; i < ops; i++) {
+      if (i % 20 === 0) {
+        const g = lock.blockingWrite();
+        g.value[0]++;
+        g.dispose();
+      } else {
+        const g = lock.blockingRead();
+        seen ^= g.value[0];
+        g.dispose();
+      }
+    }
+    const t = process.hrtime.bigint();
+    if (Atomics.add(ctl, 2, 1) === 1) Atomics.store(end, 0, t);
+    Atomics.notify(ctl, 2);
+    return seen === -1;
+  };
+  async function rwlockMixed(ops, timeoutMs) {
+    const { RwLock } = lib;
+    const lock = new RwLock(new Int32Array(new SharedArrayBuffer(4)));
+    const { sab, ctl, end } = makeControl();
+    const handles = [0, 1].map(() => spawn(move(lock, { sab }, ops), rwlockTask));
     const deadline = Date.now() + timeoutMs;
     const waitCount = async (index, target) => {
       while (Atomics.load(ctl, index) < target) {
@@ -214,6 +243,39 @@ export async function load() {
 
   return {
     'condvar-pingpong': { run: (ops, { timeoutMs }) => pingpong(ops, timeoutMs) },
+    await waitCount(1, 2);
+    const t0 = process.hrtime.bigint();
+    Atomics.store(ctl, 0, 1);
+    Atomics.notify(ctl, 0);
+    await waitCount(2, 2);
+    const elapsedNs = Number(Atomics.load(end, 0) - t0);
+    await Promise.all(handles.map((h) => h.join()));
+    const g = lock.blockingRead();
+    const count = g.value[0] * 20;
+    g.dispose();
+    shutdown();
+    return { ops: 2 * ops, totalMs: elapsedNs / 1e6, nsPerOp: elapsedNs / (2 * ops), count, expected: 2 * ops, correct: count === 2 * ops, note: '`blockingRead()`/`blockingWrite()` in its own pool' };
+  }
+
+  return {
+    'rwlock-read': {
+      setup() {
+        const lock = new lib.RwLock(new Int32Array(new SharedArrayBuffer(4)).fill(1));
+        let sum = 0;
+        return {
+          loop(n) {
+            for (let i = 0; i < n; i++) {
+              const g = lock.blockingRead();
+              sum += g.value[0];
+              g.dispose();
+            }
+          },
+          read: () => sum,
+          note: '`blockingRead()` + `dispose()`',
+        };
+      },
+    },
+    'rwlock-95-5': { run: (ops, { timeoutMs }) => rwlockMixed(ops, timeoutMs) },
     uncontended: {
       setup() {
         const m = counterMutex();

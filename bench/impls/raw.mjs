@@ -3,6 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { FutexLock, AdaptiveLock } from '../lib/rawlocks.mjs';
 import { CasSemaphore, SpinParkBarrier } from '../lib/rawsync.mjs';
+import { FutexLock, AdaptiveLock, FutexRwLock } from '../lib/rawlocks.mjs';
 import { Unavailable, runContended } from '../lib/measure.mjs';
 import { rawCondvarPingpong } from '../lib/rawcondvar.mjs';
 import { barrierRounds } from '../lib/barrier-case.mjs';
@@ -302,10 +303,64 @@ const rawBarrier = {
       };
     },
   }),
+// Floor of the RwLock cases: FutexRwLock (lib/rawlocks.mjs) over two Int32 words, the value in its own buffer.
+// 95/5: op i of a worker writes (non-atomic `+= 1`) when i % 20 === 0, else reads; the count is writes × 20.
+const rawRwLock = {
+  'rwlock-read': {
+    setup() {
+      const lock = new FutexRwLock(newWords(2));
+      const c = newWords(1);
+      c[0] = 1;
+      let sum = 0;
+      return {
+        loop(n) {
+          for (let i = 0; i < n; i++) {
+            lock.read();
+            sum += c[0];
+            lock.readUnlock();
+          }
+        },
+        read: () => sum,
+        note: '`lock.read(); sum += c[0]; lock.readUnlock()`',
+      };
+    },
+  },
+  ...Object.fromEntries(
+    ['rwlock-95-5', 'rwlock-95-5-4t'].map((name) => [
+      name,
+      {
+        setup() {
+          const lockWords = newWords(2);
+          const counter = newWords(2);
+          return { payload: { lockWords, counter }, read: () => counter[0] * 20 };
+        },
+        worker({ lockWords, counter }) {
+          const lock = new FutexRwLock(lockWords);
+          return (n) => {
+            let seen = 0;
+            for (let i = 0; i < n; i++) {
+              if (i % 20 === 0) {
+                lock.write();
+                counter[0]++;
+                lock.writeUnlock();
+              } else {
+                lock.read();
+                seen ^= counter[0];
+                lock.readUnlock();
+              }
+            }
+            counter[1] = seen; // keeps the reads
+          };
+        },
+      },
+    ]),
+  ),
 };
 
 export function load(name) {
   switch (name) {
+    case 'raw-rwlock':
+      return rawRwLock;
     case 'raw-futex':
       return { ...syncLockCases(FutexLock), 'bytes-per-mutex': futexMemory, 'create-drop': futexChurn };
     case 'futex-pingpong':

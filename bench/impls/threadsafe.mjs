@@ -2,7 +2,7 @@
 // file, failed import or missing export is reported as "not built" for that case, never a crash.
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Unavailable } from '../lib/measure.mjs';
+import { Unavailable, runContended } from '../lib/measure.mjs';
 import { compareDist } from '../lib/compare.mjs';
 import { idiomLoop } from './idioms.mjs';
 import { roundTrips } from '../lib/rawcondvar.mjs';
@@ -193,7 +193,102 @@ export async function load(name) {
     return { payload: share(m), read: () => readI32(m) };
   };
 
+  // RwLock cases (issue 9): variant `mutex` runs a Mutex doing the same job, `write` takes write() instead of read().
+  const rwlockRead = {
+    setup(ops, { variant }) {
+      const { RwLock, Mutex, i32 } = need(lib, 'RwLock', 'Mutex', 'i32');
+      let sum = 0;
+      if (variant === 'mutex') {
+        const m = new Mutex(i32, 1);
+        return {
+          loop(n) {
+            for (let i = 0; i < n; i++) {
+              const g = m.lock();
+              sum += g.value;
+              g.unlock();
+            }
+          },
+          read: () => sum,
+          note: '`const g = m.lock(); sum += g.value; g.unlock()` (Mutex)',
+        };
+      }
+      const l = new RwLock(i32, 1);
+      if (variant === 'write') {
+        return {
+          loop(n) {
+            for (let i = 0; i < n; i++) {
+              const g = l.write();
+              sum += g.value;
+              g.unlock();
+            }
+          },
+          read: () => sum,
+          note: '`const g = l.write(); sum += g.value; g.unlock()`',
+        };
+      }
+      return {
+        loop(n) {
+          for (let i = 0; i < n; i++) {
+            const g = l.read();
+            sum += g.value;
+            g.unlock();
+          }
+        },
+        read: () => sum,
+        note: '`const g = l.read(); sum += g.value; g.unlock()`',
+      };
+    },
+  };
+  // 95/5: op i of a worker writes (`g.value += 1`) when i % 20 === 0, else reads; the count is writes × 20.
+  const rwlockMixed = (caseName) => {
+    const handler = {
+      setup(ops, variant) {
+        const { RwLock, Mutex, i32, share } = need(lib, 'RwLock', 'Mutex', 'i32', 'share');
+        const lock = variant === 'mutex' ? new Mutex(i32, 0, { name: 'bench-mutex' }) : new RwLock(i32, 0, { name: 'bench-rwlock' });
+        const read = () => (variant === 'mutex' ? readI32(lock) : lock.get()) * 20;
+        return { payload: { variant, message: share(lock) }, read };
+      },
+      worker({ variant, message }) {
+        const lock = need(lib, 'receive').receive(message);
+        if (variant === 'mutex') {
+          return (n) => {
+            let seen = 0;
+            for (let i = 0; i < n; i++) {
+              const g = lock.lock();
+              if (i % 20 === 0) g.value += 1;
+              else seen ^= g.value;
+              g.unlock();
+            }
+            return seen === -1 ? undefined : undefined;
+          };
+        }
+        return (n) => {
+          let seen = 0;
+          for (let i = 0; i < n; i++) {
+            if (i % 20 === 0) {
+              const g = lock.write();
+              g.value += 1;
+              g.unlock();
+            } else {
+              const g = lock.read();
+              seen ^= g.value;
+              g.unlock();
+            }
+          }
+          return seen === -1 ? undefined : undefined;
+        };
+      },
+      run(n, { timeoutMs, variant, caseDef }) {
+        return runContended(name ?? 'threadsafe', caseName, { setup: (ops) => handler.setup(ops, variant) }, n, { timeoutMs, threads: caseDef.threads ?? 2 });
+      },
+    };
+    return handler;
+  };
+
   return {
+    'rwlock-read': rwlockRead,
+    'rwlock-95-5': rwlockMixed('rwlock-95-5'),
+    'rwlock-95-5-4t': rwlockMixed('rwlock-95-5-4t'),
     uncontended: {
       // No variant: the explicit `lock()`/`unlock()` row (the goal row). Variants: the other ways to write the
       // same critical section (idioms.mjs); each needs its API in this build, else it is reported as n/a.

@@ -179,6 +179,39 @@ export const CASES = [
     impls: ['raw-barrier', 'threadsafe', 'multithreading'],
     rust: 'std `Barrier`, 2 threads, blocking: 23.2 µs/round idle, 5.9 µs with the vCPUs kept awake; a hand-written Rust spin barrier 32.2 ns/round (primitives-anchors.md §5)',
   },
+  // RwLock (issue 9). The goals: read-heavy within 1.3× of a hand-written futex rwlock; uncontended read()+unlock()
+  // within 1.3× of Mutex lock()+unlock() (the floor of that table is the library's own Mutex doing the same job).
+  {
+    name: 'rwlock-read',
+    title: 'Uncontended RwLock `read()` + read the value + unlock, one thread (guard included)',
+    kind: 'single',
+    unit: 'ns/op',
+    ops: 1_000_000,
+    quickOps: 100_000,
+    floor: 'threadsafe:mutex',
+    impls: ['threadsafe:mutex', 'raw-rwlock', 'threadsafe', 'threadsafe:write', 'multithreading'],
+    variants: {
+      mutex: 'Mutex `lock()` + read the value + `unlock()` (the goal: RwLock read within 1.3× of this)',
+      write: 'RwLock `write()` + read the value + `unlock()`',
+    },
+    rust: 'std `RwLock::read` + drop, 1 thread: see reference/rust-std-sync.md',
+  },
+  ...[2, 4].map((threads) => ({
+    name: threads === 2 ? 'rwlock-95-5' : 'rwlock-95-5-4t',
+    title: `${threads} workers × N RwLock ops, 95% \`read()\` (read the value) / 5% \`write()\` (non-atomic \`+= 1\`)`,
+    kind: 'contended',
+    threads,
+    unit: 'ms',
+    ops: 1_000_000, // per worker; a multiple of 20
+    quickOps: 100_000,
+    floor: 'raw-rwlock',
+    impls: ['raw-rwlock', 'threadsafe', 'threadsafe:mutex', ...(threads === 2 ? ['multithreading'] : [])],
+    variants: { mutex: 'a Mutex doing the same job (every op exclusive)' },
+    rust:
+      threads === 2
+        ? '2 threads 95/5: parking_lot 17.7 ns/op, std 22.7 ns/op (reference/primitives-anchors.md); a hand-written futex rwlock in JS: 43–54 ns/op'
+        : '4 threads 95/5: at 2 cores an rwlock should beat a mutex here',
+  })),
 ];
 
 /** The implementation and variant of an impl entry ("threadsafe:warn" → ["threadsafe", "warn"]). */

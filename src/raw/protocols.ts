@@ -8,3 +8,4 @@ import "./raw-mutex.js";
 import "./raw-condvar.js";
 import "./raw-semaphore.js";
 import "./raw-barrier.js";
+import "./raw-rwlock.js";

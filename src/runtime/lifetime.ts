@@ -46,6 +46,7 @@ import {
   KIND_MASK,
 } from "./objects.js";
 import { ANY_WAIT, protocolOf } from "./kinds.js";
+import { MAX_THREADS, T_STATE, ThreadStatus, stateGeneration, statusOf, threadIdOf } from "./threads.js";
 import { H_FREE_OBJECTS_I64, H_OBJECT_COUNT, H_TRANSIT_TICKETS, REF_WORDS, type Runtime } from "./runtime.js";
 
 
@@ -184,7 +185,7 @@ function entryIndex(rt: Runtime, entry: number): number {
 /** Claims an entry for `(holder, id)` and returns its number. The caller has already added the count it stands for. */
 function claimEntry(rt: Runtime, holder: number, id: number): number {
   const mask = rt.refSlots - 1;
-  let entry = (Math.imul(holder ^ Math.imul(id + 1, 0x9e3779b1), 0x85ebca77) >>> 0) & mask;
+  let entry = firstProbe(holder, id, mask);
   for (let probe = 0; probe < rt.refSlots; probe++, entry = (entry + 1) & mask) {
     const index = entryIndex(rt, entry);
     const seen = Atomics.load(rt.words, index + R_HOLDER);
@@ -266,20 +267,43 @@ export function dropEntriesOf(rt: Runtime, threadId: number, release: (id: numbe
 
 /**
  * Calls `visit(threadId, holds)` for every thread whose entry for object `id` records holds (read holds, permits):
- * the holders a primitive's protocol reports beyond what its own words name. Slow: a scan of the table (deadlock
- * walks, reports, waiters' checks after a sleep: never a fast path). A thread being reaped still counts until its
+ * the holders a primitive's protocol reports beyond what its own words name. Slow path only (deadlock walks,
+ * reports, waiters' checks after a sleep), but it runs on every wait that lasts: it looks up each thread's entry by
+ * its hash (a few probes per thread) instead of scanning the whole table. A thread being reaped still counts until its
  * reaper has taken its holds.
  */
 export function visitHolds(rt: Runtime, id: number, visit: (threadId: number, holds: number) => void): void {
   const words = rt.words;
-  for (let entry = 0; entry < rt.refSlots; entry++) {
-    const index = entryIndex(rt, entry);
-    if (words[index + R_OBJECT] !== id + 1) continue;
-    const holder = Atomics.load(words, index + R_HOLDER);
-    const holds = Atomics.load(words, index + R_HOLDS);
-    if (!isThreadHolder(holder) || holds === 0 || Atomics.load(words, index + R_OBJECT) !== id + 1) continue;
-    visit(holder, holds);
+  for (let slot = 1; slot < MAX_THREADS; slot++) {
+    const state = Atomics.load(words, rt.threadBase(slot) + T_STATE);
+    if (statusOf(state) === ThreadStatus.Free) continue;
+    const threadId = threadIdOf(slot, stateGeneration(state));
+    const entry = findEntry(rt, threadId, id);
+    if (entry < 0) continue;
+    const holds = Atomics.load(words, entryIndex(rt, entry) + R_HOLDS);
+    if (holds !== 0) visit(threadId, holds);
   }
+}
+
+/**
+ * The entry of `(holder, id)`, or -1: probes from the pair's hash as `claimEntry` did. Entries never go back to
+ * EMPTY (a dropped one is a TOMBSTONE), so the first EMPTY on the way ends the search.
+ */
+function findEntry(rt: Runtime, holder: number, id: number): number {
+  const mask = rt.refSlots - 1;
+  const words = rt.words;
+  let entry = firstProbe(holder, id, mask);
+  for (let probe = 0; probe < rt.refSlots; probe++, entry = (entry + 1) & mask) {
+    const index = entryIndex(rt, entry);
+    const seen = Atomics.load(words, index + R_HOLDER);
+    if (seen === EMPTY) return -1;
+    if (seen === holder && Atomics.load(words, index + R_OBJECT) === id + 1) return entry;
+  }
+  return -1;
+}
+
+function firstProbe(holder: number, id: number, mask: number): number {
+  return (Math.imul(holder ^ Math.imul(id + 1, 0x9e3779b1), 0x85ebca77) >>> 0) & mask;
 }
 
 /** Whether a message in flight (made by `share` and not received yet) holds a count of some object. */

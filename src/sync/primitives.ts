@@ -10,3 +10,4 @@ import "./arc.js";
 import "./condvar.js";
 import "./semaphore.js";
 import "./barrier.js";
+import "./rwlock.js";
