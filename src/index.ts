@@ -15,6 +15,12 @@
 export { Mutex, type MutexOptions } from "./sync/mutex.js";
 export { MutexGuard } from "./sync/guard.js";
 export { Arc, Weak, type ArcOptions } from "./sync/arc.js";
+export { AtomicBool, type AtomicOptions } from "./sync/atomic.js";
+export { AtomicI8, AtomicU8, AtomicI16, AtomicU16, AtomicI32, AtomicU32, AtomicI64, AtomicU64 } from "./sync/atomic-int.js";
+export { Once, type OnceState } from "./sync/once.js";
+export { OnceLock } from "./sync/once-lock.js";
+export { LazyLock } from "./sync/lazy-lock.js";
+export type { OnceOptions, OnceWaitOptions, OnceWaitAsyncOptions } from "./sync/once-common.js";
 export type { SharedObject } from "./sync/shareable.js";
 export type { LockOptions, LockAsyncOptions } from "./sync/options.js";
 export {

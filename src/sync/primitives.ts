@@ -6,3 +6,8 @@
 
 import "./mutex.js";
 import "./arc.js";
+import "./atomic.js";
+import "./atomic-int.js";
+import "./once.js";
+import "./once-lock.js";
+import "./lazy-lock.js";
