@@ -58,38 +58,41 @@ function flags(n = 8): Int32Array {
 // ## Once
 
 test("Once.callOnce raced by 10 threads: fn runs exactly once, and every caller returns after it finished", { timeout: 60_000 }, async () => {
-  for (let round = 0; round < 3; round++) {
-    const once = new Once({ name: `race-${round}` });
-    const runs = new AtomicI32(0);
-    const gate = flags(2);
-    const handles = [];
-    for (let t = 0; t < 10; t++) {
-      handles.push(
-        spawn(
-          (once: Once, runs: AtomicI32, gate: Int32Array) => {
-            Atomics.add(gate, 1, 1);
-            while (Atomics.load(gate, 0) === 0) Atomics.wait(gate, 0, 0, 100);
-            once.callOnce(() => {
-              // A long enough run that the others find it running.
-              for (let i = 0; i < 200_000; i++) Atomics.add(gate, 1, 0);
-              runs.fetchAdd(1);
-            });
-            return runs.load(); // fn's effect is visible to every caller once callOnce returns
-          },
-          [once, runs, gate],
-        ),
-      );
+  // Raised slices: a waiter wakes only by the runner's notify when it completes.
+  await withLongSlices(new AtomicI32(0), async () => {
+    for (let round = 0; round < 3; round++) {
+      const once = new Once({ name: `race-${round}` });
+      const runs = new AtomicI32(0);
+      const gate = flags(2);
+      const handles = [];
+      for (let t = 0; t < 10; t++) {
+        handles.push(
+          spawn(
+            (once: Once, runs: AtomicI32, gate: Int32Array) => {
+              Atomics.add(gate, 1, 1);
+              while (Atomics.load(gate, 0) === 0) Atomics.wait(gate, 0, 0, 100);
+              once.callOnce(() => {
+                // A long enough run that the others find it running.
+                for (let i = 0; i < 200_000; i++) Atomics.add(gate, 1, 0);
+                runs.fetchAdd(1);
+              });
+              return runs.load(); // fn's effect is visible to every caller once callOnce returns
+            },
+            [once, runs, gate],
+          ),
+        );
+      }
+      await waitUntil(() => Atomics.load(gate, 1) === 10, "every racer is at the gate");
+      Atomics.store(gate, 0, 1);
+      Atomics.notify(gate, 0);
+      const seen = await Promise.all(handles.map((h) => h.join()));
+      assert.deepEqual(seen, Array(10).fill(1));
+      assert.equal(runs.load(), 1);
+      assert.equal(once.isCompleted(), true);
+      once.callOnce(() => runs.fetchAdd(1));
+      assert.equal(runs.load(), 1, "a completed Once runs nothing");
     }
-    await waitUntil(() => Atomics.load(gate, 1) === 10, "every racer is at the gate");
-    Atomics.store(gate, 0, 1);
-    Atomics.notify(gate, 0);
-    const seen = await Promise.all(handles.map((h) => h.join()));
-    assert.deepEqual(seen, Array(10).fill(1));
-    assert.equal(runs.load(), 1);
-    assert.equal(once.isCompleted(), true);
-    once.callOnce(() => runs.fetchAdd(1));
-    assert.equal(runs.load(), 1, "a completed Once runs nothing");
-  }
+  });
 });
 
 test("Once: a throwing fn poisons it; callOnce then throws PoisonError; callOnceForce runs (told it is poisoned) and completes it", () => {
@@ -261,38 +264,41 @@ test("Once: callOnceAsync races with blocking callers; an async fn runs once; ti
 // ## OnceLock
 
 test("OnceLock.getOrInit raced by 10 threads: fn runs exactly once, every thread gets the same value", { timeout: 60_000 }, async () => {
-  for (let round = 0; round < 3; round++) {
-    const cell = new OnceLock(struct({ who: i32, label: string(32) }), { name: `cell-race-${round}` });
-    const runs = new AtomicI32(0);
-    const gate = flags(2);
-    const handles = [];
-    for (let t = 0; t < 10; t++) {
-      handles.push(
-        spawn(
-          (cell: OnceLock<{ who: number; label: string }>, runs: AtomicI32, gate: Int32Array, t: number) => {
-            Atomics.add(gate, 1, 1);
-            while (Atomics.load(gate, 0) === 0) Atomics.wait(gate, 0, 0, 100);
-            const v = cell.getOrInit(() => {
-              for (let i = 0; i < 200_000; i++) Atomics.add(gate, 1, 0);
-              runs.fetchAdd(1);
-              return { who: t, label: `made by ${t}` };
-            });
-            return { ...v, again: cell.get() === v };
-          },
-          [cell, runs, gate, t],
-        ),
-      );
+  // Raised slices: a waiter wakes only by the runner's notify when it completes.
+  await withLongSlices(new AtomicI32(0), async () => {
+    for (let round = 0; round < 3; round++) {
+      const cell = new OnceLock(struct({ who: i32, label: string(32) }), { name: `cell-race-${round}` });
+      const runs = new AtomicI32(0);
+      const gate = flags(2);
+      const handles = [];
+      for (let t = 0; t < 10; t++) {
+        handles.push(
+          spawn(
+            (cell: OnceLock<{ who: number; label: string }>, runs: AtomicI32, gate: Int32Array, t: number) => {
+              Atomics.add(gate, 1, 1);
+              while (Atomics.load(gate, 0) === 0) Atomics.wait(gate, 0, 0, 100);
+              const v = cell.getOrInit(() => {
+                for (let i = 0; i < 200_000; i++) Atomics.add(gate, 1, 0);
+                runs.fetchAdd(1);
+                return { who: t, label: `made by ${t}` };
+              });
+              return { ...v, again: cell.get() === v };
+            },
+            [cell, runs, gate, t],
+          ),
+        );
+      }
+      await waitUntil(() => Atomics.load(gate, 1) === 10, "every racer is at the gate");
+      Atomics.store(gate, 0, 1);
+      Atomics.notify(gate, 0);
+      const seen = await Promise.all(handles.map((h) => h.join()));
+      assert.equal(runs.load(), 1);
+      const first = seen[0]!;
+      assert.equal(first.label, `made by ${first.who}`);
+      for (const s of seen) assert.deepEqual(s, { who: first.who, label: first.label, again: true });
+      assert.deepEqual(cell.get(), { who: first.who, label: first.label });
     }
-    await waitUntil(() => Atomics.load(gate, 1) === 10, "every racer is at the gate");
-    Atomics.store(gate, 0, 1);
-    Atomics.notify(gate, 0);
-    const seen = await Promise.all(handles.map((h) => h.join()));
-    assert.equal(runs.load(), 1);
-    const first = seen[0]!;
-    assert.equal(first.label, `made by ${first.who}`);
-    for (const s of seen) assert.deepEqual(s, { who: first.who, label: first.label, again: true });
-    assert.deepEqual(cell.get(), { who: first.who, label: first.label });
-  }
+  });
 });
 
 test("OnceLock: get, set, getOrInit in one thread (Rust's sync_once_cell); the value is a frozen copy, the same object every read", () => {
@@ -481,42 +487,45 @@ test("OnceLock: a getOrInit whose fn waits, through another thread, for the same
 // ## LazyLock
 
 test("LazyLock forced from 10 threads: init runs once (in whichever thread came first), every thread reads the same value", { timeout: 60_000 }, async () => {
-  for (let round = 0; round < 3; round++) {
-    const runs = new Int32Array(new SharedArrayBuffer(8));
-    // init sees nothing of this scope (it travels as text); each thread hands it the run counter through its global.
-    const lazy = new LazyLock(struct({ token: string(40), sum: i32 }), () => {
-      const counter = (globalThis as unknown as { lazyRuns: Int32Array }).lazyRuns;
-      Atomics.add(counter, 0, 1);
-      let sum = 0;
-      for (let i = 0; i < 200_000; i++) sum = (sum + i) | 0;
-      return { token: `${Math.random()}`, sum };
-    }, { name: `lazy-race-${round}` });
-    const gate = flags(2);
-    const handles = [];
-    for (let t = 0; t < 10; t++) {
-      handles.push(
-        spawn(
-          (lazy: LazyLock<{ token: string; sum: number }>, runs: Int32Array, gate: Int32Array, t: number) => {
-            (globalThis as unknown as { lazyRuns: Int32Array }).lazyRuns = runs;
-            Atomics.add(gate, 1, 1);
-            while (Atomics.load(gate, 0) === 0) Atomics.wait(gate, 0, 0, 100);
-            const v = t % 2 === 0 ? lazy.value : lazy.force();
-            return { token: v.token, sum: v.sum, same: lazy.value === v };
-          },
-          [lazy, runs, gate, t],
-        ),
-      );
+  // Raised slices: a waiter wakes only by the runner's notify when it completes.
+  await withLongSlices(new AtomicI32(0), async () => {
+    for (let round = 0; round < 3; round++) {
+      const runs = new Int32Array(new SharedArrayBuffer(8));
+      // init sees nothing of this scope (it travels as text); each thread hands it the run counter through its global.
+      const lazy = new LazyLock(struct({ token: string(40), sum: i32 }), () => {
+        const counter = (globalThis as unknown as { lazyRuns: Int32Array }).lazyRuns;
+        Atomics.add(counter, 0, 1);
+        let sum = 0;
+        for (let i = 0; i < 200_000; i++) sum = (sum + i) | 0;
+        return { token: `${Math.random()}`, sum };
+      }, { name: `lazy-race-${round}` });
+      const gate = flags(2);
+      const handles = [];
+      for (let t = 0; t < 10; t++) {
+        handles.push(
+          spawn(
+            (lazy: LazyLock<{ token: string; sum: number }>, runs: Int32Array, gate: Int32Array, t: number) => {
+              (globalThis as unknown as { lazyRuns: Int32Array }).lazyRuns = runs;
+              Atomics.add(gate, 1, 1);
+              while (Atomics.load(gate, 0) === 0) Atomics.wait(gate, 0, 0, 100);
+              const v = t % 2 === 0 ? lazy.value : lazy.force();
+              return { token: v.token, sum: v.sum, same: lazy.value === v };
+            },
+            [lazy, runs, gate, t],
+          ),
+        );
+      }
+      await waitUntil(() => Atomics.load(gate, 1) === 10, "every racer is at the gate");
+      Atomics.store(gate, 0, 1);
+      Atomics.notify(gate, 0);
+      const seen = await Promise.all(handles.map((h) => h.join()));
+      assert.equal(Atomics.load(runs, 0), 1, "init ran once");
+      const first = seen[0]!;
+      for (const s of seen) assert.deepEqual(s, { token: first.token, sum: first.sum, same: true });
+      assert.equal(lazy.isInitialized(), true);
+      assert.deepEqual(lazy.value, { token: first.token, sum: first.sum });
     }
-    await waitUntil(() => Atomics.load(gate, 1) === 10, "every racer is at the gate");
-    Atomics.store(gate, 0, 1);
-    Atomics.notify(gate, 0);
-    const seen = await Promise.all(handles.map((h) => h.join()));
-    assert.equal(Atomics.load(runs, 0), 1, "init ran once");
-    const first = seen[0]!;
-    for (const s of seen) assert.deepEqual(s, { token: first.token, sum: first.sum, same: true });
-    assert.equal(lazy.isInitialized(), true);
-    assert.deepEqual(lazy.value, { token: first.token, sum: first.sum });
-  }
+  });
 });
 
 test("LazyLock: init is sent as source text (a closure over a local fails the same way in every thread); a throwing init poisons it (Rust's lazy_poisoning)", async () => {

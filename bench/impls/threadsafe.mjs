@@ -5,6 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Unavailable } from '../lib/measure.mjs';
 import { compareDist } from '../lib/compare.mjs';
 import { idiomLoop } from './idioms.mjs';
+import { atomicCases } from './threadsafe-atomics.mjs';
 
 // Which build to measure. `threadsafe`: this tree's dist/ (BENCH_THREADSAFE_DIST=/path/to/index.js measures
 // another build instead, e.g. a stand-in while dist/ is missing). `threadsafe@<sha>`: the dist/ of another
@@ -137,6 +138,7 @@ export async function load(name) {
   };
 
   return {
+    ...atomicCases(lib),
     uncontended: {
       // No variant: the explicit `lock()`/`unlock()` row (the goal row). Variants: the other ways to write the
       // same critical section (idioms.mjs); each needs its API in this build, else it is reported as n/a.

@@ -129,9 +129,9 @@ export class OnceLock<T> implements SharedObject {
    *   when called from inside its own `fn`, or when waiting closes a wait-for cycle; TimeoutError after `timeout` ms.
    */
   getOrInit(fn: () => Assignable<T>, options?: OnceWaitOptions): Snapshot<T> {
+    checkFn(fn, "getOrInit");
     const value = this.#value;
     if (value !== UNSET) return value;
-    checkFn(fn, "getOrInit");
     this.#initialize(fn, timeoutOf(options, "getOrInit"), "getOrInit");
     return this.#value as Snapshot<T>;
   }
@@ -142,9 +142,9 @@ export class OnceLock<T> implements SharedObject {
    * @throws (rejects with) what `fn` throws (the cell stays empty), TimeoutError, or the signal's reason.
    */
   async getOrInitAsync(fn: () => Assignable<T> | PromiseLike<Assignable<T>>, options?: OnceWaitAsyncOptions): Promise<Snapshot<T>> {
+    checkFn(fn, "getOrInitAsync");
     const value = this.#value;
     if (value !== UNSET) return value;
-    checkFn(fn, "getOrInitAsync");
     const timeout = timeoutOf(options, "getOrInitAsync");
     const signal = signalOf(options, "getOrInitAsync");
     const core = this.#core;
