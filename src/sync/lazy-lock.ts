@@ -23,7 +23,6 @@ interface LazyCore<T> extends CellCore<T> {
 }
 
 const lazyCore: unique symbol = Symbol("threadsafe.lazyLockCore");
-const UNSET: unique symbol = Symbol("threadsafe.unset");
 
 const POISON_ADVICE = "A LazyLock whose initializer failed stays poisoned, as in Rust: create a new one.";
 
@@ -48,7 +47,7 @@ const POISON_ADVICE = "A LazyLock whose initializer failed stays poisoned, as in
  */
 export class LazyLock<T> implements SharedObject {
   readonly #core: LazyCore<T>;
-  #value: Snapshot<T> | typeof UNSET = UNSET;
+  #value: Snapshot<T> | undefined = undefined;
 
   /**
    * A value for `layout`, computed by `init()` on first use.
@@ -79,7 +78,7 @@ export class LazyLock<T> implements SharedObject {
    */
   get value(): Snapshot<T> {
     const value = this.#value;
-    return value !== UNSET ? value : this.#force(Infinity, "value");
+    return value !== undefined ? value : this.#force(Infinity, "value");
   }
 
   set value(_: unknown) {
@@ -94,7 +93,7 @@ export class LazyLock<T> implements SharedObject {
    */
   force(options?: OnceWaitOptions): Snapshot<T> {
     const value = this.#value;
-    if (value !== UNSET) return value;
+    if (value !== undefined) return value;
     return this.#force(timeoutOf(options, "force"), "force");
   }
 
@@ -104,7 +103,7 @@ export class LazyLock<T> implements SharedObject {
    */
   async forceAsync(options?: OnceWaitAsyncOptions): Promise<Snapshot<T>> {
     const value = this.#value;
-    if (value !== UNSET) return value;
+    if (value !== undefined) return value;
     const timeout = timeoutOf(options, "forceAsync");
     const signal = signalOf(options, "forceAsync");
     const core = this.#core;
@@ -123,7 +122,7 @@ export class LazyLock<T> implements SharedObject {
 
   /** Whether the value has been computed (by any thread). Never blocks, never computes. */
   isInitialized(): boolean {
-    return this.#value !== UNSET || this.#core.raw.isComplete();
+    return this.#value !== undefined || this.#core.raw.isComplete();
   }
 
   /** The object's name in reports: the one given, or `LazyLock#<id>`. */

@@ -58,8 +58,6 @@ export function makeCellCore<T>(rt: Runtime, id: number, layout: Layout<T>, data
 }
 
 const cellCore: unique symbol = Symbol("threadsafe.onceLockCore");
-/** `#value` of a cell this thread has not yet seen initialized. */
-const UNSET: unique symbol = Symbol("threadsafe.unset");
 
 /**
  * A cell in shared memory that is written at most once, by whichever thread initializes it first; every thread
@@ -80,8 +78,8 @@ const UNSET: unique symbol = Symbol("threadsafe.unset");
  */
 export class OnceLock<T> implements SharedObject {
   readonly #core: CellCore<T>;
-  /** The value once this thread has seen the cell initialized (it never changes after that). */
-  #value: Snapshot<T> | typeof UNSET = UNSET;
+  /** The value once this thread has seen the cell initialized (it never changes after that); undefined before. */
+  #value: Snapshot<T> | undefined = undefined;
 
   /**
    * An empty cell for a value stored as `layout` describes.
@@ -105,8 +103,12 @@ export class OnceLock<T> implements SharedObject {
 
   /** The value, or `undefined` while the cell is empty (or still being initialized). Never blocks. */
   get(): Snapshot<T> | undefined {
+    // No layout stores undefined, so it can mark "not seen initialized yet": the steady state is one field read.
     const value = this.#value;
-    if (value !== UNSET) return value;
+    return value !== undefined ? value : this.#getSlow();
+  }
+
+  #getSlow(): Snapshot<T> | undefined {
     return this.#core.raw.isComplete() ? (this.#value = readCell(this.#core)) : undefined;
   }
 
@@ -117,7 +119,7 @@ export class OnceLock<T> implements SharedObject {
    */
   set(value: Assignable<T>, options?: OnceWaitOptions): boolean {
     this.#core.layout.check(value, "value");
-    if (this.#value !== UNSET) return false;
+    if (this.#value !== undefined) return false;
     return this.#initialize(() => value, timeoutOf(options, "set"), "set");
   }
 
@@ -131,7 +133,7 @@ export class OnceLock<T> implements SharedObject {
   getOrInit(fn: () => Assignable<T>, options?: OnceWaitOptions): Snapshot<T> {
     checkFn(fn, "getOrInit");
     const value = this.#value;
-    if (value !== UNSET) return value;
+    if (value !== undefined) return value;
     this.#initialize(fn, timeoutOf(options, "getOrInit"), "getOrInit");
     return this.#value as Snapshot<T>;
   }
@@ -144,7 +146,7 @@ export class OnceLock<T> implements SharedObject {
   async getOrInitAsync(fn: () => Assignable<T> | PromiseLike<Assignable<T>>, options?: OnceWaitAsyncOptions): Promise<Snapshot<T>> {
     checkFn(fn, "getOrInitAsync");
     const value = this.#value;
-    if (value !== UNSET) return value;
+    if (value !== undefined) return value;
     const timeout = timeoutOf(options, "getOrInitAsync");
     const signal = signalOf(options, "getOrInitAsync");
     const core = this.#core;
@@ -166,7 +168,7 @@ export class OnceLock<T> implements SharedObject {
    */
   wait(options?: OnceWaitOptions): Snapshot<T> {
     const value = this.#value;
-    if (value !== UNSET) return value;
+    if (value !== undefined) return value;
     const core = this.#core;
     const begun = core.raw.begin(Claim.WaitOnly, timeoutOf(options, "wait"));
     if (begun === Begin.RunningHere) throw reentrantError(core.raw.rt, core.raw.id, core.described, "wait");
@@ -176,7 +178,7 @@ export class OnceLock<T> implements SharedObject {
   /** `wait` without blocking the thread. Rejects with TimeoutError, or the signal's reason. */
   async waitAsync(options?: OnceWaitAsyncOptions): Promise<Snapshot<T>> {
     const value = this.#value;
-    if (value !== UNSET) return value;
+    if (value !== undefined) return value;
     const timeout = timeoutOf(options, "waitAsync");
     const signal = signalOf(options, "waitAsync");
     await this.#core.raw.beginAsync(Claim.WaitOnly, timeout, signal);
