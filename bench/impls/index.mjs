@@ -14,6 +14,8 @@ export const IMPLS = {
   'raw-rwlock': { kind: 'floor', label: 'raw futex rwlock (Rust std futex.rs, spin ≤100)', file: './raw.mjs' },
   'futex-pingpong': { kind: 'floor', label: 'futex sleep/wake round trip, 2 workers (floor)', file: './raw.mjs' },
   'raw-condvar': { kind: 'floor', label: 'raw Rust-std futex Mutex + Condvar port (floor)', file: './raw.mjs' },
+  'raw-atomics': { kind: 'floor', label: 'bare `Atomics` calls / hand-written CAS loop / `Atomics.load(state)` + read', file: './raw-atomics.mjs' },
+  'plain-field': { kind: 'reference', label: 'plain property read (a value cached by the thread)', file: './raw-atomics.mjs' },
   threadsafe: { kind: 'subject', label: '**threadsafe**', file: './threadsafe.mjs' },
   multithreading: { kind: 'anchor', label: 'multithreading (npm)', file: './multithreading.mjs' },
   'atomics-mutex': { kind: 'anchor', label: 'V8 Atomics.Mutex (--harmony-struct)', file: './atomics-mutex.mjs', flags: ['--harmony-struct'] },

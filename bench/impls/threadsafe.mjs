@@ -7,6 +7,7 @@ import { compareDist } from '../lib/compare.mjs';
 import { idiomLoop } from './idioms.mjs';
 import { roundTrips } from '../lib/rawcondvar.mjs';
 import { barrierRounds } from '../lib/barrier-case.mjs';
+import { atomicCases } from './threadsafe-atomics.mjs';
 
 // Which build to measure. `threadsafe`: this tree's dist/ (BENCH_THREADSAFE_DIST=/path/to/index.js measures
 // another build instead, e.g. a stand-in while dist/ is missing). `threadsafe@<sha>`: the dist/ of another
@@ -289,6 +290,7 @@ export async function load(name) {
     'rwlock-read': rwlockRead,
     'rwlock-95-5': rwlockMixed('rwlock-95-5'),
     'rwlock-95-5-4t': rwlockMixed('rwlock-95-5-4t'),
+    ...atomicCases(lib),
     uncontended: {
       // No variant: the explicit `lock()`/`unlock()` row (the goal row). Variants: the other ways to write the
       // same critical section (idioms.mjs); each needs its API in this build, else it is reported as n/a.

@@ -9,3 +9,4 @@ import "./raw-condvar.js";
 import "./raw-semaphore.js";
 import "./raw-barrier.js";
 import "./raw-rwlock.js";
+import "./raw-once.js";

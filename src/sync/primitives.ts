@@ -11,3 +11,8 @@ import "./condvar.js";
 import "./semaphore.js";
 import "./barrier.js";
 import "./rwlock.js";
+import "./atomic.js";
+import "./atomic-int.js";
+import "./once.js";
+import "./once-lock.js";
+import "./lazy-lock.js";

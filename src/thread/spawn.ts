@@ -10,7 +10,7 @@ import { PoisonCause } from "../runtime/objects.js";
 import { poisonedByDeathOf } from "../runtime/poison.js";
 import { reapThread } from "../runtime/reap.js";
 import { describe } from "../sync/options.js";
-import { checkFunctionSource } from "./compile.js";
+import { checkFunctionSource } from "../sync/compile.js";
 import { makeLifeline } from "./lifeline.js";
 import { discard, receive, share, type SharedMessage } from "./share.js";
 

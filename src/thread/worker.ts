@@ -9,7 +9,7 @@ import { currentThreadId, joinRuntime, setRunningThreadFunction } from "../runti
 import { PoisonCause } from "../runtime/objects.js";
 import { objectsHeldBy, releaseHoldsOf } from "../runtime/reap.js";
 import { releaseAllUnclaimed } from "../sync/poison.js";
-import { compileFunction } from "./compile.js";
+import { compileFunction } from "../sync/compile.js";
 import "../sync/primitives.js";
 import { adoptSupervisor, holdLifeline } from "./lifeline.js";
 import { discard, receive, share } from "./share.js";
