@@ -527,9 +527,9 @@ test("receive: anything that is not a message made by share is a TypeError", { t
   }
   expectThrows({
     name: "receive(unknown handle kind)",
-    run: () => receive({ __threadsafe_shared__: 1, value: { x: [{ __threadsafe_handle__: "RwLock" }] } }),
+    run: () => receive({ __threadsafe_shared__: 1, value: { x: [{ __threadsafe_handle__: "Frobnicator" }] } }),
     error: TypeError,
-    message: /^threadsafe: receive\(message\): corrupted or forged handle at value\.x\[0\]: unknown kind "RwLock"/,
+    message: /^threadsafe: receive\(message\): corrupted or forged handle at value\.x\[0\]: unknown kind "Frobnicator"/,
   });
   let deep: unknown = 1;
   for (let i = 0; i < 100; i++) deep = [deep];
