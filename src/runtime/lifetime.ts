@@ -264,11 +264,14 @@ export function anyInFlight(rt: Runtime): boolean {
 
 // ## This thread's counts
 
-/** This thread's count of one object: its entry, and the core whose collection ends it. */
+/**
+ * This thread's count of one object: its entry, and the core whose collection ends it. The record is also what the
+ * core is registered with: only the registration of the record `counted` holds may end the count (a core revived
+ * later gets a new record), and no other object is made per registration.
+ */
 interface Counted {
+  readonly id: number;
   readonly entry: number;
-  /** Identifies the registration that may end this count (a core revived later replaces it). */
-  token: object;
   core: WeakRef<object> | undefined;
   /** The public object last handed out for this object in this thread, so the same object is handed out again. */
   shown: WeakRef<object> | undefined;
@@ -279,10 +282,11 @@ const counted = new Map<number, Counted>();
 let countingRuntime: Runtime | undefined;
 let countingSlot = 0;
 
-const collected = new FinalizationRegistry<{ readonly id: number; readonly token: object }>(({ id, token }) => {
+const collected = new FinalizationRegistry<Counted>((registered) => {
+  const id = registered.id;
   const mine = counted.get(id);
   const rt = countingRuntime;
-  if (mine?.token !== token || !rt) return;
+  if (mine !== registered || !rt) return;
   if (stillHeld(rt, id, mine.entry)) {
     // A guard was dropped without being released (Rust's mem::forget): the object stays counted, and findable
     // through this thread's entry, until the thread ends and its reaper releases the hold.
@@ -313,9 +317,9 @@ function startCounting(rt: Runtime, threadId: number): void {
 export function countNew(rt: Runtime, threadId: number, id: number, core: object): number {
   startCounting(rt, threadId);
   const entry = claimEntry(rt, slotOf(threadId), id);
-  const token = {};
-  counted.set(id, { entry, token, core: undefined, shown: undefined });
-  collected.register(core, { id, token });
+  const mine: Counted = { id, entry, core: undefined, shown: undefined };
+  counted.set(id, mine);
+  collected.register(core, mine);
   return entry;
 }
 
@@ -330,17 +334,16 @@ export function countArrived(rt: Runtime, threadId: number, id: number, core: ob
   if (mine) {
     // Already counted (its old core was collected, and its finalizer has not run yet): the new core takes over.
     if (retained) release(rt, id);
-    mine.token = {};
-    mine.core = undefined;
-    mine.shown = undefined;
-    collected.register(core, { id, token: mine.token });
+    const fresh: Counted = { id, entry: mine.entry, core: undefined, shown: undefined };
+    counted.set(id, fresh);
+    collected.register(core, fresh);
     return mine.entry;
   }
   if (!retained) Atomics.add(rt.words, rt.objectBase(id) + O_REFS, 1);
   const entry = claimEntry(rt, slotOf(threadId), id);
-  const token = {};
-  counted.set(id, { entry, token, core: undefined, shown: undefined });
-  collected.register(core, { id, token });
+  const fresh: Counted = { id, entry, core: undefined, shown: undefined };
+  counted.set(id, fresh);
+  collected.register(core, fresh);
   return entry;
 }
 
