@@ -75,8 +75,10 @@ export function allocateObject(rt: Runtime, kind: number, name: string | undefin
       if (nameRef !== 0) freeString(rt.arena, nameRef);
       throw new RangeError(
         `threadsafe: too many shared objects alive (${rt.maxObjects}). An object is reclaimed once no thread can reach ` +
-          `it: when its last handle in each thread is garbage-collected (between tasks: a loop that never awaits ` +
-          `holds on to what it dropped) or the thread ends. Drop objects you no longer need, or call ` +
+          `it: when the thread ends, or when its last handle in each thread has been garbage-collected, which takes ` +
+          `a full collection and then a turn of the event loop (a loop that never yields holds on to everything it ` +
+          `dropped, and one that creates and drops objects faster than the engine runs full collections can get ` +
+          `here too). Keep and reuse long-lived objects instead of creating one per task, or call ` +
           `configure({ maxLocks }) with a larger number before creating the first one`,
       );
     }
