@@ -55,7 +55,7 @@ async function main() {
     let r;
     if (handler.run) r = await handler.run(ops, { timeoutMs, ...ctx });
     else if (caseDef.kind === 'single') r = await runSingle(handler, ops, ctx);
-    else if (caseDef.kind === 'contended') r = await runContended(implName, caseName, handler, ops, { timeoutMs });
+    else if (caseDef.kind === 'contended') r = await runContended(implName, caseName, handler, ops, { timeoutMs, threads: caseDef.threads ?? 2 });
     else if (caseDef.kind === 'spawn') r = await runSpawn(handler, ops, ctx);
     else if (caseDef.kind === 'memory') r = await runMemory(handler, ops, ctx);
     else if (caseDef.kind === 'churn') r = await runChurn(handler, ops, ctx);

@@ -552,6 +552,16 @@ function evaluateGoals(results, runtimes) {
           const r = am.nsPerOp / ts.nsPerOp;
           cell = `${r >= 10 ? '✔' : '✘'} ${fmtRatio(r)} faster`;
         }
+      } else if (g.case && g.floor && g.max) {
+        // A generic goal: threadsafe within `max`× of a floor on one case, in the same run.
+        const ts = results.get(key('threadsafe', rt.id, g.case));
+        const fl = results.get(key(g.floor, rt.id, g.case));
+        if (!has(ts)) cell = `n/a (${tsMissing(ts)})`;
+        else if (!has(fl)) cell = 'n/a (no floor)';
+        else {
+          const r = ts.nsPerOp / fl.nsPerOp;
+          cell = `${r <= g.max ? '✔' : '✘'} ${fmtRatio(r)}`;
+        }
       } else if (g.id === 'vs-anchors') {
         const losses = [];
         let compared = 0;

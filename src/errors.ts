@@ -87,7 +87,7 @@ export class LockTimeoutError extends TimeoutError {
 }
 
 /** How a deadlock was found: a cycle between threads, or a thread that re-locks a lock it already holds. */
-export type DeadlockKind = "cycle" | "self";
+export type DeadlockKind = "cycle" | "self" | "all-asleep";
 
 /**
  * Thrown in exactly one thread of a wait-for cycle (the thread whose wait closed it) instead of hanging

@@ -14,7 +14,17 @@
 
 export { Mutex, type MutexOptions } from "./sync/mutex.js";
 export { MutexGuard } from "./sync/guard.js";
+export { RwLock, RwLockReadGuard, RwLockWriteGuard, type RwLockOptions } from "./sync/rwlock.js";
 export { Arc, Weak, type ArcOptions } from "./sync/arc.js";
+export { Condvar, type CondvarOptions, type CondvarWaitOptions, type CondvarWaitAsyncOptions } from "./sync/condvar.js";
+export { Semaphore, Permit, type SemaphoreOptions, type SemaphoreWithOptions, type SemaphoreWithAsyncOptions } from "./sync/semaphore.js";
+export { Barrier, type BarrierOptions, type BarrierWaitResult } from "./sync/barrier.js";
+export { AtomicBool, type AtomicOptions } from "./sync/atomic.js";
+export { AtomicI8, AtomicU8, AtomicI16, AtomicU16, AtomicI32, AtomicU32, AtomicI64, AtomicU64 } from "./sync/atomic-int.js";
+export { Once, type OnceState } from "./sync/once.js";
+export { OnceLock } from "./sync/once-lock.js";
+export { LazyLock } from "./sync/lazy-lock.js";
+export type { OnceOptions, OnceWaitOptions, OnceWaitAsyncOptions } from "./sync/once-common.js";
 export type { SharedObject } from "./sync/shareable.js";
 export type { LockOptions, LockAsyncOptions } from "./sync/options.js";
 export {

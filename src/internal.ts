@@ -6,7 +6,7 @@
 export { Runtime } from "./runtime/runtime.js";
 export { publishWait, findDeadlock, unpublishWait } from "./deadlock/detect.js";
 export { sharedObject } from "./sync/shareable.js";
-export { mutexCore } from "./sync/mutex.js";
+export { mutexCoreOf } from "./sync/mutex.js";
 export { allocateObject } from "./runtime/lifetime.js";
 export { REF_WORDS } from "./runtime/runtime.js";
 export { OWNER_SHIFT, LOCKED } from "./raw/raw-mutex.js";

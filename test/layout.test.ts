@@ -977,3 +977,30 @@ test("fuzz: layoutFromDescriptor(fc.anything()) throws TypeError/RangeError or r
     { numRuns: 500 },
   );
 });
+
+test("a read-only liveness (an RwLock read guard) refuses writes through every view, and still reads", () => {
+  const layout = struct({ n: i32, inner: struct({ x: f64 }), xs: array(i32, 2), grid: array(struct({ v: i32 }), 2) });
+  const views = viewsFor(layout);
+  put(layout, views, { n: 1, inner: { x: 2 }, xs: [3, 4], grid: [{ v: 5 }, { v: 6 }] });
+  const before = bytesOf(views);
+  const reader: Liveness = { assertLive() {}, readOnly: true };
+  const v = layout.read(views, 0, reader);
+  const attempts: Array<[string, () => void]> = [
+    ["value.n", () => (v.n = 9)],
+    ["value.inner.x", () => (v.inner.x = 9)],
+    ["value.inner", () => (v.inner = { x: 9 })],
+    ["value.xs[1]", () => (v.xs[1] = 9)],
+    ["value.xs[0]", () => v.xs.set(0, 9)],
+    ["value.grid[1].v", () => (v.grid.get(1).v = 9)],
+  ];
+  for (const [path, attempt] of attempts) {
+    assert.throws(attempt, (e: unknown) => e instanceof TypeError && e.message.startsWith(`${path}: read-only`), path);
+  }
+  assert.deepEqual(bytesOf(views), before, "nothing was written");
+  assert.deepEqual(plain(v), { n: 1, inner: { x: 2 }, xs: [3, 4], grid: [{ v: 5 }, { v: 6 }] });
+  // The same layout through a writable liveness writes.
+  const w = layout.read(views, 0, new FakeGuard());
+  w.inner.x = 7;
+  w.xs[1] = 8;
+  assert.deepEqual(plain(w), { n: 1, inner: { x: 7 }, xs: [3, 8], grid: [{ v: 5 }, { v: 6 }] });
+});

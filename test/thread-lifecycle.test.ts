@@ -47,20 +47,20 @@ test("watch(): a watched worker's exit does not reap a new thread that is claimi
       Atomics.wait(flags, 2, 0, guardMs); // W has ended and reaped itself: its slot is free
       const target = Atomics.load(flags, 3);
       const original = Atomics.compareExchange;
-      // The thread table starts at Int32 word 64 of the runtime buffer (after the header, src/runtime/runtime.ts), 16 words per slot, the state word first:
+      // The thread table starts at Int32 word 64 of the runtime buffer (after the header, src/runtime/runtime.ts), 32 words per slot, the state word first:
       // `generation << 2 | status` (0 free, 1 alive). A claim is a CAS from free to alive in the same generation.
       const patched = (array: Int32Array, index: number, expected: number, replacement: number): number => {
         const isClaim =
           array instanceof Int32Array &&
           array.length > 100_000 &&
           index >= 64 &&
-          index < 64 + 1024 * 16 &&
-          (index - 64) % 16 === 0 &&
+          index < 64 + 1024 * 32 &&
+          (index - 64) % 32 === 0 &&
           (expected & 3) === 0 &&
           (replacement & 3) === 1 &&
           expected >>> 2 === replacement >>> 2;
         if (!isClaim) return original(array, index, expected, replacement);
-        if ((index - 64) / 16 !== target) return expected + 4; // "another thread claimed it first"
+        if ((index - 64) / 32 !== target) return expected + 4; // "another thread claimed it first"
         const seen = original(array, index, expected, replacement);
         if (seen === expected) {
           Atomics.add(flags, 8, 1);

@@ -1,11 +1,15 @@
 // Anchor: async-mutex (npm, DirtyHairy), the most-downloaded JS mutex. In-thread only: its queue
 // lives in closures and cannot be shared with a worker, so it takes part in lockAsync only.
+//
+// Loaded through its CommonJS entry (lib/index.js): the anchor at its best. Its ESM entry (index.mjs, what a plain
+// `import` resolves to) measured 3.5-6 µs per acquire+release here, the CommonJS entry of the same release 0.45-1.5 µs.
+import { createRequire } from 'node:module';
 import { Unavailable } from '../lib/measure.mjs';
 
 export async function load() {
   let lib;
   try {
-    lib = await import('async-mutex');
+    lib = createRequire(import.meta.url)('async-mutex');
   } catch (e) {
     throw new Unavailable(`${e?.name ?? 'Error'}: ${e?.message ?? e}`);
   }
@@ -25,7 +29,7 @@ export async function load() {
             }
           },
           read: () => c,
-          note: '`const release = await m.acquire(); …; release()`',
+          note: '`const release = await m.acquire(); …; release()` (CommonJS entry: its fastest)',
         };
       },
     },

@@ -30,6 +30,51 @@ const contendedTask = async (mutex, box, ops, useAsync) => {
   return true;
 };
 
+// Body of one condvar-pingpong worker in its pool: take turns under the mutex, waiting on the condvar.
+// words: [turn, hand-offs]; box.sab: the usual control block (ready, start, done, end time); roles in box.roles.
+const pingpongTask = async (mutex, cv, box, ops) => {
+  const ctl = new Int32Array(box.sab, 0, 8);
+  const end = new BigInt64Array(box.sab, 32, 1);
+  const mine = Atomics.add(box.roles, 0, 1) === 0 ? 0 : 1;
+  const theirs = 1 - mine;
+// Bodies of the semaphore and barrier workers, run inside the multithreading pool (self-contained, as above).
+const semaphoreTask = async (sem, box, ops) => {
+  const ctl = new Int32Array(box.sab, 0, 8);
+  const end = new BigInt64Array(box.sab, 32, 1);
+  const counter = new Int32Array(box.sab, 48, 1);
+  Atomics.add(ctl, 1, 1);
+  Atomics.notify(ctl, 1);
+  while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0, 1000);
+  for (let i = 0; i < ops; i++) {
+    const g = mutex.blockingLock();
+    while (g.value[0] !== mine) cv.blockingWait(g);
+    g.value[1]++;
+    g.value[0] = theirs;
+    cv.notifyOne();
+    const g = sem.blockingAcquire(1);
+    counter[0]++;
+    g.dispose();
+  }
+  const t = process.hrtime.bigint();
+  if (Atomics.add(ctl, 2, 1) === 1) Atomics.store(end, 0, t);
+  Atomics.notify(ctl, 2);
+  return true;
+};
+
+const barrierTask = async (barrier, box, ops) => {
+  const ctl = new Int32Array(box.sab, 0, 8);
+  const end = new BigInt64Array(box.sab, 32, 1);
+  const counter = new Int32Array(box.sab, 48, 1);
+  Atomics.add(ctl, 1, 1);
+  Atomics.notify(ctl, 1);
+  while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0, 1000);
+  for (let i = 0; i < ops; i++) if (barrier.blockingWait().isLeader) counter[0] += 2;
+  const t = process.hrtime.bigint();
+  if (Atomics.add(ctl, 2, 1) === 1) Atomics.store(end, 0, t);
+  Atomics.notify(ctl, 2);
+  return true;
+};
+
 export async function load() {
   let lib;
   try {
@@ -37,7 +82,8 @@ export async function load() {
   } catch (e) {
     throw new Unavailable(`${e?.name ?? 'Error'}: ${e?.message ?? e}`);
   }
-  const { Mutex, SharedJsonBuffer, spawn, move, shutdown } = lib;
+  const { Mutex, Condvar, SharedJsonBuffer, spawn, move, shutdown } = lib;
+  const { Mutex, SharedJsonBuffer, Semaphore, Barrier, spawn, move, shutdown } = lib;
   const counterMutex = () => new Mutex(new Int32Array(new SharedArrayBuffer(4)));
   const readCounter = (m) => {
     const g = m.blockingLock();
@@ -45,6 +91,45 @@ export async function load() {
     g.dispose();
     return v;
   };
+
+  // The semaphore and barrier cases: two pool workers run `task(object, { sab }, ops)` on the start flag.
+  async function pooled(object, task, ops, timeoutMs, note, perRound) {
+    const { sab, ctl, end } = makeControl();
+    const counter = new Int32Array(sab, 48, 1);
+    const handles = [0, 1].map(() => spawn(move(object, { sab }, ops), task));
+    const deadline = Date.now() + timeoutMs;
+    const waitCount = async (index, target) => {
+      while (Atomics.load(ctl, index) < target) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for workers (${index === 1 ? 'ready' : 'done'})`);
+        const r = Atomics.waitAsync(ctl, index, Atomics.load(ctl, index), 100);
+        if (r.async) await r.value;
+      }
+    };
+    const failed = Promise.all(handles.map((h) => h.join())).then((rs) => {
+      const bad = rs.find((r) => !r.ok);
+      if (bad) throw bad.error instanceof Error ? bad.error : new Error(String(bad.error));
+      return new Promise(() => {});
+    });
+    await Promise.race([waitCount(1, 2), failed]);
+    const t0 = process.hrtime.bigint();
+    Atomics.store(ctl, 0, 1);
+    Atomics.notify(ctl, 0);
+    await Promise.race([waitCount(2, 2), failed]);
+    const elapsedNs = Number(Atomics.load(end, 0) - t0);
+    await Promise.all(handles.map((h) => h.join()));
+    const count = counter[0];
+    shutdown();
+    const total = 2 * ops;
+    return {
+      ops: perRound ? ops : total,
+      totalMs: elapsedNs / 1e6,
+      nsPerOp: elapsedNs / (perRound ? ops : total),
+      count,
+      expected: total,
+      correct: count === total,
+      note,
+    };
+  }
 
   async function contended(ops, useAsync, timeoutMs) {
     const m = counterMutex();
@@ -84,7 +169,113 @@ export async function load() {
     };
   }
 
+  /** condvar-pingpong: n round trips between two pool workers; ns per round trip. */
+  async function pingpong(ops, timeoutMs) {
+    if (typeof Condvar !== 'function') throw new Unavailable('this multithreading build has no Condvar');
+    const m = new Mutex(new Int32Array(new SharedArrayBuffer(8)));
+    const cv = new Condvar();
+    const { sab, ctl, end } = makeControl();
+    const roles = new Int32Array(new SharedArrayBuffer(4));
+    const handles = [0, 1].map(() => spawn(move(m, cv, { sab, roles }, ops), pingpongTask));
+  // RwLock anchors (issue 9). 95/5 mirrors the other implementations: op i writes (`+= 1`) when i % 20 === 0.
+  const rwlockTask = async (lock, box, ops) => {
+    const ctl = new Int32Array(box.sab, 0, 8);
+    const end = new BigInt64Array(box.sab, 32, 1);
+    Atomics.add(ctl, 1, 1);
+    Atomics.notify(ctl, 1);
+    while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0, 1000);
+    let seen = 0;
+    for (let i = 0; i < ops; i++) {
+      if (i % 20 === 0) {
+        const g = lock.blockingWrite();
+        g.value[0]++;
+        g.dispose();
+      } else {
+        const g = lock.blockingRead();
+        seen ^= g.value[0];
+        g.dispose();
+      }
+    }
+    const t = process.hrtime.bigint();
+    if (Atomics.add(ctl, 2, 1) === 1) Atomics.store(end, 0, t);
+    Atomics.notify(ctl, 2);
+    return seen === -1;
+  };
+  async function rwlockMixed(ops, timeoutMs) {
+    const { RwLock } = lib;
+    const lock = new RwLock(new Int32Array(new SharedArrayBuffer(4)));
+    const { sab, ctl, end } = makeControl();
+    const handles = [0, 1].map(() => spawn(move(lock, { sab }, ops), rwlockTask));
+    const deadline = Date.now() + timeoutMs;
+    const waitCount = async (index, target) => {
+      while (Atomics.load(ctl, index) < target) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for workers (${index === 1 ? 'ready' : 'done'})`);
+        const r = Atomics.waitAsync(ctl, index, Atomics.load(ctl, index), 100);
+        if (r.async) await r.value;
+      }
+    };
+    const failed = Promise.all(handles.map((h) => h.join())).then((rs) => {
+      const bad = rs.find((r) => !r.ok);
+      if (bad) throw bad.error instanceof Error ? bad.error : new Error(String(bad.error));
+      return new Promise(() => {});
+    });
+    await Promise.race([waitCount(1, 2), failed]);
+    const t0 = process.hrtime.bigint();
+    Atomics.store(ctl, 0, 1);
+    Atomics.notify(ctl, 0);
+    await Promise.race([waitCount(2, 2), failed]);
+    const elapsedNs = Number(Atomics.load(end, 0) - t0);
+    await Promise.all(handles.map((h) => h.join()));
+    const g = m.blockingLock();
+    const count = g.value[1];
+    g.dispose();
+    shutdown();
+    return {
+      ops,
+      totalMs: elapsedNs / 1e6,
+      nsPerOp: elapsedNs / ops,
+      count,
+      expected: 2 * ops,
+      correct: count === 2 * ops,
+      note: '`blockingLock()`, `while (g.value[0] !== mine) cv.blockingWait(g)`, `cv.notifyOne()`, in its own pool; ns per round trip',
+    };
+  }
+
   return {
+    'condvar-pingpong': { run: (ops, { timeoutMs }) => pingpong(ops, timeoutMs) },
+    await waitCount(1, 2);
+    const t0 = process.hrtime.bigint();
+    Atomics.store(ctl, 0, 1);
+    Atomics.notify(ctl, 0);
+    await waitCount(2, 2);
+    const elapsedNs = Number(Atomics.load(end, 0) - t0);
+    await Promise.all(handles.map((h) => h.join()));
+    const g = lock.blockingRead();
+    const count = g.value[0] * 20;
+    g.dispose();
+    shutdown();
+    return { ops: 2 * ops, totalMs: elapsedNs / 1e6, nsPerOp: elapsedNs / (2 * ops), count, expected: 2 * ops, correct: count === 2 * ops, note: '`blockingRead()`/`blockingWrite()` in its own pool' };
+  }
+
+  return {
+    'rwlock-read': {
+      setup() {
+        const lock = new lib.RwLock(new Int32Array(new SharedArrayBuffer(4)).fill(1));
+        let sum = 0;
+        return {
+          loop(n) {
+            for (let i = 0; i < n; i++) {
+              const g = lock.blockingRead();
+              sum += g.value[0];
+              g.dispose();
+            }
+          },
+          read: () => sum,
+          note: '`blockingRead()` + `dispose()`',
+        };
+      },
+    },
+    'rwlock-95-5': { run: (ops, { timeoutMs }) => rwlockMixed(ops, timeoutMs) },
     uncontended: {
       setup() {
         const m = counterMutex();
@@ -102,6 +293,12 @@ export async function load() {
       },
     },
     contended: { run: (ops, { timeoutMs }) => contended(ops, false, timeoutMs) },
+    semaphore: {
+      run: (ops, { timeoutMs }) => pooled(new Semaphore(1), semaphoreTask, ops, timeoutMs, '`blockingAcquire(1)` + `dispose()` in its own pool', false),
+    },
+    barrier: {
+      run: (ops, { timeoutMs }) => pooled(new Barrier(2), barrierTask, ops, timeoutMs, '`blockingWait()` in its own pool; ns per round', true),
+    },
     'lockAsync-contended': { run: (ops, { timeoutMs }) => contended(ops, true, timeoutMs) },
     tryLock: {
       run() {

@@ -2,7 +2,11 @@
 // a racy no-lock counter (to prove the oracle catches a broken lock) and a bare `new Worker`.
 import { Worker } from 'node:worker_threads';
 import { FutexLock, AdaptiveLock } from '../lib/rawlocks.mjs';
+import { CasSemaphore, SpinParkBarrier } from '../lib/rawsync.mjs';
+import { FutexLock, AdaptiveLock, FutexRwLock } from '../lib/rawlocks.mjs';
 import { Unavailable, runContended } from '../lib/measure.mjs';
+import { rawCondvarPingpong } from '../lib/rawcondvar.mjs';
+import { barrierRounds } from '../lib/barrier-case.mjs';
 
 function newWords(n = 1) {
   return new Int32Array(new SharedArrayBuffer(4 * n));
@@ -264,12 +268,105 @@ const workerThreads = {
   },
 };
 
+const rawSemaphore = {
+  semaphore: {
+    setup() {
+      const words = newWords(2);
+      words[0] = 1; // one permit
+      const counter = newWords(1);
+      return { payload: { words, counter }, read: () => counter[0], note: 'CasSemaphore (bench/lib/rawsync.mjs)' };
+    },
+    worker({ words, counter }) {
+      const sem = new CasSemaphore(words);
+      return (n) => {
+        for (let i = 0; i < n; i++) {
+          sem.acquire();
+          counter[0]++;
+          sem.release();
+        }
+      };
+    },
+  },
+};
+
+const rawBarrier = {
+  barrier: barrierRounds('raw-barrier', {
+    setup() {
+      const words = newWords(3);
+      const counter = newWords(1);
+      return { payload: { words, counter }, read: () => counter[0], note: 'SpinParkBarrier (bench/lib/rawsync.mjs), spins 2000 polls before parking' };
+    },
+    worker({ words, counter }) {
+      const barrier = new SpinParkBarrier(words, 2);
+      return (n) => {
+        for (let i = 0; i < n; i++) if (barrier.wait()) counter[0] += 2;
+      };
+    },
+  }),
+// Floor of the RwLock cases: FutexRwLock (lib/rawlocks.mjs) over two Int32 words, the value in its own buffer.
+// 95/5: op i of a worker writes (non-atomic `+= 1`) when i % 20 === 0, else reads; the count is writes × 20.
+const rawRwLock = {
+  'rwlock-read': {
+    setup() {
+      const lock = new FutexRwLock(newWords(2));
+      const c = newWords(1);
+      c[0] = 1;
+      let sum = 0;
+      return {
+        loop(n) {
+          for (let i = 0; i < n; i++) {
+            lock.read();
+            sum += c[0];
+            lock.readUnlock();
+          }
+        },
+        read: () => sum,
+        note: '`lock.read(); sum += c[0]; lock.readUnlock()`',
+      };
+    },
+  },
+  ...Object.fromEntries(
+    ['rwlock-95-5', 'rwlock-95-5-4t'].map((name) => [
+      name,
+      {
+        setup() {
+          const lockWords = newWords(2);
+          const counter = newWords(2);
+          return { payload: { lockWords, counter }, read: () => counter[0] * 20 };
+        },
+        worker({ lockWords, counter }) {
+          const lock = new FutexRwLock(lockWords);
+          return (n) => {
+            let seen = 0;
+            for (let i = 0; i < n; i++) {
+              if (i % 20 === 0) {
+                lock.write();
+                counter[0]++;
+                lock.writeUnlock();
+              } else {
+                lock.read();
+                seen ^= counter[0];
+                lock.readUnlock();
+              }
+            }
+            counter[1] = seen; // keeps the reads
+          };
+        },
+      },
+    ]),
+  ),
+};
+
 export function load(name) {
   switch (name) {
+    case 'raw-rwlock':
+      return rawRwLock;
     case 'raw-futex':
       return { ...syncLockCases(FutexLock), 'bytes-per-mutex': futexMemory, 'create-drop': futexChurn };
     case 'futex-pingpong':
       return futexPingpong(name);
+    case 'raw-condvar':
+      return { 'condvar-pingpong': rawCondvarPingpong };
     case 'raw-adaptive':
       return syncLockCases(AdaptiveLock);
     case 'raw-futex-async':
@@ -282,6 +379,10 @@ export function load(name) {
       return noLock;
     case 'worker-threads':
       return workerThreads;
+    case 'raw-semaphore':
+      return rawSemaphore;
+    case 'raw-barrier':
+      return rawBarrier;
     default:
       throw new Unavailable(`raw.mjs has no implementation "${name}"`);
   }

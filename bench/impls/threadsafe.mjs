@@ -2,9 +2,12 @@
 // file, failed import or missing export is reported as "not built" for that case, never a crash.
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Unavailable } from '../lib/measure.mjs';
+import { Unavailable, runContended } from '../lib/measure.mjs';
 import { compareDist } from '../lib/compare.mjs';
 import { idiomLoop } from './idioms.mjs';
+import { roundTrips } from '../lib/rawcondvar.mjs';
+import { barrierRounds } from '../lib/barrier-case.mjs';
+import { atomicCases } from './threadsafe-atomics.mjs';
 
 // Which build to measure. `threadsafe`: this tree's dist/ (BENCH_THREADSAFE_DIST=/path/to/index.js measures
 // another build instead, e.g. a stand-in while dist/ is missing). `threadsafe@<sha>`: the dist/ of another
@@ -118,6 +121,61 @@ function need(lib, ...names) {
   return lib;
 }
 
+/**
+ * condvar-pingpong: two workers take turns under one Mutex (struct { turn, count }), waiting on one Condvar:
+ * `lock; while (turn !== mine) cv.wait(g); count++; turn = theirs; cv.notifyOne(); unlock`. Variant async: the
+ * same with `await m.lockAsync()` and `await cv.waitAsync(g)`. The count must be 2 per round trip.
+ */
+function condvarPingpong(lib, implName) {
+  const handler = {
+    setup() {
+      const { Mutex, Condvar, struct, i32, share } = need(lib, 'Mutex', 'Condvar', 'struct', 'i32', 'share', 'receive');
+      const m = new Mutex(struct({ turn: i32, count: i32 }), { turn: 0, count: 0 }, { name: 'bench-turn' });
+      const cv = new Condvar({ name: 'bench-turn-cv' });
+      const roles = new Int32Array(new SharedArrayBuffer(4));
+      return { payload: { message: share({ m, cv }), roles }, read: () => m.get().count };
+    },
+    worker({ message, roles }, _ops) {
+      const { m, cv } = need(lib, 'receive').receive(message);
+      const mine = Atomics.add(roles, 0, 1) === 0 ? 0 : 1;
+      const theirs = 1 - mine;
+      const variant = process.env.BENCH_VARIANT;
+      if (variant === 'async') {
+        return async (n) => {
+          for (let i = 0; i < n; i++) {
+            const g = await m.lockAsync();
+            while (g.value.turn !== mine) await cv.waitAsync(g);
+            g.value.count += 1;
+            g.value.turn = theirs;
+            cv.notifyOne();
+            g.unlock();
+          }
+        };
+      }
+      return (n) => {
+        for (let i = 0; i < n; i++) {
+          const g = m.lock();
+          while (g.value.turn !== mine) cv.wait(g);
+          g.value.count += 1;
+          g.value.turn = theirs;
+          cv.notifyOne();
+          g.unlock();
+        }
+      };
+    },
+  };
+  return {
+    ...handler,
+    async run(n, ctx) {
+      // The workers learn the variant through the environment they inherit (worker.mjs passes no variant).
+      if (ctx.variant) process.env.BENCH_VARIANT = ctx.variant;
+      return roundTrips(implName, handler, ctx.variant === 'async'
+        ? '`await m.lockAsync()`, `while (g.value.turn !== mine) await cv.waitAsync(g)`, `cv.notifyOne()`; ns per round trip'
+        : '`m.lock()`, `while (g.value.turn !== mine) cv.wait(g)`, `cv.notifyOne()`, `g.unlock()`; ns per round trip').run(n, ctx);
+    },
+  };
+}
+
 function readI32(m) {
   const g = m.lock();
   const v = g.value;
@@ -136,7 +194,103 @@ export async function load(name) {
     return { payload: share(m), read: () => readI32(m) };
   };
 
+  // RwLock cases (issue 9): variant `mutex` runs a Mutex doing the same job, `write` takes write() instead of read().
+  const rwlockRead = {
+    setup(ops, { variant }) {
+      const { RwLock, Mutex, i32 } = need(lib, 'RwLock', 'Mutex', 'i32');
+      let sum = 0;
+      if (variant === 'mutex') {
+        const m = new Mutex(i32, 1);
+        return {
+          loop(n) {
+            for (let i = 0; i < n; i++) {
+              const g = m.lock();
+              sum += g.value;
+              g.unlock();
+            }
+          },
+          read: () => sum,
+          note: '`const g = m.lock(); sum += g.value; g.unlock()` (Mutex)',
+        };
+      }
+      const l = new RwLock(i32, 1);
+      if (variant === 'write') {
+        return {
+          loop(n) {
+            for (let i = 0; i < n; i++) {
+              const g = l.write();
+              sum += g.value;
+              g.unlock();
+            }
+          },
+          read: () => sum,
+          note: '`const g = l.write(); sum += g.value; g.unlock()`',
+        };
+      }
+      return {
+        loop(n) {
+          for (let i = 0; i < n; i++) {
+            const g = l.read();
+            sum += g.value;
+            g.unlock();
+          }
+        },
+        read: () => sum,
+        note: '`const g = l.read(); sum += g.value; g.unlock()`',
+      };
+    },
+  };
+  // 95/5: op i of a worker writes (`g.value += 1`) when i % 20 === 0, else reads; the count is writes × 20.
+  const rwlockMixed = (caseName) => {
+    const handler = {
+      setup(ops, variant) {
+        const { RwLock, Mutex, i32, share } = need(lib, 'RwLock', 'Mutex', 'i32', 'share');
+        const lock = variant === 'mutex' ? new Mutex(i32, 0, { name: 'bench-mutex' }) : new RwLock(i32, 0, { name: 'bench-rwlock' });
+        const read = () => (variant === 'mutex' ? readI32(lock) : lock.get()) * 20;
+        return { payload: { variant, message: share(lock) }, read };
+      },
+      worker({ variant, message }) {
+        const lock = need(lib, 'receive').receive(message);
+        if (variant === 'mutex') {
+          return (n) => {
+            let seen = 0;
+            for (let i = 0; i < n; i++) {
+              const g = lock.lock();
+              if (i % 20 === 0) g.value += 1;
+              else seen ^= g.value;
+              g.unlock();
+            }
+            return seen === -1 ? undefined : undefined;
+          };
+        }
+        return (n) => {
+          let seen = 0;
+          for (let i = 0; i < n; i++) {
+            if (i % 20 === 0) {
+              const g = lock.write();
+              g.value += 1;
+              g.unlock();
+            } else {
+              const g = lock.read();
+              seen ^= g.value;
+              g.unlock();
+            }
+          }
+          return seen === -1 ? undefined : undefined;
+        };
+      },
+      run(n, { timeoutMs, variant, caseDef }) {
+        return runContended(name ?? 'threadsafe', caseName, { setup: (ops) => handler.setup(ops, variant) }, n, { timeoutMs, threads: caseDef.threads ?? 2 });
+      },
+    };
+    return handler;
+  };
+
   return {
+    'rwlock-read': rwlockRead,
+    'rwlock-95-5': rwlockMixed('rwlock-95-5'),
+    'rwlock-95-5-4t': rwlockMixed('rwlock-95-5-4t'),
+    ...atomicCases(lib),
     uncontended: {
       // No variant: the explicit `lock()`/`unlock()` row (the goal row). Variants: the other ways to write the
       // same critical section (idioms.mjs); each needs its API in this build, else it is reported as n/a.
@@ -242,6 +396,7 @@ export async function load(name) {
         };
       },
     },
+    'condvar-pingpong': condvarPingpong(lib, name ?? 'threadsafe'),
     'deadlock-2': { setup: (ops, { variant }) => deadlockCase(importInternal, 2, variant) },
     'deadlock-8': { setup: (ops, { variant }) => deadlockCase(importInternal, 8, variant) },
     'lock-order': {
@@ -290,7 +445,7 @@ export async function load(name) {
         const recordBytes = internal.OBJECT_RECORD_WORDS
           ? internal.OBJECT_RECORD_WORDS * 4 + internal.REF_WORDS * 4
           : needFrom(internal, 'internal.js', 'LOCK_RECORD_WORDS').LOCK_RECORD_WORDS * 4;
-        const dataOf = internal.mutexCore ? (m) => m[internal.mutexCore]().data : (m) => m[internal.toHandle]().data;
+        const dataOf = internal.mutexCoreOf ? (m) => internal.mutexCoreOf(m).data : (m) => m[internal.toHandle]().data;
         const dataBytes = dataOf(new Mutex(i32, 0)).byteLength; // (also creates the runtime)
         return {
           make: () => new Mutex(i32, 0),
@@ -323,6 +478,36 @@ export async function load(name) {
         };
       },
     },
+    semaphore: {
+      setup() {
+        const { Semaphore, share } = need(lib, 'Semaphore', 'share', 'receive');
+        const counter = new Int32Array(new SharedArrayBuffer(4));
+        return { payload: { sem: share(new Semaphore(1, { name: 'bench-permits' })), counter }, read: () => counter[0], note: '`const p = sem.acquire(); c[0]++; p.release()`' };
+      },
+      worker({ sem: handle, counter }) {
+        const sem = need(lib, 'receive').receive(handle);
+        return (n) => {
+          for (let i = 0; i < n; i++) {
+            const p = sem.acquire();
+            counter[0]++;
+            p.release();
+          }
+        };
+      },
+    },
+    barrier: barrierRounds(name ?? 'threadsafe', {
+      setup() {
+        const { Barrier, share } = need(lib, 'Barrier', 'share', 'receive');
+        const counter = new Int32Array(new SharedArrayBuffer(4));
+        return { payload: { barrier: share(new Barrier(2, { name: 'bench-rounds' })), counter }, read: () => counter[0], note: '`if (barrier.wait().isLeader) c[0] += 2`' };
+      },
+      worker({ barrier: handle, counter }) {
+        const barrier = need(lib, 'receive').receive(handle);
+        return (n) => {
+          for (let i = 0; i < n; i++) if (barrier.wait().isLeader) counter[0] += 2;
+        };
+      },
+    }),
     spawn: {
       setup() {
         const { spawn } = need(lib, 'spawn');

@@ -120,6 +120,18 @@ export const CASES = [
     rust: 'Rust std has no lock-order checking; the uncontended std `Mutex` lock+unlock is **4.39 ns/op**',
   },
   {
+    name: 'condvar-pingpong',
+    title: 'Condvar ping-pong: 2 workers take turns under one Mutex, waiting on one Condvar; ns per round trip (A→B→A)',
+    kind: 'single', // every entry runs its own two workers (a `run` handler); ns/op is per round trip
+    unit: 'ns/rt',
+    ops: 20_000, // round trips
+    quickOps: 2_000,
+    floor: 'raw-condvar',
+    impls: ['raw-condvar', 'threadsafe', 'threadsafe:async', 'multithreading'],
+    variants: { async: '`await cv.waitAsync(g)` after `await m.lockAsync()`' },
+    rust: 'std `Mutex` + `Condvar` ping-pong: **36.0 µs** per round trip idle (24–49), 6.2 µs with both vCPUs kept busy; parking_lot 38.6 / 9.6 µs (primitives-anchors §3; blocking hand-offs are bimodal here: compare within one run)',
+  },
+  {
     name: 'bytes-per-mutex',
     title: 'Memory per mutex protecting an i32: shared bytes and JS heap, 3 × 10,000 mutexes between full GCs',
     kind: 'memory',
@@ -151,6 +163,118 @@ export const CASES = [
     flat: { rssMB: 4, externalMB: 1 },
     rust: '`Mutex::new(0)` + drop is a stack value: no allocation (`Arc::new(Mutex::new(0))` + drop is one malloc/free pair); not run',
   },
+  {
+    name: 'semaphore',
+    title: 'Semaphore(1) as a lock: 2 workers × N acquire / non-atomic `c[0]++` / release',
+    kind: 'contended',
+    unit: 'ms',
+    ops: 1_000_000, // per worker
+    quickOps: 100_000,
+    floor: 'raw-semaphore',
+    impls: ['raw-semaphore', 'threadsafe', 'multithreading'],
+    rust: 'Rust std has no semaphore; std `Mutex` in the same role, 2 threads: 21.5 ns/op (primitives-anchors.md §6)',
+  },
+  {
+    name: 'barrier',
+    title: 'Barrier(2): 2 workers × N rounds (`wait()`; the leader bumps a non-atomic round counter); ns per round',
+    kind: 'contended',
+    unit: 'ms',
+    ops: 200_000, // rounds
+    quickOps: 20_000,
+    floor: 'raw-barrier',
+    impls: ['raw-barrier', 'threadsafe', 'multithreading'],
+    rust: 'std `Barrier`, 2 threads, blocking: 23.2 µs/round idle, 5.9 µs with the vCPUs kept awake; a hand-written Rust spin barrier 32.2 ns/round (primitives-anchors.md §5)',
+  },
+  // RwLock (issue 9). The goals: read-heavy within 1.3× of a hand-written futex rwlock; uncontended read()+unlock()
+  // within 1.3× of Mutex lock()+unlock() (the floor of that table is the library's own Mutex doing the same job).
+  {
+    name: 'rwlock-read',
+    title: 'Uncontended RwLock `read()` + read the value + unlock, one thread (guard included)',
+    kind: 'single',
+    unit: 'ns/op',
+    ops: 1_000_000,
+    quickOps: 100_000,
+    floor: 'threadsafe:mutex',
+    impls: ['threadsafe:mutex', 'raw-rwlock', 'threadsafe', 'threadsafe:write', 'multithreading'],
+    variants: {
+      mutex: 'Mutex `lock()` + read the value + `unlock()` (the goal: RwLock read within 1.3× of this)',
+      write: 'RwLock `write()` + read the value + `unlock()`',
+    },
+    rust: 'std `RwLock::read` + drop, 1 thread: see reference/rust-std-sync.md',
+  },
+  ...[2, 4].map((threads) => ({
+    name: threads === 2 ? 'rwlock-95-5' : 'rwlock-95-5-4t',
+    title: `${threads} workers × N RwLock ops, 95% \`read()\` (read the value) / 5% \`write()\` (non-atomic \`+= 1\`)`,
+    kind: 'contended',
+    threads,
+    unit: 'ms',
+    ops: 1_000_000, // per worker; a multiple of 20
+    quickOps: 100_000,
+    floor: 'raw-rwlock',
+    impls: ['raw-rwlock', 'threadsafe', 'threadsafe:mutex', ...(threads === 2 ? ['multithreading'] : [])],
+    variants: { mutex: 'a Mutex doing the same job (every op exclusive)' },
+    rust:
+      threads === 2
+        ? '2 threads 95/5: parking_lot 17.7 ns/op, std 22.7 ns/op (reference/primitives-anchors.md); a hand-written futex rwlock in JS: 43–54 ns/op'
+        : '4 threads 95/5: at 2 cores an rwlock should beat a mutex here',
+  })),
+  // Atomics and once cells (issue 10). No npm anchor has them (multithreading has neither atomics nor OnceLock).
+  {
+    name: 'atomic-fetchAdd',
+    title: '`AtomicI32.fetchAdd(1)`, one thread (goal: within 1.1× of a bare `Atomics.add` on an Int32Array)',
+    kind: 'single',
+    unit: 'ns/op',
+    ops: 5_000_000,
+    quickOps: 1_000_000,
+    floor: 'raw-atomics',
+    impls: ['raw-atomics', 'threadsafe'],
+    rust: '`AtomicU32::fetch_add`, 1 thread: **2.02 ns/op** (reference/primitives-anchors.md §8)',
+  },
+  {
+    name: 'atomic-fetchAdd-contended',
+    title: '2 workers × N `AtomicI32.fetchAdd(1)` on one counter (goal: within 1.1× of bare `Atomics.add`)',
+    kind: 'contended',
+    unit: 'ms',
+    ops: 2_000_000,
+    quickOps: 500_000,
+    floor: 'raw-atomics',
+    impls: ['raw-atomics', 'threadsafe'],
+    rust: '`AtomicU32::fetch_add`, 2 threads: **5.3 ns/op** (AtomicU64 4.5)',
+  },
+  {
+    name: 'atomic-u64-fetchAdd',
+    title: '`AtomicU64.fetchAdd(1n)`, one thread (goal: within 1.2× of `Atomics.add` on a BigInt64Array)',
+    kind: 'single',
+    unit: 'ns/op',
+    ops: 5_000_000,
+    quickOps: 1_000_000,
+    floor: 'raw-atomics',
+    impls: ['raw-atomics', 'threadsafe'],
+    rust: '`AtomicU64::fetch_add`, 1 thread: **2.03 ns/op**',
+  },
+  {
+    name: 'atomic-fetchMax',
+    title: '`AtomicI32.fetchMax(++k)` (every op writes), one thread (goal: within 1.5× of a hand-written CAS loop)',
+    kind: 'single',
+    unit: 'ns/op',
+    ops: 5_000_000,
+    quickOps: 1_000_000,
+    floor: 'raw-atomics',
+    impls: ['raw-atomics', 'threadsafe'],
+    rust: '`AtomicU32::fetch_max` is one `lock cmpxchg` loop in Rust too; `compare_exchange` 2.31 ns',
+  },
+  {
+    name: 'oncelock-get',
+    title: '`OnceLock.get()` on an initialized cell (and `LazyLock.value`), one thread (goal: ≤ 2 ns)',
+    kind: 'single',
+    unit: 'ns/op',
+    ops: 20_000_000,
+    quickOps: 5_000_000,
+    floor: 'raw-atomics',
+    impls: ['raw-atomics', 'plain-field', 'threadsafe', 'threadsafe:lazy'],
+    variants: { lazy: '`LazyLock.value` (forced)' },
+    rust: '`OnceLock::get` **0.41 ns**; `LazyLock` deref 0.41 ns',
+  },
 ];
 
 /** The implementation and variant of an impl entry ("threadsafe:warn" → ["threadsafe", "warn"]). */
@@ -168,12 +292,15 @@ export const OPS_CAP = {
   'atomics-mutex': { 'lockAsync-contended': 100_000 },
   // One round trip is two sleeps and two wakes (~11 µs idle, far more on a loaded VM).
   'futex-pingpong': { 'deadlock-2': 20_000, 'deadlock-8': 20_000 },
+  // 2–4 µs per operation (primitives-anchors.md §6), ~20 µs per blocking barrier round.
+  multithreading: { semaphore: 100_000, barrier: 20_000 },
 };
 
 export const QUICK_OPS_CAP = {
   'web-locks': { lockAsync: 5_000, 'lockAsync-contended': 5_000 },
   'atomics-mutex': { 'lockAsync-contended': 10_000 },
   'futex-pingpong': { 'deadlock-2': 5_000, 'deadlock-8': 5_000 },
+  multithreading: { semaphore: 20_000, barrier: 5_000 },
 };
 
 export function opsFor(caseDef, entry, quick) {
@@ -188,5 +315,7 @@ export const GOALS = [
   { id: 'contended', text: 'contended within 1.2× of the best raw lock (raw-futex / raw-adaptive)' },
   { id: 'lockAsync-100ns', text: 'lockAsync uncontended ≤ 100 ns' },
   { id: 'lockAsync-vs-async-mutex', text: 'lockAsync uncontended ≥ 10× faster than async-mutex' },
+  // A goal with `case`, `floor` and `max`: threadsafe's ns/op on that case within `max`× of the floor's, same run.
+  { id: 'condvar-pingpong', case: 'condvar-pingpong', floor: 'raw-condvar', max: 1.3, text: 'Condvar ping-pong round trip within 1.3× of the raw futex condvar (same run)' },
   { id: 'vs-anchors', text: 'faster than multithreading and Atomics.Mutex on every shared case' },
 ];

@@ -294,7 +294,7 @@ export async function runContended(implName, caseName, handler, ops, { threads =
   const workers = [];
   for (let t = 0; t < threads; t++) {
     const w = new Worker(new URL('./worker.mjs', import.meta.url), {
-      workerData: { impl: implName, case: caseName, ops, ctl: sab, payload },
+      workerData: { impl: implName, case: caseName, ops, ctl: sab, payload, threads },
       transferList,
     });
     w.on('error', (e) => { failed.error ??= e; });

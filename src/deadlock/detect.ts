@@ -23,13 +23,25 @@ import {
   T_WAIT_SINCE,
   TICKET_NONE,
   TICKET_PUBLISHING,
+  T_STATE,
+  T_WAIT_VALUE,
+  T_WAIT_WORD,
+  ThreadStatus,
+  UNTIMED_WAIT,
   slotOf,
+  stateGeneration,
+  statusOf,
+  threadIdOf,
 } from "../runtime/threads.js";
+import { anyInFlight } from "../runtime/lifetime.js";
 
-/** Publishes that thread `me` is about to block on object `objectId` with `waitKind`; returns its wait ticket. */
-export function publishWait(rt: Runtime, me: number, objectId: number, waitKind: number): bigint {
+/**
+ * Publishes that thread `me` is about to block on object `objectId` with `waitKind` (`untimed`: with no timeout, so
+ * only another thread can end it); returns its wait ticket.
+ */
+export function publishWait(rt: Runtime, me: number, objectId: number, waitKind: number, untimed = false): bigint {
   const base = rt.threadBase(slotOf(me));
-  Atomics.store(rt.words, base + T_WAIT_KIND, waitKind);
+  Atomics.store(rt.words, base + T_WAIT_KIND, waitKind | (untimed ? UNTIMED_WAIT : 0));
   Atomics.store(rt.words, base + T_WAIT_OBJECT, objectId + 1);
   Atomics.store(rt.words, base + T_WAIT_SINCE, rt.elapsed());
   const ticketIndex = base / 2 + T_TICKET_I64;
@@ -37,6 +49,16 @@ export function publishWait(rt: Runtime, me: number, objectId: number, waitKind:
   const ticket = Atomics.add(rt.wide, H_WAIT_TICKETS_I64, 1n) + 1n;
   Atomics.store(rt.wide, ticketIndex, ticket);
   return ticket;
+}
+
+/**
+ * Publishes the futex word (an Int32 index in `rt.words`, or -1 when it lies in another buffer) and the value thread
+ * `me` is about to sleep on: while the word holds that value, the sleep cannot end without another thread.
+ */
+export function publishSleep(rt: Runtime, me: number, wordIndex: number, value: number): void {
+  const base = rt.threadBase(slotOf(me));
+  Atomics.store(rt.words, base + T_WAIT_VALUE, value);
+  Atomics.store(rt.words, base + T_WAIT_WORD, wordIndex);
 }
 
 /** Withdraws thread `me`'s wait (it finished, timed out, or gave up). */
@@ -55,7 +77,7 @@ export function waitingFor(rt: Runtime, id: number): number {
 
 /** How thread `id` waits on the object `waitingFor` gives (kinds.ts, WaitKind). */
 export function waitKindOf(rt: Runtime, id: number): number {
-  return Atomics.load(rt.words, rt.threadBase(slotOf(id)) + T_WAIT_KIND);
+  return Atomics.load(rt.words, rt.threadBase(slotOf(id)) + T_WAIT_KIND) & ~UNTIMED_WAIT;
 }
 
 /** Since when (ms since the runtime's epoch) thread `id` has been blocked, if it is. */
@@ -133,7 +155,7 @@ function unchanged(rt: Runtime, edges: readonly Edge[]): boolean {
     const base = rt.threadBase(slotOf(edge.holder));
     if (Atomics.load(rt.wide, base / 2 + T_TICKET_I64) !== edge.ticket) return false;
     if (Atomics.load(rt.words, base + T_WAIT_OBJECT) - 1 !== edge.next) return false;
-    if (Atomics.load(rt.words, base + T_WAIT_KIND) !== edge.nextKind) return false;
+    if ((Atomics.load(rt.words, base + T_WAIT_KIND) & ~UNTIMED_WAIT) !== edge.nextKind) return false;
   }
   return true;
 }
@@ -154,4 +176,70 @@ export function findDeadlock(rt: Runtime, me: number, objectId: number, waitKind
     };
   }
   return undefined;
+}
+
+/** One sleeping thread in an "all threads asleep" report. */
+export interface Sleeper {
+  readonly thread: number;
+  readonly objectId: number;
+  readonly waitKind: number;
+}
+
+/** Every live thread's published wait, if every live thread is asleep in an untimed wait; else undefined. */
+function collectSleepers(rt: Runtime): Array<Sleeper & { ticket: bigint }> | undefined {
+  const sleepers: Array<Sleeper & { ticket: bigint }> = [];
+  for (let slot = 1; slot < MAX_THREADS; slot++) {
+    const base = rt.threadBase(slot);
+    const state = Atomics.load(rt.words, base + T_STATE);
+    const status = statusOf(state);
+    if (status === ThreadStatus.Free) continue;
+    if (status === ThreadStatus.Dead) return undefined; // being reaped: its holds are about to be released
+    const thread = threadIdOf(slot, stateGeneration(state));
+    const ticket = readTicket(rt, thread);
+    if (ticket <= TICKET_NONE) return undefined; // running (or free to run its event loop): it may wake the others
+    const kind = Atomics.load(rt.words, base + T_WAIT_KIND);
+    if ((kind & UNTIMED_WAIT) === 0) return undefined; // its timeout will wake it
+    const objectId = Atomics.load(rt.words, base + T_WAIT_OBJECT) - 1;
+    if (objectId < 0) return undefined;
+    // Asleep for good only while its word still holds the value it sleeps on: a word that moved (a notify, an
+    // unlock) means it is waking up, or will not sleep.
+    const word = Atomics.load(rt.words, base + T_WAIT_WORD);
+    if (word < 0 || word >= rt.words.length) return undefined;
+    if (Atomics.load(rt.words, word) !== Atomics.load(rt.words, base + T_WAIT_VALUE)) return undefined;
+    sleepers.push({ thread, objectId, waitKind: kind & ~UNTIMED_WAIT, ticket });
+  }
+  return sleepers;
+}
+
+/**
+ * Go's "all goroutines are asleep", run by thread `me` (wait ticket `ticket`) before it sleeps with no timeout:
+ * when every live thread of the program is asleep in an untimed wait, none can ever wake another, and the thread
+ * whose wait made it so (the highest ticket) gets the report. Exact: two collects must agree; a thread that is
+ * running, awaiting a promise, waiting with a timeout or being reaped, a holder that is dead (its holds will be
+ * released), or a message still in flight (it may bring a new thread into the program) means no report.
+ * Returns the sleepers, this thread first, when this thread must report; otherwise undefined.
+ */
+export function findAllAsleep(rt: Runtime, me: number, ticket: bigint): Sleeper[] | undefined {
+  const first = collectSleepers(rt);
+  if (!first || first.length === 0) return undefined;
+  for (const sleeper of first) {
+    if (sleeper.ticket > ticket) return undefined; // a later sleeper reports it
+    for (const holder of holdersOf(rt, sleeper.objectId, sleeper.waitKind)) if (!rt.isAlive(holder)) return undefined;
+  }
+  // A sleeper on a wait-for cycle is that cycle's to report (its highest ticket does, and its unwinding may wake
+  // the others): "all asleep" is only for what no cycle explains.
+  for (const sleeper of first) {
+    if (search(rt, sleeper.thread, sleeper.objectId, sleeper.waitKind, [], new Set())) return undefined;
+  }
+  if (anyInFlight(rt)) return undefined;
+  const second = collectSleepers(rt);
+  if (!second || second.length !== first.length) return undefined;
+  for (let i = 0; i < first.length; i++) {
+    const a = first[i]!;
+    const b = second[i]!;
+    if (a.thread !== b.thread || a.ticket !== b.ticket || a.objectId !== b.objectId || a.waitKind !== b.waitKind) return undefined;
+  }
+  const mine = first.find((sleeper) => sleeper.thread === me);
+  if (!mine) return undefined;
+  return [mine, ...first.filter((sleeper) => sleeper.thread !== me)];
 }

@@ -7,7 +7,7 @@
 import type { LockRef, ThreadRef } from "../errors.js";
 import { runtime } from "../runtime/current.js";
 import { readDump } from "../runtime/dumps.js";
-import { ANY_WAIT, kindName, protocolOf } from "../runtime/kinds.js";
+import { ANY_WAIT, kindName, protocolOf, relationOf } from "../runtime/kinds.js";
 import type { Runtime } from "../runtime/runtime.js";
 import {
   MAX_THREADS,
@@ -35,6 +35,8 @@ export interface LockState {
   readonly lock: LockRef;
   /** What kind of object it is: "Mutex", … */
   readonly kind: string;
+  /** What it is tied to right now, if anything: `of Mutex "queue"` for a Condvar being waited on. */
+  readonly relation: string | undefined;
   /** The holder (for a lock with several holders, the first of `holders`). */
   readonly owner: ThreadRef | undefined;
   /** Every thread that holds it (one for a Mutex). */
@@ -54,6 +56,8 @@ export interface ThreadState {
   readonly blockedOn: LockRef | undefined;
   /** What kind of object that is ("Mutex", …). */
   readonly blockedKind: string | undefined;
+  /** What that object is tied to, if anything: `of Mutex "queue"` for a Condvar. */
+  readonly blockedRelation: string | undefined;
   readonly blockedMs: number | undefined;
   /** Pending async waits (lockAsync() and the like). */
   readonly asyncWaits: number;
@@ -114,6 +118,7 @@ export function dumpLocksOf(rt: Runtime): LockDump {
       thread,
       blockedOn: blockedLock >= 0 ? { id: blockedLock, name: rt.objectName(blockedLock) } : undefined,
       blockedKind: blockedLock >= 0 ? kindName(rt.objectKind(blockedLock)) : undefined,
+      blockedRelation: blockedLock >= 0 ? relationOf(rt, rt.objectKind(blockedLock), blockedLock).trimStart() || undefined : undefined,
       blockedMs: blockedLock >= 0 ? blockedMs : undefined,
       asyncWaits,
       blockedAt: blockedLock >= 0 ? parsedDump(rt, id).waiting : undefined,
@@ -135,6 +140,7 @@ export function dumpLocksOf(rt: Runtime): LockDump {
     locks.push({
       lock: { id: lockId, name: rt.objectName(lockId) },
       kind: kindName(kind),
+      relation: relationOf(rt, kind, lockId).trimStart() || undefined,
       owner: ownerId === 0 ? undefined : { id: ownerId, name: rt.threadName(ownerId) },
       holders: holderIds.map((id) => ({ id, name: rt.threadName(id) })),
       poisoned,
@@ -158,7 +164,7 @@ function formatDump(takenAt: Date, locks: readonly LockState[], threads: readonl
   lines.push("Locks:");
   if (locks.length === 0) lines.push("  (none held, awaited or poisoned)");
   for (const state of locks) {
-    let line = `  ${state.kind} ${quote(state.lock)}: `;
+    let line = `  ${state.kind} ${quote(state.lock)}${state.relation ? ` ${state.relation}` : ""}: `;
     line += state.holders.length > 0 ? `held by ${state.holders.map((t) => `thread ${quote(t)}`).join(", ")}` : "free";
     if (state.heldAtLeastMs !== undefined) line += ` for at least ${formatMs(state.heldAtLeastMs)}`;
     if (state.poisoned) line += ", POISONED";
@@ -172,7 +178,8 @@ function formatDump(takenAt: Date, locks: readonly LockState[], threads: readonl
   lines.push("Threads:");
   for (const state of threads) {
     let line = `  thread ${quote(state.thread)}: `;
-    line += state.blockedOn ? `blocked on ${state.blockedKind} ${quote(state.blockedOn)} for ${formatMs(state.blockedMs ?? 0)}` : "running";
+    const relation = state.blockedRelation ? ` ${state.blockedRelation}` : "";
+    line += state.blockedOn ? `blocked on ${state.blockedKind} ${quote(state.blockedOn)}${relation} for ${formatMs(state.blockedMs ?? 0)}` : "running";
     if (state.asyncWaits > 0) line += `; ${state.asyncWaits} pending async wait${state.asyncWaits === 1 ? "" : "s"}`;
     lines.push(line);
     if (state.blockedAt) lines.push(...state.blockedAt.split("\n").map((frame) => `      ${frame}`));

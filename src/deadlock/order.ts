@@ -72,13 +72,8 @@ function insertEdge(rt: Runtime, from: number, to: number, threadId: number, sta
     if (seen === 0n) {
       const info = rt.edgeInfoBase + slot * EDGE_INFO_WORDS;
       Atomics.store(rt.words, info + EI_THREAD, threadId);
-      let nameRef = 0;
-      try {
-        nameRef = rt.storeName(rt.threadName(threadId)); // a copy: the thread's own name goes with its slot
-      } catch {
-        // a full arena costs the report its name, nothing else
-      }
-      Atomics.store(rt.words, info + EI_THREAD_NAME, nameRef);
+      // The name itself is read when a report needs it: a stored copy per edge would never be freed.
+      Atomics.store(rt.words, info + EI_THREAD_NAME, 0);
       Atomics.store(rt.words, info + EI_STACK, stackRef);
       return "inserted";
     }
@@ -203,8 +198,8 @@ export function recordOrder(
       const threadId = Atomics.load(rt.words, info + EI_THREAD);
       return {
         threadId,
-        // The name as it was then: the thread may have ended and its slot gone to another thread since.
-        threadName: rt.loadName(Atomics.load(rt.words, info + EI_THREAD_NAME)) ?? `thread-${threadId}`,
+        // Named while its slot has not been reused (`thread-<id>` after that).
+        threadName: rt.threadName(threadId),
         stack: rt.loadText(Atomics.load(rt.words, info + EI_STACK)),
       };
     });

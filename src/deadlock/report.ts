@@ -6,10 +6,10 @@
 import { DeadlockError, LockTimeoutError, TimeoutError, type CycleEntry, type LockRef, type ThreadRef } from "../errors.js";
 import { settings } from "../runtime/config.js";
 import { currentThreadId } from "../runtime/current.js";
-import { isLockWait, kindName } from "../runtime/kinds.js";
+import { isLockWait, kindName, relationOf } from "../runtime/kinds.js";
 import { objectsHeldBy } from "../runtime/reap.js";
 import type { Runtime } from "../runtime/runtime.js";
-import { holdersOf, waitKindOf, waitingFor, waitingSince, type FoundCycle } from "./detect.js";
+import { holdersOf, waitKindOf, waitingFor, waitingSince, type FoundCycle, type Sleeper } from "./detect.js";
 import { dumpLocksOf, parsedDump } from "./dump.js";
 import { captureStack } from "./stacks.js";
 
@@ -23,7 +23,8 @@ export function lockRef(rt: Runtime, lockId: number): LockRef {
 
 /** `Mutex "name"`: an object as messages name it. */
 function described(rt: Runtime, ref: LockRef): string {
-  return `${kindName(rt.objectKind(ref.id))} ${quoted(ref)}`;
+  const kind = rt.objectKind(ref.id);
+  return `${kindName(kind)} ${quoted(ref)}${relationOf(rt, kind, ref.id)}`;
 }
 
 function quoted(ref: LockRef | ThreadRef): string {
@@ -92,6 +93,49 @@ export function deadlockError(rt: Runtime, cycle: FoundCycle): DeadlockError {
   return new DeadlockError(lines.join("\n"), "cycle", entries);
 }
 
+/**
+ * Builds the `DeadlockError` (kind "all-asleep") that thread `sleepers[0].thread` throws when every live thread is
+ * asleep in a wait that only another thread could end.
+ */
+export function allAsleepError(rt: Runtime, sleepers: readonly Sleeper[]): DeadlockError {
+  const entries: CycleEntry[] = sleepers.map((sleeper) => ({
+    thread: threadRef(rt, sleeper.thread),
+    waitsFor: lockRef(rt, sleeper.objectId),
+    holds: objectsHeldBy(rt, sleeper.thread).map((id) => lockRef(rt, id)),
+  }));
+  const me = entries[0]!;
+  const now = rt.elapsed();
+  const lines =
+    entries.length === 1
+      ? [
+          `waiting on ${described(rt, me.waitsFor)} would never end: this is the only live thread of the program, and ` +
+            `only another thread could end this wait (Go says "all goroutines are asleep")`,
+          "",
+        ]
+      : [
+          `waiting on ${described(rt, me.waitsFor)} would never end: all ${entries.length} live threads of the program are ` +
+            `asleep, each in a wait that only another thread could end (Go says "all goroutines are asleep")`,
+          `  (detected in thread ${quoted(me.thread)}, the last to go to sleep; the others keep waiting)`,
+          "",
+        ];
+  entries.forEach((entry, i) => {
+    const since = i === 0 ? undefined : waitingSince(rt, entry.thread.id);
+    const status = i === 0 ? "◀ this thread" : since === undefined ? "" : `asleep for ${formatMs(Math.max(0, now - since))}`;
+    lines.push(`  thread ${quoted(entry.thread)} (id ${entry.thread.id})  ${status}`.trimEnd());
+    const holders = holdersOf(rt, entry.waitsFor.id, sleepers[i]!.waitKind);
+    const heldBy = holders.length === 0 ? "" : `, held by ${holders.map((id) => `thread ${quoted(threadRef(rt, id))}`).join(", ")}`;
+    lines.push(`      waits on ${described(rt, entry.waitsFor)}${heldBy}`);
+    for (const held of entry.holds) lines.push(`      holds    ${described(rt, held)}`);
+  });
+  lines.push(
+    "",
+    "  Fix: make sure some thread that is still running will notify, send, release or arrive: a notify that was never " +
+      "sent (or sent before the wait began without a predicate: use waitWhile), a sender that ended without sending, a " +
+      "barrier that waits for more threads than will ever arrive.",
+  );
+  return new DeadlockError(lines.join("\n"), "all-asleep", entries);
+}
+
 function frames(stack: string, prefix: string): string[] {
   return stack.split("\n").slice(0, 4).map((line) => prefix + line.trim());
 }
@@ -99,6 +143,15 @@ function frames(stack: string, prefix: string): string[] {
 /** The message of a stall report: thread `me` has waited `waitedMs` for `lockId` (a `waitKind` wait). */
 export function stallMessage(rt: Runtime, me: number, lockId: number, waitKind: number, waitedMs: number): string {
   const lock = lockRef(rt, lockId);
+  if (!isLockWait(waitKind)) {
+    // A wait for an event (a notify, a barrier's round, a message): nobody holds what it waits for.
+    return (
+      `threadsafe: stall: thread ${quoted(threadRef(rt, me))} (id ${me}) has waited ${formatMs(waitedMs)} on ` +
+      `${described(rt, lock)}, and nothing has woken it: the thread that should signal it may be busy, blocked, or ` +
+      `may never do so (configure({ stallWarnMs }) sets when this is reported; 0 turns it off.)\n` +
+      dumpLocksOf(rt).toString()
+    );
+  }
   const ownerId = holdersOf(rt, lockId, waitKind)[0] ?? 0;
   const owner = ownerId === 0 ? "nobody (it was just released)" : `thread ${quoted(threadRef(rt, ownerId))} (id ${ownerId})`;
   const why =

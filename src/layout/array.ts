@@ -20,6 +20,7 @@ import {
   located,
   pathOf,
   rangeFail,
+  readOnlyFail,
   sameLayout,
   typeFail,
   under,
@@ -66,7 +67,9 @@ export abstract class ArrayViewMethods<E> implements ViewState {
   }
 
   set(index: number, value: Assignable<E>): void {
-    this[LIVENESS].assertLive();
+    const liveness = this[LIVENESS];
+    liveness.assertLive();
+    if (liveness.readOnly === true) readOnlyFail(`${pathOf(this)}[${index}]`);
     const layout = this[LAYOUT];
     if (!(index >>> 0 === index && index < layout.length)) indexError(this, index);
     let prepared: unknown;

@@ -179,6 +179,11 @@ export class RawBytes {
   constructor(readonly bytes: Uint8Array) {}
 }
 
+/** Throws the `TypeError` of a write through a view of a read-only guard (see `Liveness.readOnly`). */
+export function readOnlyFail(path: string): never {
+  throw new TypeError(`${path}: read-only: this view belongs to a read guard; take a write guard to change the value`);
+}
+
 /** A liveness that is always live: used where a read cannot produce a view. */
 export const ALWAYS_LIVE: Liveness = { assertLive() {} };
 

@@ -29,6 +29,11 @@ export interface DataViews {
  */
 export interface Liveness {
   assertLive(): void;
+  /**
+   * True for a guard that may only read (an RwLock read guard): every write through its views throws a
+   * `TypeError`. Absent or false: views write shared memory.
+   */
+  readonly readOnly?: boolean;
 }
 
 /** A layout's self-description: plain JSON, safe to structured-clone, validated on arrival. */

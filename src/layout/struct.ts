@@ -16,6 +16,7 @@ import {
   OFFSET,
   PARENT,
   RawBytes,
+  readOnlyFail,
   VIEWS,
   alignUp,
   describeValue,
@@ -113,7 +114,9 @@ function fieldAccessor(layout: BaseLayout<unknown>, offset: number, name: string
         : layout.read(this[VIEWS], this[OFFSET] + offset, liveness);
     },
     set(this: StructViewMethods, value: unknown): void {
-      this[LIVENESS].assertLive();
+      const liveness = this[LIVENESS];
+      liveness.assertLive();
+      if (liveness.readOnly === true) readOnlyFail(pathOf(this) + formatKey(name));
       let prepared: unknown;
       try {
         prepared = layout.prepare(value);

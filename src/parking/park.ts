@@ -11,8 +11,8 @@
  *   waiter consumed.
  */
 
-import { findDeadlock, publishWait, unpublishWait } from "../deadlock/detect.js";
-import { deadlockError, stallMessage, timeoutError } from "../deadlock/report.js";
+import { findAllAsleep, findDeadlock, publishSleep, publishWait, unpublishWait } from "../deadlock/detect.js";
+import { allAsleepError, deadlockError, stallMessage, timeoutError } from "../deadlock/report.js";
 import { report, settings } from "../runtime/config.js";
 import { currentThreadId } from "../runtime/current.js";
 import { protocolOf } from "../runtime/kinds.js";
@@ -75,17 +75,45 @@ function sliceMs(rt: Runtime): number {
 /**
  * A waiter's checks after each sleep: dead holders' holds are released, and a wait longer than `stallWarnMs` is
  * reported once. Returns whether the stall has been reported.
+ *
+ * A sleep ended by a notify (or not begun: the word had changed) skips the dead-holder check: someone alive just
+ * released or changed the word (or a reaper did), and the
+ * check can cost a scan of the reference table for kinds whose holds live there (permits, read holds), which a busy
+ * hand-off must not pay on every wake. A holder that dies silently stops the notifies, so the next sleep runs out
+ * its slice and the check runs then.
  */
-function afterWake(p: Parkable, waitKind: number, start: number, stallReported: boolean): boolean {
+function afterWake(p: Parkable, waitKind: number, start: number, stallReported: boolean, notified: boolean): boolean {
   const { rt, id } = p;
-  const holders: number[] = [];
-  protocolOf(rt.objectKind(id))?.holders(rt, id, waitKind, holders);
-  if (holders.length > 0) recoverDeadHolders(rt, id, holders);
+  if (!notified) {
+    const holders: number[] = [];
+    protocolOf(rt.objectKind(id))?.holders(rt, id, waitKind, holders);
+    if (holders.length > 0) recoverDeadHolders(rt, id, holders);
+  }
   if (stallReported || settings.stallWarnMs <= 0) return stallReported;
   const waited = now() - start;
   if (waited < settings.stallWarnMs) return false;
   report({ kind: "stall", message: stallMessage(rt, currentThreadId, id, waitKind, waited) });
   return true;
+}
+
+/**
+ * The deadlock checks of a published wait: a wait-for cycle through this thread, then (for a wait only another
+ * thread can end) every live thread asleep. Only the thread that must report throws.
+ */
+function check(rt: Runtime, me: number, id: number, waitKind: number, ticket: bigint, untimed: boolean): void {
+  // A thread that leaves its wait withdraws it before anything else (building a report takes a while), so that no
+  // other thread sees it asleep while it is on its way out: one deadlock, one victim.
+  const cycle = findDeadlock(rt, me, id, waitKind, ticket);
+  if (cycle) {
+    unpublishWait(rt, me);
+    throw deadlockError(rt, cycle);
+  }
+  if (!untimed) return;
+  const sleepers = findAllAsleep(rt, me, ticket);
+  if (sleepers) {
+    unpublishWait(rt, me);
+    throw allAsleepError(rt, sleepers);
+  }
 }
 
 /**
@@ -103,6 +131,10 @@ export function park(p: Parkable, waitKind: number, timeoutMs: number, onPark?: 
   const { rt, id, words, index } = p;
   const me = currentThreadId;
   const start = now();
+  // Only another thread can end an untimed, uninterruptible wait: it counts for "all threads asleep".
+  const untimed = timeoutMs === Infinity && interrupted === undefined;
+  // The sleep can be verified ("all threads asleep") only when its word is one of the runtime's own.
+  const sleepWord = words === rt.words ? index : -1;
   let published = false;
   let ticket = 0n;
   let lastCheck = 0;
@@ -112,15 +144,18 @@ export function park(p: Parkable, waitKind: number, timeoutMs: number, onPark?: 
       const result = p.attempt();
       if (result !== PARKED) return result;
       const waited = now() - start;
-      if (waited >= timeoutMs) throw timeoutError(rt, id, waitKind, waited, timeoutMs);
+      if (waited >= timeoutMs) {
+        if (published) unpublishWait(rt, me); // withdrawn before the report is built (see check)
+        throw timeoutError(rt, id, waitKind, waited, timeoutMs);
+      }
       if (interrupted?.()) throw interruptedWait;
       if (!published && waited >= PUBLISH_AFTER_MS) {
         // Only a wait that lasts is published and checked: a handoff between busy threads costs nothing extra.
         published = true;
         onPark?.(); // before publishing: a report made as soon as the wait is visible must find the stack
-        ticket = publishWait(rt, me, id, waitKind);
-        const cycle = findDeadlock(rt, me, id, waitKind, ticket);
-        if (cycle) throw deadlockError(rt, cycle);
+        publishSleep(rt, me, sleepWord, p.expected);
+        ticket = publishWait(rt, me, id, waitKind, untimed);
+        check(rt, me, id, waitKind, ticket, untimed);
         continue; // the holders may have moved on meanwhile: look again before sleeping
       }
       const slice = sliceMs(rt);
@@ -128,13 +163,13 @@ export function park(p: Parkable, waitKind: number, timeoutMs: number, onPark?: 
         // Checked again every slice: a walk can be inconclusive (a member caught mid-publication, or state that
         // kept moving), and a cycle must not go unreported because of it. Still only the highest ticket throws.
         lastCheck = waited;
-        const cycle = findDeadlock(rt, me, id, waitKind, ticket);
-        if (cycle) throw deadlockError(rt, cycle);
+        check(rt, me, id, waitKind, ticket, untimed);
       }
       // An interruptible wait (a transaction) sleeps in short slices: a wound's notify can land just before the sleep.
       const longest = !published ? PUBLISH_AFTER_MS - waited : interrupted ? INTERRUPTIBLE_SLICE_MS : slice;
-      Atomics.wait(words, index, p.expected, Math.min(timeoutMs - waited, longest));
-      stallReported = afterWake(p, waitKind, start, stallReported);
+      if (published) publishSleep(rt, me, sleepWord, p.expected);
+      const outcome = Atomics.wait(words, index, p.expected, Math.min(timeoutMs - waited, longest));
+      stallReported = afterWake(p, waitKind, start, stallReported, outcome !== "timed-out");
     }
   } finally {
     if (published) unpublishWait(rt, me);
@@ -171,10 +206,11 @@ export async function parkAsync(p: Parkable, waitKind: number, timeoutMs: number
       const waited = now() - start;
       if (waited >= timeoutMs) throw timeoutError(rt, id, waitKind, waited, timeoutMs);
       const wait = Atomics.waitAsync(words, index, p.expected, Math.min(timeoutMs - waited, sliceMs(rt)));
+      let outcome: string = wait.async ? "ok" : wait.value;
       if (wait.async) {
         if (aborted) {
           try {
-            await Promise.race([wait.value, aborted]);
+            outcome = await Promise.race([wait.value, aborted]);
           } catch (reason) {
             // This wait may still be woken by a notify meant for a live waiter: pass that wake on.
             void wait.value.then((outcome) => {
@@ -183,10 +219,10 @@ export async function parkAsync(p: Parkable, waitKind: number, timeoutMs: number
             throw reason;
           }
         } else {
-          await wait.value;
+          outcome = await wait.value;
         }
       }
-      stallReported = afterWake(p, waitKind, start, stallReported);
+      stallReported = afterWake(p, waitKind, start, stallReported, outcome !== "timed-out");
     }
   } finally {
     if (onAbort) signal?.removeEventListener("abort", onAbort);

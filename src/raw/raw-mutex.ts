@@ -191,13 +191,13 @@ export class RawMutex implements Parkable {
 
   /** Clears the poison flag (and its record), whether or not the lock is held. */
   clearPoison(): void {
+    if (!this.isPoisoned()) return;
+    // The record goes first: a poisoning that races this one then writes a fresh record for its own flag.
+    clearPoisonRecord(this.rt, this.id);
     for (;;) {
       const word = Atomics.load(this.words, this.index);
       if ((word & POISONED) === 0) return;
-      if (Atomics.compareExchange(this.words, this.index, word, word & ~POISONED) === word) {
-        clearPoisonRecord(this.rt, this.id);
-        return;
-      }
+      if (Atomics.compareExchange(this.words, this.index, word, word & ~POISONED) === word) return;
     }
   }
 

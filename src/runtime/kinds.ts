@@ -68,6 +68,11 @@ export interface KindProtocol {
   /** Whether object `id` is poisoned. */
   isPoisoned(rt: Runtime, id: number): boolean;
   /**
+   * What object `id` is tied to right now, appended to its name in messages and dumps (a Condvar in use: `of Mutex
+   * "queue"`), or undefined. Optional.
+   */
+  relation?(rt: Runtime, id: number): string | undefined;
+  /**
    * Releases what thread `threadId`, which is no longer alive, held of object `id`: `holds` is what its reference
    * entry recorded (runtime/lifetime.ts), `cause` how it ended (objects.ts, PoisonCause). Idempotent. Returns
    * whether anything was released.
@@ -90,4 +95,10 @@ export function protocolOf(kind: number): KindProtocol | undefined {
 /** The display name of kind `kind` ("Mutex"), or "object". */
 export function kindName(kind: number): string {
   return protocols[kind]?.displayName ?? "object";
+}
+
+/** What object `id` (of kind `kind`) is tied to right now, with a leading space (`' of Mutex "queue"'`), or "". */
+export function relationOf(rt: Runtime, kind: number, id: number): string {
+  const relation = protocols[kind]?.relation?.(rt, id);
+  return relation === undefined ? "" : ` ${relation}`;
 }

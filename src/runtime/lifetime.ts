@@ -9,8 +9,9 @@
  * once, and so does each message in flight that carries it (`share`, `spawn` arguments). Each count is an entry of
  * the reference table, so that whoever reaps a dead thread can drop that thread's counts without its help.
  *
- * An entry is REF_WORDS Int32 words: `[holder, object id + 1, holds]`. `holder` is a thread slot (1..1023) or an
- * in-flight ticket (IN_FLIGHT_BASE and up); EMPTY or TOMBSTONE when unused. `holds` is what the holder holds of the
+ * An entry is REF_WORDS Int32 words: `[holder, object id + 1, holds]`. `holder` is a thread id (slot and generation,
+ * so a late reaper of a slot's previous thread matches nothing of its next one) or, negative, a message in flight;
+ * EMPTY or TOMBSTONE when unused, CLAIMING while its words are being written (scans skip it). `holds` is what the holder holds of the
  * object beyond what the object's own words record (read holds, permits: see the primitive's protocol); a Mutex
  * names its owner in its word and leaves it 0.
  *
@@ -45,8 +46,9 @@ import {
   KIND_MASK,
 } from "./objects.js";
 import { ANY_WAIT, protocolOf } from "./kinds.js";
+import { MAX_THREADS, T_STATE, ThreadStatus, stateGeneration, statusOf, threadIdOf } from "./threads.js";
 import { H_FREE_OBJECTS_I64, H_OBJECT_COUNT, H_TRANSIT_TICKETS, REF_WORDS, type Runtime } from "./runtime.js";
-import { MAX_THREADS, T_STATE, ThreadStatus, slotOf, stateGeneration, statusOf, threadIdOf } from "./threads.js";
+
 
 const R_HOLDER = 0;
 const R_OBJECT = 1;
@@ -54,9 +56,18 @@ const R_OBJECT = 1;
 export const R_HOLDS = 2;
 const EMPTY = 0;
 const TOMBSTONE = -1;
-/** Holders from here up are messages in flight, not threads. */
-const IN_FLIGHT_BASE = MAX_THREADS;
-const IN_FLIGHT_SPAN = 0x3fffffff - IN_FLIGHT_BASE;
+/** An entry being claimed or dropped: its other words are not meaningful yet (or any more). */
+const CLAIMING = -2;
+/** Holders from here down are messages in flight, not threads. */
+const IN_FLIGHT_BASE = -3;
+const IN_FLIGHT_SPAN = 0x3fffffff;
+
+function isThreadHolder(holder: number): boolean {
+  return holder > 0;
+}
+function isInFlightHolder(holder: number): boolean {
+  return holder <= IN_FLIGHT_BASE;
+}
 
 // ## Object records
 
@@ -176,25 +187,45 @@ function entryIndex(rt: Runtime, entry: number): number {
 /** Claims an entry for `(holder, id)` and returns its number. The caller has already added the count it stands for. */
 function claimEntry(rt: Runtime, holder: number, id: number): number {
   const mask = rt.refSlots - 1;
-  let entry = (Math.imul(holder ^ Math.imul(id + 1, 0x9e3779b1), 0x85ebca77) >>> 0) & mask;
+  let entry = firstProbe(holder, id, mask);
   for (let probe = 0; probe < rt.refSlots; probe++, entry = (entry + 1) & mask) {
     const index = entryIndex(rt, entry);
     const seen = Atomics.load(rt.words, index + R_HOLDER);
     if (seen !== EMPTY && seen !== TOMBSTONE) continue;
-    if (Atomics.compareExchange(rt.words, index + R_HOLDER, seen, holder) !== seen) continue;
+    if (Atomics.compareExchange(rt.words, index + R_HOLDER, seen, CLAIMING) !== seen) continue;
     Atomics.store(rt.words, index + R_HOLDS, 0);
     Atomics.store(rt.words, index + R_OBJECT, id + 1);
+    Atomics.store(rt.words, index + R_HOLDER, holder); // last: an entry with a holder is whole
     return entry;
   }
   release(rt, id);
-  throw new RangeError(`threadsafe: the runtime's reference table is full (${rt.refSlots} thread-object pairs)`);
+  throw new RangeError(
+    `threadsafe: the runtime's reference table is full (${rt.refSlots} pairs of a holder and an object it has). ` +
+      `It is sized from configure({ maxLocks }): raise that before the first shared object is created`,
+  );
+}
+
+/**
+ * Takes entry `entry` away from `(holder, id)`: afterwards no scan sees it. Returns whether it still stood for them
+ * (then the caller owns the count it stood for).
+ */
+function takeEntry(rt: Runtime, entry: number, holder: number, id: number): boolean {
+  const index = entryIndex(rt, entry);
+  if (Atomics.load(rt.words, index + R_OBJECT) !== id + 1) return false;
+  if (Atomics.compareExchange(rt.words, index + R_HOLDER, holder, CLAIMING) !== holder) return false;
+  if (Atomics.load(rt.words, index + R_OBJECT) !== id + 1) {
+    Atomics.store(rt.words, index + R_HOLDER, holder); // not ours after all: the holder reused it for another object
+    return false;
+  }
+  Atomics.store(rt.words, index + R_OBJECT, 0);
+  Atomics.store(rt.words, index + R_HOLDS, 0);
+  Atomics.store(rt.words, index + R_HOLDER, TOMBSTONE);
+  return true;
 }
 
 /** Drops entry `entry` if it still stands for `(holder, id)`, and its count. Returns whether it did. */
 function dropEntry(rt: Runtime, entry: number, holder: number, id: number): boolean {
-  const index = entryIndex(rt, entry);
-  if (Atomics.load(rt.words, index + R_OBJECT) !== id + 1) return false;
-  if (Atomics.compareExchange(rt.words, index + R_HOLDER, holder, TOMBSTONE) !== holder) return false;
+  if (!takeEntry(rt, entry, holder, id)) return false;
   release(rt, id);
   return true;
 }
@@ -204,63 +235,83 @@ export function holdsIndex(rt: Runtime, entry: number): number {
   return entryIndex(rt, entry) + R_HOLDS;
 }
 
-/** Calls `visit(objectId, holds)` for every entry of thread slot `slot` (slow: a scan of the table). */
-export function visitEntriesOfSlot(rt: Runtime, slot: number, visit: (id: number, holds: number) => void): void {
+/** Calls `visit(objectId, holds)` for every entry of thread `threadId` (slow: a scan of the table). */
+export function visitEntriesOf(rt: Runtime, threadId: number, visit: (id: number, holds: number) => void): void {
   const words = rt.words;
   for (let entry = 0; entry < rt.refSlots; entry++) {
     const index = entryIndex(rt, entry);
-    if (words[index + R_HOLDER] !== slot) continue;
+    if (words[index + R_HOLDER] !== threadId) continue;
     const id = Atomics.load(words, index + R_OBJECT) - 1;
-    if (id >= 0) visit(id, Atomics.load(words, index + R_HOLDS));
+    if (id >= 0 && Atomics.load(words, index + R_HOLDER) === threadId) visit(id, Atomics.load(words, index + R_HOLDS));
   }
 }
 
 /**
- * Calls `visit(objectId, holds)` for every entry of thread slot `slot`, then drops them. Used once a thread is
- * dead (reap.ts): `visit` releases what it held, before its counts go.
+ * For every entry of thread `threadId`, which is no longer alive: takes what it records as held (each hold is
+ * given to exactly one caller, however many reapers run) and calls `release(objectId, holds)`, then drops the
+ * entries. `release` releases before the counts go, so nothing is reclaimed while still held.
  */
-export function dropEntriesOfSlot(rt: Runtime, slot: number, visit: (id: number, holds: number) => void): void {
+export function dropEntriesOf(rt: Runtime, threadId: number, release: (id: number, holds: number) => void): void {
   const words = rt.words;
   const found: number[] = [];
-  for (let entry = 0; entry < rt.refSlots; entry++) if (words[entryIndex(rt, entry) + R_HOLDER] === slot) found.push(entry);
+  for (let entry = 0; entry < rt.refSlots; entry++) if (words[entryIndex(rt, entry) + R_HOLDER] === threadId) found.push(entry);
   for (const entry of found) {
     const index = entryIndex(rt, entry);
-    if (Atomics.load(words, index + R_HOLDER) !== slot) continue;
     const id = Atomics.load(words, index + R_OBJECT) - 1;
-    if (id < 0) continue; // claimed, but the thread died before it wrote the object: its count was never added
-    visit(id, Atomics.load(words, index + R_HOLDS));
+    if (id < 0 || Atomics.load(words, index + R_HOLDER) !== threadId) continue;
+    release(id, Atomics.exchange(words, index + R_HOLDS, 0));
   }
   for (const entry of found) {
-    const index = entryIndex(rt, entry);
-    const id = Atomics.load(words, index + R_OBJECT) - 1;
-    if (id >= 0) dropEntry(rt, entry, slot, id);
+    const id = Atomics.load(words, entryIndex(rt, entry) + R_OBJECT) - 1;
+    if (id >= 0) dropEntry(rt, entry, threadId, id);
   }
 }
 
 /**
  * Calls `visit(threadId, holds)` for every thread whose entry for object `id` records holds (read holds, permits):
- * the holders a primitive's protocol reports beyond what its own words name. Slow: a scan of the table (deadlock
- * walks, reports, waiters' checks after a sleep: never a fast path). A slot being reaped still counts as its
- * dead thread, so its holds can be released.
+ * the holders a primitive's protocol reports beyond what its own words name. Slow path only (deadlock walks,
+ * reports, waiters' checks after a sleep), but it runs on every wait that lasts: it looks up each thread's entry by
+ * its hash (a few probes per thread) instead of scanning the whole table. A thread being reaped still counts until its
+ * reaper has taken its holds.
  */
 export function visitHolds(rt: Runtime, id: number, visit: (threadId: number, holds: number) => void): void {
   const words = rt.words;
-  for (let entry = 0; entry < rt.refSlots; entry++) {
-    const index = entryIndex(rt, entry);
-    if (words[index + R_OBJECT] !== id + 1) continue;
-    const holder = Atomics.load(words, index + R_HOLDER);
-    const holds = Atomics.load(words, index + R_HOLDS);
-    if (holder <= 0 || holder >= IN_FLIGHT_BASE || holds === 0) continue;
-    const state = Atomics.load(words, rt.threadBase(holder) + T_STATE);
+  for (let slot = 1; slot < MAX_THREADS; slot++) {
+    const state = Atomics.load(words, rt.threadBase(slot) + T_STATE);
     if (statusOf(state) === ThreadStatus.Free) continue;
-    visit(threadIdOf(holder, stateGeneration(state)), holds);
+    const threadId = threadIdOf(slot, stateGeneration(state));
+    const entry = findEntry(rt, threadId, id);
+    if (entry < 0) continue;
+    const holds = Atomics.load(words, entryIndex(rt, entry) + R_HOLDS);
+    if (holds !== 0) visit(threadId, holds);
   }
+}
+
+/**
+ * The entry of `(holder, id)`, or -1: probes from the pair's hash as `claimEntry` did. Entries never go back to
+ * EMPTY (a dropped one is a TOMBSTONE), so the first EMPTY on the way ends the search.
+ */
+function findEntry(rt: Runtime, holder: number, id: number): number {
+  const mask = rt.refSlots - 1;
+  const words = rt.words;
+  let entry = firstProbe(holder, id, mask);
+  for (let probe = 0; probe < rt.refSlots; probe++, entry = (entry + 1) & mask) {
+    const index = entryIndex(rt, entry);
+    const seen = Atomics.load(words, index + R_HOLDER);
+    if (seen === EMPTY) return -1;
+    if (seen === holder && Atomics.load(words, index + R_OBJECT) === id + 1) return entry;
+  }
+  return -1;
+}
+
+function firstProbe(holder: number, id: number, mask: number): number {
+  return (Math.imul(holder ^ Math.imul(id + 1, 0x9e3779b1), 0x85ebca77) >>> 0) & mask;
 }
 
 /** Whether a message in flight (made by `share` and not received yet) holds a count of some object. */
 export function anyInFlight(rt: Runtime): boolean {
   const words = rt.words;
-  for (let entry = 0; entry < rt.refSlots; entry++) if (words[entryIndex(rt, entry) + R_HOLDER]! >= IN_FLIGHT_BASE) return true;
+  for (let entry = 0; entry < rt.refSlots; entry++) if (isInFlightHolder(words[entryIndex(rt, entry) + R_HOLDER]!)) return true;
   return false;
 }
 
@@ -282,7 +333,7 @@ interface Counted {
 /** What this thread counts, by object id (one runtime per thread). */
 const counted = new Map<number, Counted>();
 let countingRuntime: Runtime | undefined;
-let countingSlot = 0;
+let countingThread = 0;
 
 const collected = new FinalizationRegistry<Counted>((registered) => {
   const id = registered.id;
@@ -296,7 +347,7 @@ const collected = new FinalizationRegistry<Counted>((registered) => {
     return;
   }
   counted.delete(id);
-  dropEntry(rt, mine.entry, countingSlot, id);
+  dropEntry(rt, mine.entry, countingThread, id);
 });
 
 /** Whether this thread still holds object `id` (its word names it, or its entry records holds). */
@@ -304,12 +355,12 @@ function stillHeld(rt: Runtime, id: number, entry: number): boolean {
   if (Atomics.load(rt.words, entryIndex(rt, entry) + R_HOLDS) !== 0) return true;
   const holders: number[] = [];
   protocolOf(Atomics.load(rt.words, rt.objectBase(id) + O_KIND) & KIND_MASK)?.holders(rt, id, ANY_WAIT, holders);
-  return holders.some((holder) => slotOf(holder) === countingSlot);
+  return holders.includes(countingThread);
 }
 
 function startCounting(rt: Runtime, threadId: number): void {
   countingRuntime = rt;
-  countingSlot = slotOf(threadId);
+  countingThread = threadId;
 }
 
 /**
@@ -318,7 +369,7 @@ function startCounting(rt: Runtime, threadId: number): void {
  */
 export function countNew(rt: Runtime, threadId: number, id: number, core: object): number {
   startCounting(rt, threadId);
-  const entry = claimEntry(rt, slotOf(threadId), id);
+  const entry = claimEntry(rt, threadId, id);
   const mine: Counted = { id, entry, core: undefined, shown: undefined };
   counted.set(id, mine);
   collected.register(core, mine);
@@ -342,7 +393,7 @@ export function countArrived(rt: Runtime, threadId: number, id: number, core: ob
     return mine.entry;
   }
   if (!retained) Atomics.add(rt.words, rt.objectBase(id) + O_REFS, 1);
-  const entry = claimEntry(rt, slotOf(threadId), id);
+  const entry = claimEntry(rt, threadId, id);
   const fresh: Counted = { id, entry, core: undefined, shown: undefined };
   counted.set(id, fresh);
   collected.register(core, fresh);
@@ -384,22 +435,28 @@ export type InFlight = readonly [number, number];
 /** Adds a count to object `id` for a message about to leave this thread (which counts the object itself). */
 export function pinInFlight(rt: Runtime, id: number): InFlight {
   Atomics.add(rt.words, rt.objectBase(id) + O_REFS, 1);
-  const holder = IN_FLIGHT_BASE + ((Atomics.add(rt.words, H_TRANSIT_TICKETS, 1) >>> 0) % IN_FLIGHT_SPAN);
+  const holder = IN_FLIGHT_BASE - ((Atomics.add(rt.words, H_TRANSIT_TICKETS, 1) >>> 0) % IN_FLIGHT_SPAN);
   return [claimEntry(rt, holder, id), holder];
 }
 
-/** Drops the count of a message in flight once its object arrived (a second arrival of the same message: no-op). */
-export function unpinInFlight(rt: Runtime, id: number, pin: InFlight): void {
-  const [entry, holder] = pin;
-  if (!(Number.isInteger(entry) && entry >= 0 && entry < rt.refSlots && Number.isInteger(holder) && holder >= IN_FLIGHT_BASE)) return;
-  dropEntry(rt, entry, holder, id);
-}
-
-/** Whether `pin` still holds a count of object `id` (a message that can still be received). */
-export function isPinned(rt: Runtime, id: number, pin: unknown): boolean {
+function validPin(rt: Runtime, pin: unknown): pin is InFlight {
   if (!Array.isArray(pin) || pin.length !== 2) return false;
   const [entry, holder] = pin as [unknown, unknown];
-  if (typeof entry !== "number" || typeof holder !== "number" || !Number.isInteger(entry) || entry < 0 || entry >= rt.refSlots) return false;
-  const index = entryIndex(rt, entry);
-  return Atomics.load(rt.words, index + R_HOLDER) === holder && holder >= IN_FLIGHT_BASE && Atomics.load(rt.words, index + R_OBJECT) === id + 1;
+  return (
+    typeof entry === "number" && Number.isInteger(entry) && entry >= 0 && entry < rt.refSlots &&
+    typeof holder === "number" && Number.isInteger(holder) && isInFlightHolder(holder)
+  );
+}
+
+/**
+ * Takes over the count a message in flight holds of object `id` (the message arrived). Exactly one arrival of a
+ * message gets it; returns whether this one did (then the caller owns that count).
+ */
+export function takePin(rt: Runtime, id: number, pin: unknown): boolean {
+  return validPin(rt, pin) && takeEntry(rt, pin[0], pin[1], id);
+}
+
+/** Drops the count of a message in flight that will never arrive (it could not be sent, or was not received). */
+export function unpinInFlight(rt: Runtime, id: number, pin: unknown): void {
+  if (validPin(rt, pin)) dropEntry(rt, pin[0], pin[1], id);
 }

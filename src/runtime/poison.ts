@@ -26,7 +26,10 @@ export interface PoisonDetails {
  */
 export function recordPoison(rt: Runtime, id: number, threadId: number, cause: number): void {
   const base = rt.objectBase(id);
-  if (Atomics.load(rt.words, base + O_POISON_CAUSE) !== 0) return;
+  if (Atomics.load(rt.words, base + O_POISON_CAUSE) !== 0) {
+    awaitRecord(rt, base); // the caller releases the object once the record there is whole
+    return;
+  }
   // The name is copied first (the thread's own goes with its slot), while the caller still sees it hold the object.
   let nameRef = 0;
   try {

@@ -6,7 +6,7 @@
  * can walk them without the dead thread's help.
  */
 
-import { dropEntriesOfSlot, visitEntriesOfSlot } from "./lifetime.js";
+import { dropEntriesOf, visitEntriesOf } from "./lifetime.js";
 import { ANY_WAIT, protocolOf } from "./kinds.js";
 import type { Runtime } from "./runtime.js";
 import {
@@ -31,12 +31,13 @@ function releaseOne(rt: Runtime, objectId: number, id: number, holds: number, ca
 }
 
 /**
- * Releases every hold of thread `id`, which is dead, recording `cause`; returns the objects it held. Safe to call
+ * Releases every hold of thread `id`, which is dead (or ending: its own last act), recording `cause`; returns the
+ * objects it held. Safe to call
  * from any thread, any number of times, while the thread's slot has not been freed.
  */
 export function releaseHoldsOf(rt: Runtime, id: number, cause: number): number[] {
   const released: number[] = [];
-  dropEntriesOfSlot(rt, slotOf(id), (objectId, holds) => {
+  dropEntriesOf(rt, id, (objectId, holds) => {
     if (releaseOne(rt, objectId, id, holds, cause)) released.push(objectId);
   });
   return released;
@@ -97,7 +98,7 @@ export function recoverDeadHolders(rt: Runtime, objectId: number, holders: reado
 export function objectsHeldBy(rt: Runtime, id: number): number[] {
   const held: number[] = [];
   const found: number[] = [];
-  visitEntriesOfSlot(rt, slotOf(id), (objectId) => found.push(objectId));
+  visitEntriesOf(rt, id, (objectId) => found.push(objectId));
   for (const objectId of found) {
     const protocol = protocolOf(rt.objectKind(objectId));
     if (!protocol) continue;

@@ -49,7 +49,8 @@ import {
   generationOf,
   nextGeneration,
 } from "./threads.js";
-import { kindName } from "./kinds.js";
+import { kindName, relationOf } from "./kinds.js";
+import { clearDump } from "./dumps.js";
 import { PoisonCause } from "./objects.js";
 import { platformThreadId, wallClock } from "../platform/index.js";
 
@@ -91,10 +92,13 @@ export const REPORTED_SLOTS = 1 << 12;
 /** Int32 words of one reference-table entry (lifetime.ts). */
 export const REF_WORDS = 3;
 
-/** Entries of the reference table for a runtime of `maxObjects` objects: a power of two, at least twice as many. */
+/**
+ * Entries of the reference table for a runtime of `maxObjects` objects: a power of two, four per object (an object
+ * is typically had by its creator and a few workers; a full table says to raise `maxLocks`).
+ */
 function refSlotsFor(maxObjects: number): number {
   let slots = 4096;
-  while (slots < maxObjects * 2) slots *= 2;
+  while (slots < maxObjects * 4) slots *= 2;
   return slots;
 }
 
@@ -250,9 +254,10 @@ export class Runtime {
       if (Atomics.compareExchange(this.words, index, state, stateWord(generation, ThreadStatus.Alive)) !== state) continue;
       const id = threadIdOf(slot, generation);
       const base = this.threadBase(slot);
-      // The predecessor's name was kept for reports about it until now (see threadName).
+      // The predecessor's name was kept for reports about it until now (see threadName); so were its stacks.
       const predecessorName = Atomics.exchange(this.words, base + T_NAME, 0);
       if (predecessorName !== 0) freeString(this.arena, predecessorName);
+      clearDump(this, id);
       // A reused slot starts clean: nothing awaited, no requests, no transaction, no stacks of its predecessor.
       // (Its dump area, T_DUMP_REF, is kept for the slot's next thread.)
       for (let word = T_STATE + 1; word < THREAD_RECORD_WORDS; word++) if (word !== T_DUMP_REF) Atomics.store(this.words, base + word, 0);
@@ -380,9 +385,10 @@ export class Runtime {
     return level === NO_LEVEL ? undefined : level;
   }
 
-  /** "Mutex \"name\"": how messages refer to object `id`. */
+  /** "Mutex \"name\"" (`Condvar "c" of Mutex "m"` while tied to another object): how messages refer to object `id`. */
   describeObject(id: number): string {
-    return `${kindName(this.objectKind(id))} "${this.objectName(id)}"`;
+    const kind = this.objectKind(id);
+    return `${kindName(kind)} "${this.objectName(id)}"${relationOf(this, kind, id)}`;
   }
 
   // ## Strings

@@ -23,7 +23,7 @@ export function threadIdOf(slot: number, generation: number): number {
   return ((generation % GENERATION_LIMIT) << SLOT_BITS) | slot;
 }
 
-// ## The thread record: THREAD_RECORD_WORDS Int32 words per slot (64 bytes, so T_TICKET is 8-byte aligned).
+// ## The thread record: THREAD_RECORD_WORDS Int32 words per slot (128 bytes, so T_TICKET is 8-byte aligned).
 /** `(generation << STATUS_BITS) | status`. */
 export const T_STATE = 0;
 /** String ref of the thread's name. */
@@ -44,15 +44,21 @@ export const T_EXIT_CAUSE = 7;
 export const T_TICKET_I64 = 4;
 /** Requests to the thread (ThreadFlag bits), set by other threads. */
 export const T_FLAGS = 10;
-/** How the thread waits on T_WAIT_OBJECT (kinds.ts, WaitKind). */
+/** How the thread waits on T_WAIT_OBJECT (kinds.ts, WaitKind), plus UNTIMED_WAIT when the wait has no timeout. */
 export const T_WAIT_KIND = 11;
+/** Bit of T_WAIT_KIND: the wait has no timeout and cannot be interrupted (it ends only when another thread acts). */
+export const UNTIMED_WAIT = 1 << 8;
 /** How the most recent pending asynchronous wait waits on T_ASYNC_OBJECT (WaitKind). */
 export const T_ASYNC_KIND = 14;
 /** Byte offset in the arena of the slot's dump area (runtime/dumps.ts), 0 until one is needed. Kept across reuse. */
 export const T_DUMP_REF = 15;
 /** BigInt64 index offset of the thread's current transaction ticket (its age; 0 when not in a transaction). */
 export const T_TXN_I64 = 6;
-export const THREAD_RECORD_WORDS = 16;
+/** Int32 index (in the runtime's fixed region) of the word a blocking wait sleeps on, or -1 if it is elsewhere. */
+export const T_WAIT_WORD = 16;
+/** The value of that word the wait sleeps on: while the word holds it, the wait cannot end by itself. */
+export const T_WAIT_VALUE = 17;
+export const THREAD_RECORD_WORDS = 32;
 
 /** Bits of T_FLAGS. */
 export const ThreadFlag = {

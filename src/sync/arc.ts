@@ -43,8 +43,8 @@ interface ArcCore<T> {
   readonly value: Snapshot<T>;
 }
 
-/** Reaches an Arc's core (its handle parts); not exported from the package. */
-const arcCore: unique symbol = Symbol("threadsafe.arcCore");
+/** An Arc's per-thread core (its handle parts), read through a static block: unreachable from user code. */
+let arcCoreOf: <T>(arc: Arc<T>) => ArcCore<T>;
 
 /** Reads are never revoked: the value cannot change. */
 const alwaysLive = { assertLive(): void {} };
@@ -94,9 +94,13 @@ export class Arc<T> implements SharedObject {
     countNew(rt, currentThreadId, id, this.#core);
   }
 
-  /** The value: a plain, frozen copy (the same object on every read in this thread). Read-only. */
+  /**
+   * The value: a plain, deeply frozen copy (the same object on every read in this thread); for a `bytes` layout a
+   * fresh copy on every read (a typed array cannot be frozen). Read-only.
+   */
   get value(): Snapshot<T> {
-    return this.#core.value;
+    const value = this.#core.value;
+    return (ArrayBuffer.isView(value) ? (value as unknown as Uint8Array).slice() : value) as Snapshot<T>;
   }
 
   set value(_: unknown) {
@@ -113,9 +117,8 @@ export class Arc<T> implements SharedObject {
     return { rt: this.#core.rt, id: this.#core.id, kind: ObjectKind.Arc };
   }
 
-  /** The per-thread core (handle parts). */
-  [arcCore](): ArcCore<T> {
-    return this.#core;
+  static {
+    arcCoreOf = <T>(arc: Arc<T>) => arc.#core;
   }
 
   /**
@@ -196,7 +199,14 @@ let reviving: ArcCore<unknown> | undefined;
 
 function makeCore<T>(rt: Runtime, id: number, layout: Layout<T>, data: SharedArrayBuffer): ArcCore<T> {
   const raw = layout.read(dataViews(data), DATA_OFFSET, alwaysLive);
-  return { rt, id, layout, data, value: Object.freeze(snapshot(raw)) as Snapshot<T> };
+  return { rt, id, layout, data, value: deepFreeze(snapshot(raw)) as Snapshot<T> };
+}
+
+/** Freezes `value` and every plain object and array inside it (typed arrays stay as they are: they cannot be). */
+function deepFreeze<V>(value: V): V {
+  if (typeof value !== "object" || value === null || ArrayBuffer.isView(value) || Object.isFrozen(value)) return value;
+  for (const item of Object.values(value)) deepFreeze(item);
+  return Object.freeze(value);
 }
 
 registerKind({
@@ -210,9 +220,9 @@ registerKind({
 registerShareable({
   kind: ObjectKind.Arc,
   name: "Arc",
-  coreOf: (value) => (value as Arc<unknown>)[arcCore](),
+  coreOf: (value) => arcCoreOf(value as Arc<unknown>),
   handleParts(value) {
-    const core = (value as Arc<unknown>)[arcCore]();
+    const core = arcCoreOf(value as Arc<unknown>);
     return { data: core.data, layout: core.layout.describe() };
   },
   wrap(core) {

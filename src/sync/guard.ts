@@ -27,8 +27,17 @@ export interface MutexCore<T> extends LockCore<MutexGuard<T>> {
 
 /** Creates guards; not exported from the package, so only the library can make one. */
 export const guardToken: unique symbol = Symbol("threadsafe.guard");
-/** Releases a guard and marks its mutex poisoned (used by `with` when the callback throws). */
-export const unlockPoisoned: unique symbol = Symbol("threadsafe.unlockPoisoned");
+/**
+ * Releases a guard and marks its mutex poisoned (used by `with` when the callback throws). For this package's own
+ * modules: not re-exported, so user code cannot reach it.
+ */
+export let unlockPoisoned: (guard: MutexGuard<unknown>) => void;
+/**
+ * A Condvar's use of a guard during a wait: "core" gives the guard's core (to check and bind before anything
+ * changes), "release" releases the mutex for the wait, "reheld" marks the same guard held again once the waiter has
+ * taken the mutex back through the core. For this package's own modules, like `unlockPoisoned`.
+ */
+export let guardForWait: <T>(guard: MutexGuard<T>, step: "core" | "release" | "reheld") => MutexCore<T>;
 
 /**
  * Access to the data of a locked `Mutex<T>`. Obtained from `lock()`, `tryLock()`, `lockAsync()` or `with()`.
@@ -94,12 +103,28 @@ export class MutexGuard<T> implements Disposable, Liveness {
     }
   }
 
-  /** @internal Releases and poisons (a `with` callback threw). */
-  [unlockPoisoned](): void {
-    if (this.#held) {
-      this.#held = false;
-      this.#release(true);
-    }
+  static {
+    unlockPoisoned = (guard) => {
+      if (guard.#held) {
+        guard.#held = false;
+        guard.#release(true);
+      }
+    };
+  }
+
+  /** @internal Condvar waits (see `forWait`). */
+  static {
+    guardForWait = (guard, step) => {
+      if (step === "reheld") {
+        guard.#held = true;
+      } else if (!guard.#held) {
+        throw guard.#released("wait on a Condvar with");
+      } else if (step === "release") {
+        guard.#held = false;
+        guard.#release(false);
+      }
+      return guard.#core;
+    };
   }
 
   /** Throws if this guard was released: views of `struct`/`array` values call it on every access. */

@@ -5,7 +5,7 @@
  *
  * The loop: wait for one lock of the set, then try the others without waiting; on the first that is busy, release
  * everything and wait for *that* one next. After POLITE_ROUNDS such rounds (a livelock guard) it falls back to
- * waiting for each in the canonical order (level, then creation order) while holding the earlier ones: still
+ * waiting for each in the canonical order (level, then object id) while holding the earlier ones: still
  * deadlock-free against every other ordered or lockAll user, and covered by deadlock detection against code that
  * takes the same locks in another order.
  *
@@ -20,7 +20,7 @@ import { Acquired } from "../raw/raw-mutex.js";
 import { WaitKind } from "../runtime/kinds.js";
 import { checkBeforeWaiting, finishAcquireAll, waitFor } from "./acquire.js";
 import type { MutexCore, MutexGuard } from "./guard.js";
-import { Mutex, mutexCore } from "./mutex.js";
+import { Mutex, mutexCoreOf } from "./mutex.js";
 import { describe, signalOf, timeoutOf, type LockAsyncOptions, type LockOptions } from "./options.js";
 
 /** Rounds of "wait for one, try the rest" before falling back to waiting in canonical order. */
@@ -38,7 +38,7 @@ function checkSet(mutexes: unknown, method: string): Core[] {
     if (!(m instanceof Mutex)) throw new TypeError(`threadsafe: ${method}(mutexes): mutexes[${i}] is not a Mutex, got ${describe(m)}`);
     if (seen.has(m.lockId)) throw new TypeError(`threadsafe: ${method}(mutexes): Mutex "${m.name}" appears twice; locking it twice would deadlock`);
     seen.add(m.lockId);
-    return (m as Mutex<unknown>)[mutexCore]();
+    return mutexCoreOf(m as Mutex<unknown>);
   });
 }
 

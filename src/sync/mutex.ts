@@ -29,8 +29,11 @@ export interface MutexOptions {
   readonly level?: number;
 }
 
-/** Reaches the per-thread core of a Mutex (lockAll, transactions); not exported from the package. */
-export const mutexCore: unique symbol = Symbol("threadsafe.mutexCore");
+/**
+ * The per-thread core of a Mutex, for this package's own modules (lockAll, transactions, the shareable registry):
+ * not re-exported, so user code cannot reach it (a private field, read through a static block).
+ */
+export let mutexCoreOf: <T>(mutex: Mutex<T>) => MutexCore<T>;
 /** Rebuilds a Mutex from a handle (only the shareable registry calls it). */
 const fromParts: unique symbol = Symbol("threadsafe.fromParts");
 
@@ -143,12 +146,12 @@ export class Mutex<T> implements SharedObject {
     try {
       result = fn(guard);
     } catch (error) {
-      guard[unlockPoisoned]();
+      unlockPoisoned(guard as MutexGuard<unknown>);
       throw error;
     }
     if (isThenable(result)) {
       // The callback went on past an await without the lock: its critical section was cut in two.
-      guard[unlockPoisoned]();
+      unlockPoisoned(guard as MutexGuard<unknown>);
       void Promise.resolve(result).catch(() => {});
       throw new TypeError(
         `threadsafe: Mutex "${this.name}": with(fn) got an async fn, which would keep running after the lock is ` +
@@ -167,7 +170,7 @@ export class Mutex<T> implements SharedObject {
     try {
       result = await fn(guard);
     } catch (error) {
-      guard[unlockPoisoned]();
+      unlockPoisoned(guard as MutexGuard<unknown>);
       throw error;
     }
     guard[Symbol.dispose]();
@@ -242,9 +245,8 @@ export class Mutex<T> implements SharedObject {
     }
   }
 
-  /** The per-thread core (lockAll, transactions reach it through the acquisition pipeline). */
-  [mutexCore](): MutexCore<T> {
-    return this.#core;
+  static {
+    mutexCoreOf = <T>(mutex: Mutex<T>) => mutex.#core;
   }
 
   /** Where this mutex lives in the runtime (sharing, lifetime). */
@@ -270,13 +272,13 @@ registerShareable({
   kind: ObjectKind.Mutex,
   name: "Mutex",
   checkParts: checkedLayout,
-  coreOf: (value) => (value as Mutex<unknown>)[mutexCore](),
+  coreOf: (value) => mutexCoreOf(value as Mutex<unknown>),
   wrap(core) {
     reviving = core as MutexCore<unknown>;
     return new Mutex<unknown>(undefined as never, undefined as never);
   },
   handleParts(value) {
-    const core = (value as Mutex<unknown>)[mutexCore]();
+    const core = mutexCoreOf(value as Mutex<unknown>);
     return { data: core.data, layout: core.layout.describe() };
   },
   fromHandle: (rt, id, parts, retained) => Mutex[fromParts](rt, id, parts, retained),

@@ -12,7 +12,7 @@
  * - `intoInner()` after such a release throws an Error that says so, never a guard that is not held.
  */
 
-import { PoisonError } from "../errors.js";
+import { PoisonError as BasePoisonError, type PoisonError } from "../errors.js";
 import type { PoisonDetails } from "../runtime/poison.js";
 
 /** What this module needs of a guard. */
@@ -31,7 +31,8 @@ export interface PoisonedHold {
 /** Guards inside PoisonErrors not yet claimed with `intoInner()`, by object id. */
 const unclaimed = new Map<number, ReleasableGuard>();
 
-class ClaimablePoisonError<P> extends PoisonError<P> {
+/** A PoisonError that knows its guards (named PoisonError too: `constructor.name` is what users may print). */
+const ClaimablePoisonError = class PoisonError<P> extends BasePoisonError<P> {
   readonly #held: readonly PoisonedHold[];
   constructor(message: string, payload: P, held: readonly PoisonedHold[]) {
     super(message, payload);
@@ -50,7 +51,7 @@ class ClaimablePoisonError<P> extends PoisonError<P> {
     }
     return super.intoInner();
   }
-}
+};
 
 /** Describes how the object `described` (`Mutex "name"`) was poisoned. */
 export function poisonMessage(described: string, details: PoisonDetails): string {

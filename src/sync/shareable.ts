@@ -13,7 +13,7 @@
 import {
   isLiveObject,
   releaseRetained,
-  isPinned,
+  takePin,
   pinInFlight,
   rememberShown,
   shownCore,
@@ -135,32 +135,33 @@ export function handleProblem(rt: Runtime, kind: ShareableKind, id: unknown, gen
  * @throws TypeError when the object is gone or the kind's parts do not fit.
  */
 export function reviveHandle(rt: Runtime, kind: ShareableKind, id: number, generation: number, pin: unknown, parts: Record<string, unknown>): SharedObject {
-  const pinned = isPinned(rt, id, pin);
-  try {
-    kind.checkParts(rt, id, parts);
-    const shown = shownObject(id);
-    if (shown && isLiveObject(rt, id, generation)) return shown as SharedObject;
-    // A pinned object cannot be reclaimed meanwhile; without a pin, take a count first if it is still alive.
-    const retained = !pinned && tryRetain(rt, id, generation);
-    if (!pinned && !retained) throw new TypeError(handleProblem(rt, kind, id, generation) ?? "the object no longer exists");
-    const core = shownCore(id);
-    let revived: SharedObject;
-    if (core) {
-      // This thread still has the object's core (a guard, a pending wait): wrap it again rather than count twice.
-      if (retained) releaseRetained(rt, id);
-      revived = kind.wrap(core);
-    } else {
-      try {
-        revived = kind.fromHandle(rt, id, parts, retained);
-      } catch (error) {
-        if (retained) releaseRetained(rt, id);
-        throw error;
-      }
+  kind.checkParts(rt, id, parts);
+  // The message's pin (its count) goes to the first arrival; any other arrival takes a count of its own, if the
+  // object is still alive. Either way this thread then holds one count while it revives the object.
+  const counted = takePin(rt, id, pin) || tryRetain(rt, id, generation);
+  if (!counted) throw new TypeError(handleProblem(rt, kind, id, generation) ?? "the object no longer exists");
+  const shown = shownObject(id);
+  const core = shownCore(id);
+  if (shown || core) releaseRetained(rt, id); // this thread counts it already
+  if (shown) return shown as SharedObject;
+  let revived: SharedObject;
+  if (core) {
+    // This thread still has the object's core (a guard, a pending wait): wrap it again rather than count twice.
+    revived = kind.wrap(core);
+  } else {
+    try {
+      revived = kind.fromHandle(rt, id, parts, true);
+    } catch (error) {
+      releaseRetained(rt, id);
+      throw error;
     }
-    rememberShown(id, revived, kind.coreOf(revived));
-    return revived;
-  } finally {
-    if (pinned) unpinInFlight(rt, id, pin as InFlight);
   }
+  rememberShown(id, revived, kind.coreOf(revived));
+  return revived;
+}
+
+/** Drops the pins of the handles in a message that will never be received (it failed to send, or was dropped). */
+export function dropPins(rt: Runtime, handles: ReadonlyArray<{ readonly id: number; readonly pin: unknown }>): void {
+  for (const { id, pin } of handles) unpinInFlight(rt, id, pin);
 }
 

@@ -20,7 +20,7 @@ import { H_TXN_TICKETS_I64, type Runtime } from "../runtime/runtime.js";
 import { T_FLAGS, T_TXN_I64, T_WAIT_OBJECT, ThreadFlag, slotOf } from "../runtime/threads.js";
 import { checkBeforeWaiting, finishAcquire, waitFor } from "./acquire.js";
 import { MutexGuard, unlockPoisoned } from "./guard.js";
-import { Mutex, mutexCore } from "./mutex.js";
+import { Mutex, mutexCoreOf } from "./mutex.js";
 import { describe } from "./options.js";
 
 /** Handed to a transaction's function: takes locks for the transaction. */
@@ -79,7 +79,7 @@ class RunningTransaction implements Transaction {
     if (!(mutex instanceof Mutex)) throw new TypeError(`threadsafe: tx.lock(mutex): expected a Mutex, got ${describe(mutex)}`);
     const had = this.guards.get(mutex as Mutex<unknown>);
     if (had?.held) return had as MutexGuard<T>;
-    const core = mutex[mutexCore]();
+    const core = mutexCoreOf(mutex);
     const raw = core.raw;
     for (;;) {
       if (this.wounded()) throw this.rollback(mutex as Mutex<unknown>, "wounded");
@@ -103,7 +103,7 @@ class RunningTransaction implements Transaction {
 
   #keep<T>(mutex: Mutex<T>, poisoned: boolean): MutexGuard<T> {
     // A PoisonError owns its guard (intoInner() gives it, held); the transaction does not release it.
-    const guard = finishAcquire(mutex[mutexCore](), poisoned, "blocking");
+    const guard = finishAcquire(mutexCoreOf(mutex), poisoned, "blocking");
     this.guards.set(mutex as Mutex<unknown>, guard as MutexGuard<unknown>);
     return guard;
   }
@@ -118,7 +118,7 @@ class RunningTransaction implements Transaction {
 
   releaseAll(poison: boolean): void {
     for (const guard of this.guards.values()) {
-      if (poison) guard[unlockPoisoned]();
+      if (poison) unlockPoisoned(guard as MutexGuard<unknown>);
       else guard[Symbol.dispose]();
     }
     this.guards.clear();

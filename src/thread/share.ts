@@ -8,7 +8,7 @@ import { DeadlockError, LockOrderError, LockTimeoutError, PoisonError, ThreadErr
 import { currentRuntime, joinRuntime } from "../runtime/current.js";
 import { Runtime } from "../runtime/runtime.js";
 import { describe } from "../sync/options.js";
-import { handleOf, handleProblem, isSharedObject, reviveHandle, shareableNamed } from "../sync/shareable.js";
+import { dropPins, handleOf, handleProblem, isSharedObject, reviveHandle, shareableNamed } from "../sync/shareable.js";
 
 /** The marker key of a handle inside a shared message. */
 const HANDLE = "__threadsafe_handle__";
@@ -100,7 +100,44 @@ function encodeError(error: Error, seen: Map<object, unknown>, depth: number): u
  * parentPort.on("message", (msg) => { const { counter } = receive(msg); counter.with((n) => { n.value++; }); });
  */
 export function share(value: unknown): SharedMessage {
-  return { [ENVELOPE]: ENVELOPE_VERSION, value: encode(value, new Map(), 0) };
+  const seen = new Map<object, unknown>();
+  try {
+    return { [ENVELOPE]: ENVELOPE_VERSION, value: encode(value, seen, 0) };
+  } catch (error) {
+    dropHandles(seen.values()); // pins taken before the failure would keep their objects alive for ever
+    throw error;
+  }
+}
+
+/**
+ * Gives up a message made by `share` that will never be received (it could not be sent, or its receiver will not
+ * read it): the pins its handles hold go, so their objects can be reclaimed. Harmless on a message already received.
+ */
+export function discard(message: SharedMessage): void {
+  const handles: unknown[] = [];
+  const visit = (value: unknown, depth: number): void => {
+    if (typeof value !== "object" || value === null || depth > MAX_DEPTH) return;
+    if (Object.hasOwn(value, HANDLE)) {
+      handles.push(value);
+      return;
+    }
+    const items = value instanceof Map ? [...value.keys(), ...value.values()] : value instanceof Set ? [...value] : Array.isArray(value) ? value : isPlainObject(value) ? Object.values(value) : [];
+    for (const item of items) visit(item, depth + 1);
+  };
+  visit(message.value, 0);
+  dropHandles(handles);
+}
+
+function dropHandles(handles: Iterable<unknown>): void {
+  const rt = currentRuntime();
+  if (!rt) return;
+  const pins: Array<{ id: number; pin: unknown }> = [];
+  for (const handle of handles) {
+    if (typeof handle !== "object" || handle === null || !Object.hasOwn(handle, HANDLE)) continue;
+    const { runtime, id, pin } = handle as Record<string, unknown>;
+    if (runtime === rt.buffer && typeof id === "number") pins.push({ id, pin });
+  }
+  dropPins(rt, pins);
 }
 
 const knownErrors: Record<string, { prototype: object }> = {

@@ -10,9 +10,9 @@ import { PoisonCause } from "../runtime/objects.js";
 import { poisonedByDeathOf } from "../runtime/poison.js";
 import { reapThread } from "../runtime/reap.js";
 import { describe } from "../sync/options.js";
-import { checkFunctionSource } from "./compile.js";
+import { checkFunctionSource } from "../sync/compile.js";
 import { makeLifeline } from "./lifeline.js";
-import { receive, share, type SharedMessage } from "./share.js";
+import { discard, receive, share, type SharedMessage } from "./share.js";
 
 /** Options of `spawn`. */
 export interface SpawnOptions {
@@ -129,6 +129,7 @@ export class JoinHandle<R> {
     }
     if (outcome?.kind === "threadsafe:returned") {
       if (heldLocks.length > 0) {
+        discard(outcome.value); // not received: its objects must not stay pinned
         return fail("held-locks", `returned while still holding locks${locksText}. Release every guard before returning (use "using" or with())`);
       }
       try {
@@ -228,7 +229,13 @@ export function spawn(target: ((...args: unknown[]) => unknown) | string | URL, 
   }
   const message = share(args);
   const rt = runtime();
-  const threadId = rt.allocateThread(name);
+  let threadId: number;
+  try {
+    threadId = rt.allocateThread(name);
+  } catch (error) {
+    discard(message);
+    throw error;
+  }
   const threadName = rt.threadName(threadId);
   let worker: PlatformWorker;
   let ports: { lifeline: MessagePort; supervisor: MessagePort } | undefined;
@@ -238,6 +245,7 @@ export function spawn(target: ((...args: unknown[]) => unknown) | string | URL, 
     const init: SpawnInit = { runtime: rt.buffer, threadId, source, module, args: message, lifeline, supervisor };
     worker = startWorker(new URL("./worker.js", import.meta.url), init, [lifeline, supervisor], threadName);
   } catch (error) {
+    discard(message);
     reapThread(rt, threadId, PoisonCause.Exited);
     // The worker never started: close the ends it would have kept, or the supervisor would serve them for ever.
     ports?.lifeline.close();

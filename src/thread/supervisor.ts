@@ -8,8 +8,8 @@ import { PoisonCause } from "../runtime/objects.js";
 import { reapThread } from "../runtime/reap.js";
 import { Runtime } from "../runtime/runtime.js";
 import { serveSupervisor } from "./lifeline.js";
-// Reaping releases holds through each kind's protocol: the supervisor loads them, as every library thread does.
-import "../raw/raw-mutex.js";
+// Reaping releases holds through each kind's protocol: the supervisor loads them all, as every library thread does.
+import "../raw/protocols.js";
 
 const init = (await workerInitData()) as { runtime: SharedArrayBuffer; port: MessagePort };
 const rt = Runtime.attach(init.runtime);

@@ -9,10 +9,10 @@ import { currentThreadId, joinRuntime, setRunningThreadFunction } from "../runti
 import { PoisonCause } from "../runtime/objects.js";
 import { objectsHeldBy, releaseHoldsOf } from "../runtime/reap.js";
 import { releaseAllUnclaimed } from "../sync/poison.js";
-import { compileFunction } from "./compile.js";
+import { compileFunction } from "../sync/compile.js";
 import "../sync/primitives.js";
 import { adoptSupervisor, holdLifeline } from "./lifeline.js";
-import { receive, share } from "./share.js";
+import { discard, receive, share } from "./share.js";
 import { childrenEnded, hasLiveChildren, type SpawnInit, type ThreadOutcome } from "./spawn.js";
 
 const init = (await workerInitData()) as SpawnInit;
@@ -55,7 +55,8 @@ const heldLocks = objectsHeldBy(rt, currentThreadId).map((id) => rt.describeObje
 try {
   postToParent({ ...outcome, heldLocks });
 } catch (error) {
-  // The value could not be cloned (a function, say): report that instead.
+  // The value could not be cloned (a function, say): report that instead, and let go of what it carried.
+  discard(outcome.kind === "threadsafe:returned" ? outcome.value : outcome.error);
   const reason = new TypeError(`threadsafe: the thread's result cannot be sent to another thread: ${(error as Error).message}`);
   postToParent({ kind: "threadsafe:threw", error: share(reason), heldLocks } satisfies ThreadOutcome);
 }

@@ -1,5 +1,7 @@
 /**
- * Rebuilding a spawned function from its source text in the new thread.
+ * Rebuilding a function from its source text in another thread: `spawn`'s functions, and `LazyLock`'s `init`
+ * (which every thread that may run it receives as text). It lives in `sync/` so that both the thread room and the
+ * primitives can use it.
  *
  * A function crosses threads as text, so it cannot see its old scope. That includes the helpers compilers put at
  * the top of a module when they down-level `using` (TypeScript: `__addDisposableResource`/`__disposeResources`;
@@ -103,28 +105,29 @@ const helpers: Record<string, unknown> = {
 };
 
 /**
- * Checks that `source` compiles as a standalone function expression (in the spawning thread, for an early error).
- * @throws TypeError explaining what a spawned function may be.
+ * Checks that `source` compiles as a standalone function expression (in the sending thread, for an early error).
+ * `what` names the argument in messages: `spawn(fn): fn` (the default), `new LazyLock(layout, init): init`.
+ * @throws TypeError explaining what a function sent to another thread may be.
  */
-export function checkFunctionSource(source: string): void {
+export function checkFunctionSource(source: string, what = "spawn(fn): fn"): void {
   if (/^class\b/.test(source)) {
-    throw new TypeError("threadsafe: spawn(fn): fn is a class; pass a function or an arrow function that creates and uses it");
+    throw new TypeError(`threadsafe: ${what} is a class; pass a function or an arrow function that creates and uses it`);
   }
   try {
     new Function(...Object.keys(helpers), `"use strict"; return (${source}\n);`);
   } catch (error) {
     throw new TypeError(
-      "threadsafe: spawn(fn): fn must be a standalone function or arrow function, written inline " +
+      `threadsafe: ${what} must be a standalone function or arrow function, written inline ` +
         "(a method, a bound function or a native function cannot be sent to another thread). Its source did not " +
         `compile on its own: ${(error as Error).message}`,
     );
   }
 }
 
-/** Rebuilds the function from its source, with the compiler helpers in scope. */
+/** Rebuilds the function from its source, with the compiler helpers in scope (it sees nothing else of any scope). */
 export function compileFunction(source: string): (...args: unknown[]) => unknown {
   const factory = new Function(...Object.keys(helpers), `"use strict"; return (${source}\n);`);
   const fn: unknown = factory(...Object.values(helpers));
-  if (typeof fn !== "function") throw new TypeError("threadsafe: the spawned source is not a function");
+  if (typeof fn !== "function") throw new TypeError("threadsafe: the source sent to this thread is not a function");
   return fn as (...args: unknown[]) => unknown;
 }
