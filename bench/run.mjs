@@ -289,7 +289,7 @@ function churnTable(caseDef, results, runtimes) {
           `${fmtMB(med(s, 'heapUsedBeforeMB'))} → ${fmtMB(med(s, 'heapUsedAfterMB'))}`,
           f ? `${f.rss >= 0 ? '+' : ''}${fmtMB(f.rss)} / ${f.ext >= 0 ? '+' : ''}${fmtMB(f.ext)}` : '–',
           f ? (f.flat ? '✔ flat' : '✘ grows') : '–',
-          `${fmt(med(s, 'gcCount'))} (${fmt(med(s, 'gcMs'))})`,
+          `${fmt(med(s, 'gcCount'))} (${fmt(med(s, 'gcMs'))})${med(s, 'forcedGcs') ? ` + ${fmt(med(s, 'forcedGcs'))} forced, untimed` : ''}`,
         );
       } else {
         let why = failureText(s);

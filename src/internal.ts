@@ -13,3 +13,15 @@ export { OWNER_SHIFT, LOCKED } from "./raw/raw-mutex.js";
 export { ObjectKind, WaitKind } from "./runtime/kinds.js";
 export { OBJECT_RECORD_WORDS } from "./runtime/objects.js";
 export { setParkSliceMs } from "./parking/park.js";
+
+import { setParkSliceMs } from "./parking/park.js";
+import { runtime } from "./runtime/current.js";
+
+/**
+ * Sets the longest single sleep of every waiter of this thread's runtime (created if there is none yet), in ms; 0
+ * restores the default. For wake-up tests: raised far above the test's bounds, a lost wake-up hangs instead of being
+ * rescued by the next re-check.
+ */
+export function setCurrentParkSliceMs(ms: number): void {
+  setParkSliceMs(runtime(), ms);
+}

@@ -15,13 +15,15 @@ import {
   struct,
 } from "threadsafe";
 import { lockState, threadState, waitForAsyncWaits, waitUntil } from "./support/wait-for.ts";
+import { withRaisedSlice } from "./support/park-slice.ts";
 
 /** A small shared flag array for making threads meet at known points. */
 function flags(n = 4): Int32Array {
   return new Int32Array(new SharedArrayBuffer(4 * n));
 }
 
-test("4 workers × 250,000 non-atomic increments under lock() give exactly 1,000,000, three times", { timeout: 120_000 }, async () => {
+// The parking slice is raised (support/park-slice.ts): an unlock that does not wake a parked waiter hangs this test.
+test("4 workers × 250,000 non-atomic increments under lock() give exactly 1,000,000, three times", { timeout: 120_000 }, () => withRaisedSlice(async () => {
   for (let round = 0; round < 3; round++) {
     const counter = new Mutex(i32, 0, { name: `counter-${round}` });
     const handles = [];
@@ -43,7 +45,7 @@ test("4 workers × 250,000 non-atomic increments under lock() give exactly 1,000
     await Promise.all(handles.map((h) => h.join()));
     assert.equal(counter.with((g) => g.value), 1_000_000);
   }
-});
+}));
 
 test("main thread takes part with lockAsync while 3 workers use lock(): exact total", { timeout: 120_000 }, async () => {
   const counter = new Mutex(i32, 0);
@@ -147,7 +149,9 @@ test("tryLock is undefined while another thread holds the lock; lock({timeout}) 
   g.unlock();
 });
 
-test("lockAsync resolves after the holder releases, while the main thread's timers keep running; an aborted signal rejects", { timeout: 30_000 }, async () => {
+// The parking slice is raised: the aborted wait may be the one the release wakes, and only its pass-on then wakes the
+// other waiter (parking/park.ts, parkAsync); without it, the other waiter would sleep until the test times out.
+test("lockAsync resolves after the holder releases, while the main thread's timers keep running; an aborted signal rejects", { timeout: 30_000 }, () => withRaisedSlice(async () => {
   const m = new Mutex(i32, 0, { name: "async" });
   const sync = flags();
   const holder = spawn(
@@ -189,7 +193,7 @@ test("lockAsync resolves after the holder releases, while the main thread's time
   await holder.join();
   await assert.rejects(m.lockAsync({ signal: AbortSignal.abort(new Error("already")) }), /already/);
   await assert.rejects(m.lockAsync({ timeout: -1 }), RangeError);
-});
+}));
 
 test("with() poisons when its callback throws; PoisonError.intoInner() returns a held guard; clearPoison() recovers", { timeout: 10_000 }, () => {
   const m = new Mutex(i32, 1, { name: "fragile" });

@@ -3,7 +3,7 @@
 // naming the dead thread and how it died. Every test has an exact oracle and a time bound. The interleaving (waiters
 // parked before the death) is ordered by what dumpLocks() shows, not by sleeping; that a waiter was woken by the
 // death, not by its own 10 s timeout, shows in what it got: PoisonError, never LockTimeoutError.
-import { test } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker } from "node:worker_threads";
 import {
@@ -19,6 +19,14 @@ import {
   type JoinHandle,
 } from "threadsafe";
 import { threadState, waitForAsyncWaits, waitForOwner, waitForWaiters, waitUntil } from "./support/wait-for.ts";
+import { setCurrentParkSliceMs } from "../dist/internal.js";
+import { RAISED_SLICE_MS } from "./support/park-slice.ts";
+
+// Every test here is a wake-up test: with the parking slice raised, a waiter sleeps until it is notified (or its own
+// WAIT_MS timeout), so a death that does not wake its waiters fails the wake watch below instead of being rescued by
+// the waiters' own re-check (they also recover a dead holder themselves after each slice: runtime/reap.ts).
+before(() => setCurrentParkSliceMs(RAISED_SLICE_MS));
+after(() => setCurrentParkSliceMs(0));
 
 /** Waiters wait at most this long, so a bug fails the test (LockTimeoutError) instead of hanging it. */
 const WAIT_MS = 30_000;
@@ -313,6 +321,8 @@ for (const [index, c] of cases.entries()) {
       if (c.death === "terminated-busy" || c.death === "terminated-blocked") {
         // The main thread cannot call terminate() while it is blocked: it calls it, then blocks at once. The worker
         // waiters and the main thread's async waiter are already waiting.
+        // If the reap lands before this thread parks, it takes the lock without a wake-up and its unlock wakes the
+        // rest, so these two cases do not prove the reaper's own notify (the nested tests below do).
         deathAt = stamp();
         void victim.terminate();
       } else {
@@ -372,64 +382,80 @@ for (const [index, c] of cases.entries()) {
   });
 }
 
-test("owner death: a worker terminates the holder it spawned while the main thread is already blocked in lock()", { timeout: 60_000 }, async () => {
-  const m = new Mutex(i32, 0, { name: "od-nested" });
-  const flags = new Int32Array(new SharedArrayBuffer(4 * 9));
-  const times = new Float64Array(new SharedArrayBuffer(8 * 2));
-  const killer = spawn(
-    async (m: Mutex<number>, flags: Int32Array, times: Float64Array, mainId: number) => {
-      const { spawn, dumpLocks, ThreadError } = await import("threadsafe");
-      const victim = spawn(
-        (m: Mutex<number>, flags: Int32Array) => {
-          const g = m.lock();
-          g.value = 55;
-          Atomics.store(flags, 0, 1);
-          Atomics.notify(flags, 0);
-          const end = Date.now() + 30_000;
-          while (Atomics.load(flags, 7) === 0 && Date.now() < end);
-          g.unlock();
-        },
-        [m, flags],
-        { name: "nested-victim" },
-      );
-      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-      const end = Date.now() + 10_000;
-      while (Atomics.load(flags, 1) === 0 && Date.now() < end) await sleep(2); // the main thread is about to block
-      // Terminate the victim once the main thread is blocked in lock() of m, as the lock dump shows.
-      const mainBlocked = () => dumpLocks().threads.some((t) => t.thread.id === mainId && t.blockedOn?.id === m.lockId);
-      while (!mainBlocked() && Date.now() < end) await sleep(1);
-      Atomics.store(flags, 8, mainBlocked() ? 1 : 2); // SAW_MAIN
-      times[0] = performance.timeOrigin + performance.now();
-      await victim.terminate();
-      try {
-        await victim.join();
-        return { how: "joined", name: "", id: victim.threadId };
-      } catch (e) {
-        return { how: (e as InstanceType<typeof ThreadError>).how, name: (e as Error).name, id: victim.threadId };
-      }
-    },
-    [m, flags, times, mainId],
-    { name: "killer" },
-  );
-  let wakeWatch: JoinHandle<string> | undefined;
-  try {
-    await until("the nested victim holds the lock", () => Atomics.load(flags, 0) === 1);
-    wakeWatch = await startWakeWatch(m, (await waitForOwner(m, "nested-victim")).owner!.id);
-    Atomics.store(flags, 1, 1);
-    Atomics.notify(flags, 1);
-    const seen = mainSyncWait(m);
-    const outcome = await killer.join();
-    assert.equal(await wakeWatch.join(), "", "the death woke the main thread");
-    assert.deepEqual({ how: outcome.how, name: outcome.name }, { how: "terminated", name: "ThreadError" });
-    assert.equal(Atomics.load(flags, 8), 1, "the victim was terminated while the main thread was blocked in lock()");
-    const fakeVictim = { name: "nested-victim", threadId: outcome.id } as JoinHandle<unknown>;
-    checkWoken("nested terminate", cases[3]!, fakeVictim, "od-nested", seen, 55, times[0]);
-    checkRecovery(m, 55);
-  } finally {
-    void wakeWatch?.terminate();
-    Atomics.store(flags, 7, 1);
-  }
-});
+// The main thread cannot call terminate() and then be parked already: when the reap lands before it parks, it takes
+// the lock without a wake-up, and its own unlock then wakes the others. Here a worker terminates the victim once the
+// main thread is seen blocked, so the wake-up the reaper sends is the only one (mutation-checked: without the notify
+// in RawMutex's releaseDead, the wake watch reports a lost wake-up). The victim is busy, or itself blocked on a
+// second mutex that the killer holds.
+for (const victimState of ["busy", "blocked"] as const) {
+  test(`owner death: a worker terminates the ${victimState} holder it spawned while the main thread is already blocked in lock()`, { timeout: 60_000 }, async () => {
+    const m = new Mutex(i32, 0, { name: `od-nested-${victimState}` });
+    const b = new Mutex(i32, 0, { name: `od-nested-${victimState}-b` });
+    const flags = new Int32Array(new SharedArrayBuffer(4 * 9));
+    const times = new Float64Array(new SharedArrayBuffer(8 * 2));
+    const killer = spawn(
+      async (m: Mutex<number>, b: Mutex<number>, flags: Int32Array, times: Float64Array, mainId: number, blocked: boolean) => {
+        const { spawn, dumpLocks, ThreadError } = await import("threadsafe");
+        const heldB = b.lock(); // the blocked victim waits for it until it is terminated
+        const victim = spawn(
+          (m: Mutex<number>, b: Mutex<number>, flags: Int32Array, blocked: boolean) => {
+            const g = m.lock();
+            g.value = 55;
+            Atomics.store(flags, 0, 1);
+            Atomics.notify(flags, 0);
+            if (blocked) b.lock({ timeout: 30_000 }); // until terminated
+            const end = Date.now() + 30_000;
+            while (Atomics.load(flags, 7) === 0 && Date.now() < end);
+            g.unlock();
+          },
+          [m, b, flags, blocked],
+          { name: "nested-victim" },
+        );
+        const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+        const end = Date.now() + 10_000;
+        while (Atomics.load(flags, 1) === 0 && Date.now() < end) await sleep(2); // the main thread is about to block
+        // Terminate the victim once the main thread is blocked in lock() of m (and the blocked victim in lock() of
+        // b), as the lock dump shows.
+        const blockedOn = (id: number, lockId: number) => dumpLocks().threads.some((t) => t.thread.id === id && t.blockedOn?.id === lockId);
+        const ready = () => blockedOn(mainId, m.lockId) && (!blocked || blockedOn(victim.threadId, b.lockId));
+        while (!ready() && Date.now() < end) await sleep(1);
+        Atomics.store(flags, 8, ready() ? 1 : 2); // SAW_MAIN
+        times[0] = performance.timeOrigin + performance.now();
+        await victim.terminate();
+        heldB.unlock();
+        try {
+          await victim.join();
+          return { how: "joined", name: "", id: victim.threadId };
+        } catch (e) {
+          return { how: (e as InstanceType<typeof ThreadError>).how, name: (e as Error).name, id: victim.threadId };
+        }
+      },
+      [m, b, flags, times, mainId, victimState === "blocked"],
+      { name: "killer" },
+    );
+    let wakeWatch: JoinHandle<string> | undefined;
+    try {
+      await until("the nested victim holds the lock", () => Atomics.load(flags, 0) === 1);
+      wakeWatch = await startWakeWatch(m, (await waitForOwner(m, "nested-victim")).owner!.id);
+      Atomics.store(flags, 1, 1);
+      Atomics.notify(flags, 1);
+      const seen = mainSyncWait(m);
+      const outcome = await killer.join();
+      assert.equal(await wakeWatch.join(), "", "the death woke the main thread");
+      assert.deepEqual({ how: outcome.how, name: outcome.name }, { how: "terminated", name: "ThreadError" });
+      assert.equal(Atomics.load(flags, 8), 1, "the victim was terminated while the main thread was blocked in lock()");
+      const fakeVictim = { name: "nested-victim", threadId: outcome.id } as JoinHandle<unknown>;
+      checkWoken(`nested terminate ${victimState}`, cases[3]!, fakeVictim, `od-nested-${victimState}`, seen, 55, times[0]);
+      checkRecovery(m, 55);
+      // The dead victim's wait for b is gone: b was released unpoisoned by the killer, and works.
+      assert.equal(b.isPoisoned(), false);
+      assert.equal(b.with((g) => ++g.value), 1);
+    } finally {
+      void wakeWatch?.terminate();
+      Atomics.store(flags, 7, 1);
+    }
+  });
+}
 
 test("owner death: a thread that calls process.exit(0) while holding a lock is reported as exited, not as having returned", { timeout: 30_000 }, async () => {
   const m = new Mutex(i32, 0, { name: "od-exit0" });

@@ -471,7 +471,10 @@ export async function load(name) {
         return {
           make: () => new Mutex(i32, 0),
           check: (m) => readI32(m) === 0,
-          note: '`new Mutex(i32, 0)`, dropped at once (the next one overwrites the only reference); nothing is disposed explicitly',
+          note:
+            '`new Mutex(i32, 0)`, dropped at once (the next one overwrites the only reference); nothing is disposed explicitly. ' +
+            'The loop yields to the event loop (setImmediate) every 1,000 cycles: FinalizationRegistry callbacks, which give a dropped ' +
+            "mutex's record back to the runtime, only run between tasks, so a loop that never yields fills the 65,536-object table",
         };
       },
     },

@@ -153,6 +153,12 @@ export const CASES = [
     flags: ['--expose-gc'],
     floor: 'raw-futex',
     impls: ['raw-futex', 'threadsafe', 'multithreading', 'atomics-mutex'],
+    // The loop yields (setImmediate, timed) every this many cycles: FinalizationRegistry callbacks, which reclaim
+    // dropped objects, only run between tasks. Every implementation gets the same yields.
+    yieldEvery: 1000,
+    // …and runs a full gc() (not timed) every this many: V8 finds a FinalizationRegistry's targets dead only in a full
+    // GC, and left to itself runs too few of them for a small heap (see runChurn in lib/measure.mjs).
+    gcEvery: 20_000,
     // Memory is "flat" when the second half of the cycles grew neither by more than this (MB).
     flat: { rssMB: 4, externalMB: 1 },
     rust: '`Mutex::new(0)` + drop is a stack value: no allocation (`Arc::new(Mutex::new(0))` + drop is one malloc/free pair); not run',

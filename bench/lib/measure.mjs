@@ -129,7 +129,7 @@ export async function runMemory(handler, n, ctx = {}) {
  * Create-and-drop churn (bench/lib/cases.mjs kind 'churn'; the process runs with --expose-gc).
  * `setup()` returns { make(), check(obj), note }: make creates one object (a mutex) that the loop drops
  * at once (the next one overwrites it), check says whether one still works. 1,000 warm-up cycles, then
- * n timed cycles in two halves; between the halves and at the end, readings of process.memoryUsage()
+ * n timed cycles in two halves, yielding to the event loop every `caseDef.yieldEvery` cycles (timed); between the halves and at the end, readings of process.memoryUsage()
  * after two full GCs (outside the timing). Nothing forces a GC during the timed loop: the GCs V8 runs
  * there by itself are counted (and their time, from perf_hooks 'gc' entries) and reported.
  * If make throws (a table full, memory exhausted), the run stops there and reports how far it got and
@@ -153,39 +153,70 @@ export async function runChurn(handler, n, ctx = {}) {
   let done = 0;
   let elapsedNs = 0;
   const windows = []; // [start, end] of the timed segments, performance.now() ms
-  const segment = (k, timed) => {
+  // FinalizationRegistry callbacks (how a dropped object is reclaimed) only run between tasks: a loop that never
+  // yields measures an ever-growing table, not reclamation. Yielding every `yieldEvery` cycles (timed, with the
+  // finalizers that run there) measures create + drop + reclaim, as a program that returns to its event loop sees it.
+  // Yielding is not enough on V8: a FinalizationRegistry's targets are found dead only by a full (mark-compact) GC,
+  // never by a scavenge, and V8 runs few of those for a small heap (measured: ~250,000 dropped objects can be pending
+  // at once). `gcEvery` stands in for them: a full gc() every that many cycles, outside the timing (counted in
+  // metrics.forcedGcs); the finalizers it lets run are timed, in the next yield.
+  const yieldEvery = ctx.caseDef?.yieldEvery ?? 0;
+  const gcEvery = ctx.caseDef?.gcEvery ?? 0;
+  let forcedGcs = 0;
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+  const segment = async (k, timed) => {
     let i = 0;
+    let excludedNs = 0n;
     const p0 = performance.now();
     const t0 = now();
     try {
-      for (; i < k; i++) sink = make();
+      if (yieldEvery > 0) {
+        while (i < k) {
+          const stop = Math.min(k, i + yieldEvery);
+          for (; i < stop; i++) sink = make();
+          if (gcEvery > 0 && i % gcEvery === 0) {
+            const g0 = now();
+            gc();
+            excludedNs += now() - g0;
+            forcedGcs++;
+          }
+          await turn();
+        }
+      } else {
+        for (; i < k; i++) sink = make();
+      }
     } catch (e) {
       failure = e;
     }
     if (timed) {
-      elapsedNs += Number(now() - t0);
+      elapsedNs += Number(now() - t0 - excludedNs);
       windows.push([p0, performance.now()]);
       done += i;
     }
     return i;
   };
-  const warm = segment(1000, false);
+  const warm = await segment(1000, false);
   const gcs = [];
   const obs = new PerformanceObserver((list) => gcs.push(...list.getEntries()));
   obs.observe({ entryTypes: ['gc'] });
   const before = reading();
   let mid;
-  if (!failure) segment(n >> 1, true);
+  if (!failure) await segment(n >> 1, true);
   if (!failure) {
     mid = reading();
-    segment(n - (n >> 1), true);
+    await segment(n - (n >> 1), true);
   }
   const after = reading();
   await new Promise((r) => setTimeout(r, 100)); // gc entries are delivered asynchronously (a setImmediate is not enough)
   obs.disconnect();
   const inLoop = gcs.filter((e) => windows.some(([a, b]) => e.startTime >= a && e.startTime <= b));
   const lastOk = sink !== undefined && !failure ? Boolean(await check(sink)) : false;
-  const metrics = { gcCount: inLoop.length, gcMs: inLoop.reduce((t, e) => t + e.duration, 0) };
+  const forced = inLoop.filter((e) => e.detail?.flags & 4 /* NODE_PERFORMANCE_GC_FLAGS_FORCED */);
+  const metrics = {
+    gcCount: inLoop.length - forced.length,
+    gcMs: inLoop.reduce((t, e) => t + e.duration, 0) - forced.reduce((t, e) => t + e.duration, 0),
+    forcedGcs,
+  };
   for (const [k, v] of Object.entries(before)) {
     metrics[`${k}BeforeMB`] = v;
     if (mid) metrics[`${k}MidMB`] = mid[k];

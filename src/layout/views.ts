@@ -85,6 +85,14 @@ export function dataViews(buffer: SharedArrayBuffer): DataViews {
 }
 
 /**
+ * `dataViews` for a buffer the caller has just made itself, with a length that is a multiple of 8: no checks, and
+ * not frozen (the caller does not hand the views out). Internal: the library's constructors.
+ */
+export function freshDataViews(buffer: SharedArrayBuffer): DataViews {
+  return new LazyViews(buffer);
+}
+
+/**
  * Bytes of data buffer a layout's value needs at offset 0: its size rounded up to a multiple of 8 (at least 8).
  *
  * @example

@@ -86,8 +86,10 @@ export function allocateObject(rt: Runtime, kind: number, name: string | undefin
       if (nameRef !== 0) freeString(rt.arena, nameRef);
       throw new RangeError(
         `threadsafe: too many shared objects alive (${rt.maxObjects}). An object is reclaimed once no thread can reach ` +
-          `it: when its last handle in each thread is garbage-collected (between tasks: a loop that never awaits ` +
-          `holds on to what it dropped) or the thread ends. Drop objects you no longer need, or call ` +
+          `it: when the thread ends, or when its last handle in each thread has been garbage-collected, which takes ` +
+          `a full collection and then a turn of the event loop (a loop that never yields holds on to everything it ` +
+          `dropped, and one that creates and drops objects faster than the engine runs full collections can get ` +
+          `here too). Keep and reuse long-lived objects instead of creating one per task, or call ` +
           `configure({ maxLocks }) with a larger number before creating the first one`,
       );
     }
@@ -315,11 +317,14 @@ export function anyInFlight(rt: Runtime): boolean {
 
 // ## This thread's counts
 
-/** This thread's count of one object: its entry, and the core whose collection ends it. */
+/**
+ * This thread's count of one object: its entry, and the core whose collection ends it. The record is also what the
+ * core is registered with: only the registration of the record `counted` holds may end the count (a core revived
+ * later gets a new record), and no other object is made per registration.
+ */
 interface Counted {
+  readonly id: number;
   readonly entry: number;
-  /** Identifies the registration that may end this count (a core revived later replaces it). */
-  token: object;
   core: WeakRef<object> | undefined;
   /** The public object last handed out for this object in this thread, so the same object is handed out again. */
   shown: WeakRef<object> | undefined;
@@ -330,10 +335,11 @@ const counted = new Map<number, Counted>();
 let countingRuntime: Runtime | undefined;
 let countingThread = 0;
 
-const collected = new FinalizationRegistry<{ readonly id: number; readonly token: object }>(({ id, token }) => {
+const collected = new FinalizationRegistry<Counted>((registered) => {
+  const id = registered.id;
   const mine = counted.get(id);
   const rt = countingRuntime;
-  if (mine?.token !== token || !rt) return;
+  if (mine !== registered || !rt) return;
   if (stillHeld(rt, id, mine.entry)) {
     // A guard was dropped without being released (Rust's mem::forget): the object stays counted, and findable
     // through this thread's entry, until the thread ends and its reaper releases the hold.
@@ -364,9 +370,9 @@ function startCounting(rt: Runtime, threadId: number): void {
 export function countNew(rt: Runtime, threadId: number, id: number, core: object): number {
   startCounting(rt, threadId);
   const entry = claimEntry(rt, threadId, id);
-  const token = {};
-  counted.set(id, { entry, token, core: undefined, shown: undefined });
-  collected.register(core, { id, token });
+  const mine: Counted = { id, entry, core: undefined, shown: undefined };
+  counted.set(id, mine);
+  collected.register(core, mine);
   return entry;
 }
 
@@ -381,17 +387,16 @@ export function countArrived(rt: Runtime, threadId: number, id: number, core: ob
   if (mine) {
     // Already counted (its old core was collected, and its finalizer has not run yet): the new core takes over.
     if (retained) release(rt, id);
-    mine.token = {};
-    mine.core = undefined;
-    mine.shown = undefined;
-    collected.register(core, { id, token: mine.token });
+    const fresh: Counted = { id, entry: mine.entry, core: undefined, shown: undefined };
+    counted.set(id, fresh);
+    collected.register(core, fresh);
     return mine.entry;
   }
   if (!retained) Atomics.add(rt.words, rt.objectBase(id) + O_REFS, 1);
   const entry = claimEntry(rt, threadId, id);
-  const token = {};
-  counted.set(id, { entry, token, core: undefined, shown: undefined });
-  collected.register(core, { id, token });
+  const fresh: Counted = { id, entry, core: undefined, shown: undefined };
+  counted.set(id, fresh);
+  collected.register(core, fresh);
   return entry;
 }
 

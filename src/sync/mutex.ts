@@ -15,7 +15,7 @@ import { tracking } from "../runtime/config.js";
 import { MutexGuard, guardToken, unlockPoisoned, type MutexCore } from "./guard.js";
 import { acquireAsync, acquireBlocking, acquireNow } from "./acquire.js";
 import { describe, signalOf, timeoutOf, type LockAsyncOptions, type LockOptions } from "./options.js";
-import { DATA_OFFSET, allocateData, checkedLayout, newDataTag } from "./data.js";
+import { DATA_OFFSET, allocateDataViews, checkedLayout, newDataTag } from "./data.js";
 import { registerShareable, sharedObject, type SharedObject, type SharedRef } from "./shareable.js";
 
 /** Options of `new Mutex(layout, initial, options)`. */
@@ -72,12 +72,11 @@ export class Mutex<T> implements SharedObject {
     layout.check(initial, "initial");
     const { name, level } = checkOptions(options);
     const tag = newDataTag();
-    const data = allocateData(layout as Layout<unknown>, tag);
-    const views = dataViews(data);
+    const views = allocateDataViews(layout as Layout<unknown>, tag);
     layout.write(views, DATA_OFFSET, initial as T);
     const rt = runtime();
     const id = allocateObject(rt, ObjectKind.Mutex, name, level, tag);
-    this.#core = makeCore(new RawMutex(rt, id), layout, views, data, name ?? rt.objectName(id), level);
+    this.#core = makeCore(new RawMutex(rt, id), layout, views, views.buffer, name ?? rt.objectName(id), level);
     this.name = this.#core.name;
     countNew(rt, currentThreadId, id, this.#core);
   }
@@ -296,18 +295,42 @@ function makeCore<T>(
   name: string,
   level: number | undefined,
 ): MutexCore<T> {
-  const core: MutexCore<T> = {
-    raw,
-    layout,
-    views,
-    data,
-    name,
-    level,
-    described: `Mutex "${name}"`,
-    tracked: { rt: raw.rt, id: raw.id, level, name },
-    makeGuard: () => new MutexGuard(guardToken, core),
-  };
-  return core;
+  return new Core(raw, layout, views, data, name, level);
+}
+
+/**
+ * A Mutex's per-thread core. A class, not an object literal: `makeGuard` is shared on the prototype and the
+ * diagnostics-only parts (`tracked`, `described`) are made on first use, so creating a mutex allocates neither.
+ */
+class Core<T> implements MutexCore<T> {
+  readonly raw: RawMutex;
+  readonly layout: Layout<T>;
+  readonly views: MutexCore<T>["views"];
+  readonly data: SharedArrayBuffer;
+  readonly name: string;
+  readonly level: number | undefined;
+  #tracked: MutexCore<T>["tracked"] | undefined;
+
+  constructor(raw: RawMutex, layout: Layout<T>, views: MutexCore<T>["views"], data: SharedArrayBuffer, name: string, level: number | undefined) {
+    this.raw = raw;
+    this.layout = layout;
+    this.views = views;
+    this.data = data;
+    this.name = name;
+    this.level = level;
+  }
+
+  get tracked(): MutexCore<T>["tracked"] {
+    return (this.#tracked ??= { rt: this.raw.rt, id: this.raw.id, level: this.level, name: this.name });
+  }
+
+  get described(): string {
+    return `Mutex "${this.name}"`;
+  }
+
+  makeGuard(): MutexGuard<T> {
+    return new MutexGuard(guardToken, this);
+  }
 }
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
