@@ -37,11 +37,6 @@ const pingpongTask = async (mutex, cv, box, ops) => {
   const end = new BigInt64Array(box.sab, 32, 1);
   const mine = Atomics.add(box.roles, 0, 1) === 0 ? 0 : 1;
   const theirs = 1 - mine;
-// Bodies of the semaphore and barrier workers, run inside the multithreading pool (self-contained, as above).
-const semaphoreTask = async (sem, box, ops) => {
-  const ctl = new Int32Array(box.sab, 0, 8);
-  const end = new BigInt64Array(box.sab, 32, 1);
-  const counter = new Int32Array(box.sab, 48, 1);
   Atomics.add(ctl, 1, 1);
   Atomics.notify(ctl, 1);
   while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0, 1000);
@@ -51,6 +46,23 @@ const semaphoreTask = async (sem, box, ops) => {
     g.value[1]++;
     g.value[0] = theirs;
     cv.notifyOne();
+    g.dispose();
+  }
+  const t = process.hrtime.bigint();
+  if (Atomics.add(ctl, 2, 1) === 1) Atomics.store(end, 0, t);
+  Atomics.notify(ctl, 2);
+  return true;
+};
+
+// Bodies of the semaphore and barrier workers, run inside the multithreading pool (self-contained, as above).
+const semaphoreTask = async (sem, box, ops) => {
+  const ctl = new Int32Array(box.sab, 0, 8);
+  const end = new BigInt64Array(box.sab, 32, 1);
+  const counter = new Int32Array(box.sab, 48, 1);
+  Atomics.add(ctl, 1, 1);
+  Atomics.notify(ctl, 1);
+  while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0, 1000);
+  for (let i = 0; i < ops; i++) {
     const g = sem.blockingAcquire(1);
     counter[0]++;
     g.dispose();
@@ -82,8 +94,7 @@ export async function load() {
   } catch (e) {
     throw new Unavailable(`${e?.name ?? 'Error'}: ${e?.message ?? e}`);
   }
-  const { Mutex, Condvar, SharedJsonBuffer, spawn, move, shutdown } = lib;
-  const { Mutex, SharedJsonBuffer, Semaphore, Barrier, spawn, move, shutdown } = lib;
+  const { Mutex, Condvar, SharedJsonBuffer, Semaphore, Barrier, spawn, move, shutdown } = lib;
   const counterMutex = () => new Mutex(new Int32Array(new SharedArrayBuffer(4)));
   const readCounter = (m) => {
     const g = m.blockingLock();
@@ -177,6 +188,41 @@ export async function load() {
     const { sab, ctl, end } = makeControl();
     const roles = new Int32Array(new SharedArrayBuffer(4));
     const handles = [0, 1].map(() => spawn(move(m, cv, { sab, roles }, ops), pingpongTask));
+    const deadline = Date.now() + timeoutMs;
+    const waitCount = async (index, target) => {
+      while (Atomics.load(ctl, index) < target) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for workers (${index === 1 ? 'ready' : 'done'})`);
+        const r = Atomics.waitAsync(ctl, index, Atomics.load(ctl, index), 100);
+        if (r.async) await r.value;
+      }
+    };
+    const failed = Promise.all(handles.map((h) => h.join())).then((rs) => {
+      const bad = rs.find((r) => !r.ok);
+      if (bad) throw bad.error instanceof Error ? bad.error : new Error(String(bad.error));
+      return new Promise(() => {});
+    });
+    await Promise.race([waitCount(1, 2), failed]);
+    const t0 = process.hrtime.bigint();
+    Atomics.store(ctl, 0, 1);
+    Atomics.notify(ctl, 0);
+    await Promise.race([waitCount(2, 2), failed]);
+    const elapsedNs = Number(Atomics.load(end, 0) - t0);
+    await Promise.all(handles.map((h) => h.join()));
+    const g = m.blockingLock();
+    const count = g.value[1];
+    g.dispose();
+    shutdown();
+    return {
+      ops,
+      totalMs: elapsedNs / 1e6,
+      nsPerOp: elapsedNs / ops,
+      count,
+      expected: 2 * ops,
+      correct: count === 2 * ops,
+      note: '`blockingLock()`, `while (g.value[0] !== mine) cv.blockingWait(g)`, `cv.notifyOne()`, in its own pool; ns per round trip',
+    };
+  }
+
   // RwLock anchors (issue 9). 95/5 mirrors the other implementations: op i writes (`+= 1`) when i % 20 === 0.
   const rwlockTask = async (lock, box, ops) => {
     const ctl = new Int32Array(box.sab, 0, 8);
@@ -214,35 +260,6 @@ export async function load() {
         if (r.async) await r.value;
       }
     };
-    const failed = Promise.all(handles.map((h) => h.join())).then((rs) => {
-      const bad = rs.find((r) => !r.ok);
-      if (bad) throw bad.error instanceof Error ? bad.error : new Error(String(bad.error));
-      return new Promise(() => {});
-    });
-    await Promise.race([waitCount(1, 2), failed]);
-    const t0 = process.hrtime.bigint();
-    Atomics.store(ctl, 0, 1);
-    Atomics.notify(ctl, 0);
-    await Promise.race([waitCount(2, 2), failed]);
-    const elapsedNs = Number(Atomics.load(end, 0) - t0);
-    await Promise.all(handles.map((h) => h.join()));
-    const g = m.blockingLock();
-    const count = g.value[1];
-    g.dispose();
-    shutdown();
-    return {
-      ops,
-      totalMs: elapsedNs / 1e6,
-      nsPerOp: elapsedNs / ops,
-      count,
-      expected: 2 * ops,
-      correct: count === 2 * ops,
-      note: '`blockingLock()`, `while (g.value[0] !== mine) cv.blockingWait(g)`, `cv.notifyOne()`, in its own pool; ns per round trip',
-    };
-  }
-
-  return {
-    'condvar-pingpong': { run: (ops, { timeoutMs }) => pingpong(ops, timeoutMs) },
     await waitCount(1, 2);
     const t0 = process.hrtime.bigint();
     Atomics.store(ctl, 0, 1);
@@ -258,6 +275,7 @@ export async function load() {
   }
 
   return {
+    'condvar-pingpong': { run: (ops, { timeoutMs }) => pingpong(ops, timeoutMs) },
     'rwlock-read': {
       setup() {
         const lock = new lib.RwLock(new Int32Array(new SharedArrayBuffer(4)).fill(1));

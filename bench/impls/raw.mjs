@@ -1,9 +1,8 @@
 // Floors and references, written for this bench: raw locks over one Int32, Atomics.add, await null,
 // a racy no-lock counter (to prove the oracle catches a broken lock) and a bare `new Worker`.
 import { Worker } from 'node:worker_threads';
-import { FutexLock, AdaptiveLock } from '../lib/rawlocks.mjs';
-import { CasSemaphore, SpinParkBarrier } from '../lib/rawsync.mjs';
 import { FutexLock, AdaptiveLock, FutexRwLock } from '../lib/rawlocks.mjs';
+import { CasSemaphore, SpinParkBarrier } from '../lib/rawsync.mjs';
 import { Unavailable, runContended } from '../lib/measure.mjs';
 import { rawCondvarPingpong } from '../lib/rawcondvar.mjs';
 import { barrierRounds } from '../lib/barrier-case.mjs';
@@ -303,6 +302,8 @@ const rawBarrier = {
       };
     },
   }),
+};
+
 // Floor of the RwLock cases: FutexRwLock (lib/rawlocks.mjs) over two Int32 words, the value in its own buffer.
 // 95/5: op i of a worker writes (non-atomic `+= 1`) when i % 20 === 0, else reads; the count is writes × 20.
 const rawRwLock = {
