@@ -15,6 +15,16 @@
 export { Mutex, type MutexOptions } from "./sync/mutex.js";
 export { MutexGuard } from "./sync/guard.js";
 export { Arc, Weak, type ArcOptions } from "./sync/arc.js";
+export {
+  channel,
+  syncChannel,
+  Sender,
+  Receiver,
+  type ChannelOptions,
+  type ChannelAsyncOptions,
+  type ChannelCreateOptions,
+  type SyncChannelOptions,
+} from "./sync/channel.js";
 export type { SharedObject } from "./sync/shareable.js";
 export type { LockOptions, LockAsyncOptions } from "./sync/options.js";
 export {
@@ -24,6 +34,8 @@ export {
   DeadlockError,
   LockOrderError,
   ThreadError,
+  RecvError,
+  SendError,
   type ThreadRef,
   type LockRef,
   type CycleEntry,

@@ -6,3 +6,4 @@
 
 import "./mutex.js";
 import "./arc.js";
+import "./channel.js";
