@@ -13,3 +13,4 @@ export { OWNER_SHIFT, LOCKED } from "./raw/raw-mutex.js";
 export { ObjectKind, WaitKind } from "./runtime/kinds.js";
 export { OBJECT_RECORD_WORDS } from "./runtime/objects.js";
 export { setParkSliceMs } from "./parking/park.js";
+export { currentRuntime } from "./runtime/current.js";

@@ -10,6 +10,7 @@ import { Runtime } from "../runtime/runtime.js";
 import { serveSupervisor } from "./lifeline.js";
 // Reaping releases holds through each kind's protocol: the supervisor loads them, as every library thread does.
 import "../raw/raw-mutex.js";
+import "../raw/channel.js";
 
 const init = (await workerInitData()) as { runtime: SharedArrayBuffer; port: MessagePort };
 const rt = Runtime.attach(init.runtime);
