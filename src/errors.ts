@@ -167,3 +167,33 @@ export class ThreadError extends Error {
     super(message, error === undefined ? undefined : { cause: error });
   }
 }
+
+/**
+ * Thrown by `Receiver.recv()` (and `recvAsync()`, `tryRecv()`) once every `Sender` of the channel is gone (closed,
+ * garbage-collected, or its thread ended) and every message sent before has been received: nothing can arrive any
+ * more. Iterating a `Receiver` ends quietly instead.
+ *
+ * @example
+ * try { for (;;) handle(rx.recv()); } catch (e) { if (!(e instanceof RecvError)) throw e; } // drained and disconnected
+ */
+export class RecvError extends Error {
+  override name = "RecvError";
+}
+
+/**
+ * Thrown by `Sender.send()` (and `sendAsync()`, `trySend()`) when every `Receiver` of the channel is gone, so the
+ * message could never be received. `value` is the message, given back (Rust's `SendError(T)`).
+ *
+ * @example
+ * try { tx.send(job); } catch (e) { if (e instanceof SendError) requeue(e.value); else throw e; }
+ */
+export class SendError<T = unknown> extends Error {
+  override name = "SendError";
+  constructor(
+    message: string,
+    /** The message that could not be sent. */
+    readonly value: T,
+  ) {
+    super(message);
+  }
+}

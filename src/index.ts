@@ -25,6 +25,16 @@ export { Once, type OnceState } from "./sync/once.js";
 export { OnceLock } from "./sync/once-lock.js";
 export { LazyLock } from "./sync/lazy-lock.js";
 export type { OnceOptions, OnceWaitOptions, OnceWaitAsyncOptions } from "./sync/once-common.js";
+export {
+  channel,
+  syncChannel,
+  Sender,
+  Receiver,
+  type ChannelOptions,
+  type ChannelAsyncOptions,
+  type ChannelCreateOptions,
+  type SyncChannelOptions,
+} from "./sync/channel.js";
 export type { SharedObject } from "./sync/shareable.js";
 export type { LockOptions, LockAsyncOptions } from "./sync/options.js";
 export {
@@ -34,6 +44,8 @@ export {
   DeadlockError,
   LockOrderError,
   ThreadError,
+  RecvError,
+  SendError,
   type ThreadRef,
   type LockRef,
   type CycleEntry,

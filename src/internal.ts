@@ -25,3 +25,4 @@ import { runtime } from "./runtime/current.js";
 export function setCurrentParkSliceMs(ms: number): void {
   setParkSliceMs(runtime(), ms);
 }
+export { currentRuntime } from "./runtime/current.js";

@@ -10,3 +10,4 @@ import "./raw-semaphore.js";
 import "./raw-barrier.js";
 import "./raw-rwlock.js";
 import "./raw-once.js";
+import "./raw-channel.js";

@@ -20,6 +20,10 @@ export const ObjectKind = {
   LazyLock: 9,
   Atomic: 10,
   Channel: 11,
+  /** The sending side of a Channel: one record per channel, counted by every thread that has a Sender. */
+  ChannelSender: 12,
+  /** The receiving side of a Channel: one record per channel, counted by every thread that has a Receiver. */
+  ChannelReceiver: 13,
 } as const;
 
 /** What a thread is waiting for, as it publishes it (threads.ts, T_WAIT_KIND). */
@@ -78,6 +82,12 @@ export interface KindProtocol {
    * whether anything was released.
    */
   releaseDead(rt: Runtime, id: number, threadId: number, holds: number, cause: number): boolean;
+  /**
+   * Optional: object `id`'s last count is gone (no thread and no message in flight has it; runtime/lifetime.ts) and
+   * its record is about to be freed. For objects whose end means something to others (the last Sender of a channel
+   * gone wakes its receivers). Runs in whichever thread dropped the last count, with the record still intact.
+   */
+  reclaimed?(rt: Runtime, id: number): void;
 }
 
 const protocols: Array<KindProtocol | undefined> = [];

@@ -132,6 +132,7 @@ function popFreeObject(rt: Runtime): number {
 function reclaim(rt: Runtime, id: number): void {
   const base = rt.objectBase(id);
   const words = rt.words;
+  protocolOf(Atomics.load(words, base + O_KIND) & KIND_MASK)?.reclaimed?.(rt, id);
   Atomics.store(words, base + O_KIND, 0);
   Atomics.add(words, base + O_GENERATION, 1);
   const nameRef = Atomics.exchange(words, base + O_NAME, 0);
@@ -420,6 +421,17 @@ export function rememberShown(id: number, shown: object, core: object): void {
   if (!mine) return;
   if (mine.shown?.deref() !== shown) mine.shown = new WeakRef(shown);
   if (mine.core?.deref() !== core) mine.core = new WeakRef(core);
+}
+
+/**
+ * Ends this thread's count of object `id` now, as if its core had been collected (a channel side's `close()`).
+ * Returns whether this thread counted it. The core must not be used for the object afterwards.
+ */
+export function uncount(rt: Runtime, id: number): boolean {
+  const mine = counted.get(id);
+  if (!mine) return false;
+  counted.delete(id);
+  return dropEntry(rt, mine.entry, countingThread, id);
 }
 
 /** Forgets this thread's counts without dropping them (its reaper drops them: the thread is ending). */

@@ -16,3 +16,4 @@ import "./atomic-int.js";
 import "./once.js";
 import "./once-lock.js";
 import "./lazy-lock.js";
+import "./channel.js";

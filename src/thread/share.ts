@@ -4,7 +4,7 @@
  * corrupted one gets a clear error, never an out-of-bounds read or a hang.
  */
 
-import { DeadlockError, LockOrderError, LockTimeoutError, PoisonError, ThreadError, TimeoutError } from "../errors.js";
+import { DeadlockError, LockOrderError, LockTimeoutError, PoisonError, RecvError, SendError, ThreadError, TimeoutError } from "../errors.js";
 import { currentRuntime, joinRuntime } from "../runtime/current.js";
 import { Runtime } from "../runtime/runtime.js";
 import { describe } from "../sync/options.js";
@@ -147,6 +147,8 @@ const knownErrors: Record<string, { prototype: object }> = {
   DeadlockError,
   LockOrderError,
   ThreadError,
+  RecvError,
+  SendError,
   TypeError,
   RangeError,
   SyntaxError,
