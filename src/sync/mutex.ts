@@ -14,7 +14,7 @@ import type { Runtime } from "../runtime/runtime.js";
 import { tracking } from "../runtime/config.js";
 import { MutexGuard, guardToken, unlockPoisoned, type MutexCore } from "./guard.js";
 import { acquireAsync, acquireBlocking, acquireNow } from "./acquire.js";
-import { describe, signalOf, timeoutOf, type LockAsyncOptions, type LockOptions } from "./options.js";
+import { describe, signalOf, timeoutOf, type LockAsyncOptions, type LockOptions, checkLayout, checkLockOptions, isThenable } from "./options.js";
 import { DATA_OFFSET, allocateDataViews, checkedLayout, newDataTag } from "./data.js";
 import { registerShareable, sharedObject, type SharedObject, type SharedRef } from "./shareable.js";
 
@@ -68,9 +68,9 @@ export class Mutex<T> implements SharedObject {
       this.name = this.#core.name;
       return;
     }
-    checkLayout(layout);
+    checkLayout(layout, "Mutex");
     layout.check(initial, "initial");
-    const { name, level } = checkOptions(options);
+    const { name, level } = checkLockOptions(options, "Mutex");
     const tag = newDataTag();
     const views = allocateDataViews(layout as Layout<unknown>, tag);
     layout.write(views, DATA_OFFSET, initial as T);
@@ -331,42 +331,4 @@ class Core<T> implements MutexCore<T> {
   makeGuard(): MutexGuard<T> {
     return new MutexGuard(guardToken, this);
   }
-}
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
-}
-
-function checkLayout(layout: unknown): asserts layout is Layout<unknown> {
-  const candidate = layout as Partial<Layout<unknown>> | null;
-  if (
-    typeof candidate !== "object" ||
-    candidate === null ||
-    typeof candidate.read !== "function" ||
-    typeof candidate.write !== "function" ||
-    typeof candidate.check !== "function" ||
-    typeof candidate.describe !== "function" ||
-    typeof candidate.size !== "number"
-  ) {
-    throw new TypeError(
-      `threadsafe: new Mutex(layout, initial): layout must be a layout such as i32, f64, struct({...}), string(64); got ${describe(layout)}`,
-    );
-  }
-}
-
-function checkOptions(options: MutexOptions | undefined): { name: string | undefined; level: number | undefined } {
-  if (options === undefined) return { name: undefined, level: undefined };
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`threadsafe: new Mutex(layout, initial, options): options must be an object like { name: "accounts" }, got ${describe(options)}`);
-  }
-  const { name, level } = options;
-  if (name !== undefined && typeof name !== "string") {
-    throw new TypeError(`threadsafe: new Mutex(..., { name }): name must be a string, got ${describe(name)}`);
-  }
-  if (level !== undefined) {
-    if (typeof level !== "number") throw new TypeError(`threadsafe: new Mutex(..., { level }): level must be an integer, got ${describe(level)}`);
-    if (!Number.isInteger(level) || level <= NO_LEVEL || level > 0x7fffffff) {
-      throw new RangeError(`threadsafe: new Mutex(..., { level }): level must be an integer from ${NO_LEVEL + 1} to ${0x7fffffff}, got ${level}`);
-    }
-  }
-  return { name, level };
 }

@@ -44,9 +44,7 @@ export function checkFn(fn: unknown, method: string): void {
   if (typeof fn !== "function") throw new TypeError(`threadsafe: ${method}(fn): fn must be a function, got ${describe(fn)}`);
 }
 
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
-}
+export { isThenable } from "./options.js";
 
 /** How the cause of a Once-family poisoning reads. */
 function causeText(cause: number): string {

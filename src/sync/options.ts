@@ -1,4 +1,7 @@
-/** Validation of the options that acquisition methods take, shared by every primitive. */
+/** Validation of what constructors and acquisition methods take, shared by every primitive. */
+
+import type { Layout } from "../layout/layout.js";
+import { NO_LEVEL } from "../runtime/objects.js";
 
 /** Options of `lock()` and `with()`. */
 export interface LockOptions {
@@ -56,4 +59,58 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   if (typeof value === "object") return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
   return String(value);
+}
+
+/** Whether `value` looks like a promise (a callback that should have been given to the async twin). */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
+}
+
+/**
+ * Checks the layout given to `new <primitive>(layout, …)`.
+ * @throws TypeError naming what is allowed.
+ */
+export function checkLayout(layout: unknown, primitive: string): asserts layout is Layout<unknown> {
+  const candidate = layout as Partial<Layout<unknown>> | null;
+  if (
+    typeof candidate !== "object" ||
+    candidate === null ||
+    typeof candidate.read !== "function" ||
+    typeof candidate.write !== "function" ||
+    typeof candidate.check !== "function" ||
+    typeof candidate.describe !== "function" ||
+    typeof candidate.size !== "number"
+  ) {
+    throw new TypeError(
+      `threadsafe: new ${primitive}(layout, initial): layout must be a layout such as i32, f64, struct({...}), string(64); got ${describe(layout)}`,
+    );
+  }
+}
+
+/** Options every lock takes at construction. */
+export interface LockConstructionOptions {
+  readonly name?: string;
+  readonly level?: number;
+}
+
+/**
+ * Checks the `{ name, level }` options of `new <primitive>(layout, initial, options)`.
+ * @throws TypeError or RangeError naming what is allowed.
+ */
+export function checkLockOptions(options: LockConstructionOptions | undefined, primitive: string): { name: string | undefined; level: number | undefined } {
+  if (options === undefined) return { name: undefined, level: undefined };
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`threadsafe: new ${primitive}(layout, initial, options): options must be an object like { name: "accounts" }, got ${describe(options)}`);
+  }
+  const { name, level } = options;
+  if (name !== undefined && typeof name !== "string") {
+    throw new TypeError(`threadsafe: new ${primitive}(..., { name }): name must be a string, got ${describe(name)}`);
+  }
+  if (level !== undefined) {
+    if (typeof level !== "number") throw new TypeError(`threadsafe: new ${primitive}(..., { level }): level must be an integer, got ${describe(level)}`);
+    if (!Number.isInteger(level) || level <= NO_LEVEL || level > 0x7fffffff) {
+      throw new RangeError(`threadsafe: new ${primitive}(..., { level }): level must be an integer from ${NO_LEVEL + 1} to ${0x7fffffff}, got ${level}`);
+    }
+  }
+  return { name, level };
 }

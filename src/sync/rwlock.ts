@@ -19,7 +19,7 @@ import type { Runtime } from "../runtime/runtime.js";
 import { acquireAsync, acquireBlocking, acquireNow, type LockCore, type RawLock } from "./acquire.js";
 import { DATA_OFFSET, allocateData, checkedLayout, newDataTag } from "./data.js";
 import { anyTracked, released, type TrackedLock } from "./held.js";
-import { describe, signalOf, timeoutOf, type LockAsyncOptions, type LockOptions } from "./options.js";
+import { describe, signalOf, timeoutOf, type LockAsyncOptions, type LockOptions, checkLayout, checkLockOptions, isThenable } from "./options.js";
 import { registerShareable, sharedObject, type SharedObject, type SharedRef } from "./shareable.js";
 
 /** Options of `new RwLock(layout, initial, options)`. */
@@ -328,9 +328,9 @@ export class RwLock<T> implements SharedObject {
       this.name = this.#core.name;
       return;
     }
-    checkLayout(layout);
+    checkLayout(layout, "RwLock");
     layout.check(initial, "initial");
-    const { name, level } = checkOptions(options);
+    const { name, level } = checkLockOptions(options, "RwLock");
     const tag = newDataTag();
     const data = allocateData(layout as Layout<unknown>, tag);
     const views = dataViews(data);
@@ -621,41 +621,3 @@ function makeCore<T>(raw: RawRwLock, layout: Layout<T>, views: DataViews, data: 
   return core;
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
-}
-
-function checkLayout(layout: unknown): asserts layout is Layout<unknown> {
-  const candidate = layout as Partial<Layout<unknown>> | null;
-  if (
-    typeof candidate !== "object" ||
-    candidate === null ||
-    typeof candidate.read !== "function" ||
-    typeof candidate.write !== "function" ||
-    typeof candidate.check !== "function" ||
-    typeof candidate.describe !== "function" ||
-    typeof candidate.size !== "number"
-  ) {
-    throw new TypeError(
-      `threadsafe: new RwLock(layout, initial): layout must be a layout such as i32, f64, struct({...}), string(64); got ${describe(layout)}`,
-    );
-  }
-}
-
-function checkOptions(options: RwLockOptions | undefined): { name: string | undefined; level: number | undefined } {
-  if (options === undefined) return { name: undefined, level: undefined };
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`threadsafe: new RwLock(layout, initial, options): options must be an object like { name: "config" }, got ${describe(options)}`);
-  }
-  const { name, level } = options;
-  if (name !== undefined && typeof name !== "string") {
-    throw new TypeError(`threadsafe: new RwLock(..., { name }): name must be a string, got ${describe(name)}`);
-  }
-  if (level !== undefined) {
-    if (typeof level !== "number") throw new TypeError(`threadsafe: new RwLock(..., { level }): level must be an integer, got ${describe(level)}`);
-    if (!Number.isInteger(level) || level <= NO_LEVEL || level > 0x7fffffff) {
-      throw new RangeError(`threadsafe: new RwLock(..., { level }): level must be an integer from ${NO_LEVEL + 1} to ${0x7fffffff}, got ${level}`);
-    }
-  }
-  return { name, level };
-}
