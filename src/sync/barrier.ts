@@ -29,7 +29,7 @@ const FOLLOWER_RESULT: BarrierWaitResult = Object.freeze({ isLeader: false });
 /** Rebuilds a Barrier from a handle (only the shareable registry calls it). */
 const fromParts: unique symbol = Symbol("threadsafe.fromParts");
 /** Reaches the per-thread core of a Barrier; not exported from the package. */
-const barrierCore: unique symbol = Symbol("threadsafe.barrierCore");
+let barrierCoreOf: (object: Barrier) => BarrierCore; // a private field read through a static block: unreachable from user code
 
 /** What one thread keeps of a barrier: its garbage collection ends the thread's count (runtime/lifetime.ts). */
 interface BarrierCore {
@@ -144,9 +144,8 @@ export class Barrier implements SharedObject {
     );
   }
 
-  /** The per-thread core (sharing). */
-  [barrierCore](): BarrierCore {
-    return this.#core;
+  static {
+    barrierCoreOf = (object) => object.#core;
   }
 
   /** Where this barrier lives in the runtime (sharing, lifetime). */
@@ -168,7 +167,7 @@ registerShareable({
   name: "Barrier",
   handleParts: () => ({}),
   checkParts() {},
-  coreOf: (value) => (value as Barrier)[barrierCore](),
+  coreOf: (value) => barrierCoreOf(value as Barrier),
   wrap(core) {
     reviving = core as BarrierCore;
     return new Barrier(0);

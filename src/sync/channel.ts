@@ -92,7 +92,8 @@ interface SideCore<T> {
 }
 
 /** Reaches the per-thread core of a side (sharing); not exported from the package. */
-const sideCore: unique symbol = Symbol("threadsafe.channelSide");
+let senderCoreOf: <T>(sender: Sender<T>) => SideCore<T>; // private fields read through static blocks
+let receiverCoreOf: <T>(receiver: Receiver<T>) => SideCore<T>;
 
 /** Set by the factories and revivals for the constructor call they make (private fields need the constructor). */
 let reviving: SideCore<unknown> | undefined;
@@ -264,9 +265,8 @@ export class Sender<T> implements SharedObject {
     return { rt: core.rt, id: core.id, kind: ObjectKind.ChannelSender };
   }
 
-  /** The per-thread core (sharing). */
-  [sideCore](): SideCore<T> {
-    return this.#core;
+  static {
+    senderCoreOf = (sender) => sender.#core;
   }
 }
 
@@ -390,9 +390,8 @@ export class Receiver<T> implements SharedObject {
     return { rt: core.rt, id: core.id, kind: ObjectKind.ChannelReceiver };
   }
 
-  /** The per-thread core (sharing). */
-  [sideCore](): SideCore<T> {
-    return this.#core;
+  static {
+    receiverCoreOf = (receiver) => receiver.#core;
   }
 }
 
@@ -621,7 +620,7 @@ function registerSide(kind: number, name: "Sender" | "Receiver"): void {
     reviving = core;
     return name === "Sender" ? new Sender<unknown>() : new Receiver<unknown>();
   };
-  const coreOf = (value: SharedObject): SideCore<unknown> => (value as Sender<unknown> | Receiver<unknown>)[sideCore]();
+  const coreOf = (value: SharedObject): SideCore<unknown> => (value instanceof Sender ? senderCoreOf(value as Sender<unknown>) : receiverCoreOf(value as Receiver<unknown>));
   registerShareable({
     kind,
     name,

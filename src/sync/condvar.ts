@@ -48,7 +48,7 @@ interface CondvarCore {
 }
 
 /** Reaches a Condvar's per-thread core (sharing); not exported from the package. */
-const condvarCore: unique symbol = Symbol("threadsafe.condvarCore");
+let condvarCoreOf: (object: Condvar) => CondvarCore; // a private field read through a static block: unreachable from user code
 /** Rebuilds a Condvar from a handle (only the shareable registry calls it). */
 const fromParts: unique symbol = Symbol("threadsafe.fromParts");
 
@@ -203,9 +203,8 @@ export class Condvar implements SharedObject {
     return { rt: this.#core.raw.rt, id: this.#core.raw.id, kind: ObjectKind.Condvar };
   }
 
-  /** The per-thread core (sharing). */
-  [condvarCore](): CondvarCore {
-    return this.#core;
+  static {
+    condvarCoreOf = (object) => object.#core;
   }
 
   /** Refuses a blocking wait where blocking is not allowed, before anything is released; checks lock levels. */
@@ -306,7 +305,7 @@ export class Condvar implements SharedObject {
 registerShareable({
   kind: ObjectKind.Condvar,
   name: "Condvar",
-  coreOf: (value) => (value as Condvar)[condvarCore](),
+  coreOf: (value) => condvarCoreOf(value as Condvar),
   wrap(core) {
     reviving = core as CondvarCore;
     return new Condvar();

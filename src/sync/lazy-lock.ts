@@ -22,7 +22,7 @@ interface LazyCore<T> extends CellCore<T> {
   readonly source: string;
 }
 
-const lazyCore: unique symbol = Symbol("threadsafe.lazyLockCore");
+let lazyCoreOf: <T>(object: LazyLock<T>) => LazyCore<T>; // a private field read through a static block: unreachable from user code
 
 const POISON_ADVICE = "A LazyLock whose initializer failed stays poisoned, as in Rust: create a new one.";
 
@@ -152,9 +152,8 @@ export class LazyLock<T> implements SharedObject {
     return (this.#value = readCell(core));
   }
 
-  /** The per-thread core. */
-  [lazyCore](): LazyCore<T> {
-    return this.#core;
+  static {
+    lazyCoreOf = (object) => object.#core;
   }
 
   /** Where this object lives in the runtime (sharing, lifetime). */
@@ -172,9 +171,9 @@ registerShareable({
     checkedLayout(rt, id, parts);
     if (typeof parts["source"] !== "string") throw new TypeError("its init source is not a string");
   },
-  coreOf: (value) => (value as LazyLock<unknown>)[lazyCore](),
+  coreOf: (value) => lazyCoreOf(value as LazyLock<unknown>),
   handleParts(value) {
-    const core = (value as LazyLock<unknown>)[lazyCore]();
+    const core = lazyCoreOf(value as LazyLock<unknown>);
     return { data: core.data, layout: core.layout.describe(), source: core.source };
   },
   wrap(core) {

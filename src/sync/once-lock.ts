@@ -57,7 +57,7 @@ export function makeCellCore<T>(rt: Runtime, id: number, layout: Layout<T>, data
   return { raw: new RawOnce(rt, id, onFailure), layout, data, views: dataViews(data), described: `${kindName} "${rt.objectName(id)}"` };
 }
 
-const cellCore: unique symbol = Symbol("threadsafe.onceLockCore");
+let cellCoreOf: <T>(object: OnceLock<T>) => CellCore<T>; // a private field read through a static block: unreachable from user code
 
 /**
  * A cell in shared memory that is written at most once, by whichever thread initializes it first; every thread
@@ -213,9 +213,8 @@ export class OnceLock<T> implements SharedObject {
     return begun === Begin.Claimed;
   }
 
-  /** The per-thread core. */
-  [cellCore](): CellCore<T> {
-    return this.#core;
+  static {
+    cellCoreOf = (object) => object.#core;
   }
 
   /** Where this object lives in the runtime (sharing, lifetime). */
@@ -230,9 +229,9 @@ registerShareable({
   kind: ObjectKind.OnceLock,
   name: "OnceLock",
   checkParts: checkedLayout,
-  coreOf: (value) => (value as OnceLock<unknown>)[cellCore](),
+  coreOf: (value) => cellCoreOf(value as OnceLock<unknown>),
   handleParts(value) {
-    const core = (value as OnceLock<unknown>)[cellCore]();
+    const core = cellCoreOf(value as OnceLock<unknown>);
     return { data: core.data, layout: core.layout.describe() };
   },
   wrap(core) {

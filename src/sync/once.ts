@@ -33,7 +33,7 @@ interface OnceCore {
   readonly described: string;
 }
 
-const onceCore: unique symbol = Symbol("threadsafe.onceCore");
+let onceCoreOf: (object: Once) => OnceCore; // a private field read through a static block: unreachable from user code
 
 const POISON_ADVICE = "callOnceForce(fn) runs a function anyway (and the Once is complete once it succeeds).";
 
@@ -178,9 +178,8 @@ export class Once implements SharedObject {
     this.#done = true;
   }
 
-  /** The per-thread core. */
-  [onceCore](): OnceCore {
-    return this.#core;
+  static {
+    onceCoreOf = (object) => object.#core;
   }
 
   /** Where this object lives in the runtime (sharing, lifetime). */
@@ -198,7 +197,7 @@ function makeCore(rt: Runtime, id: number): OnceCore {
 registerShareable({
   kind: ObjectKind.Once,
   name: "Once",
-  coreOf: (value) => (value as Once)[onceCore](),
+  coreOf: (value) => onceCoreOf(value as Once),
   handleParts: () => ({}),
   checkParts() {},
   wrap(core) {

@@ -36,7 +36,7 @@ const permitToken: unique symbol = Symbol("threadsafe.permit");
 /** Rebuilds a Semaphore from a handle (only the shareable registry calls it). */
 const fromParts: unique symbol = Symbol("threadsafe.fromParts");
 /** Reaches the per-thread core of a Semaphore; not exported from the package. */
-const semaphoreCore: unique symbol = Symbol("threadsafe.semaphoreCore");
+let semaphoreCoreOf: (object: Semaphore) => SemaphoreCore; // a private field read through a static block: unreachable from user code
 
 /** What one thread keeps of a semaphore: its garbage collection ends the thread's count (runtime/lifetime.ts). */
 interface SemaphoreCore {
@@ -268,9 +268,8 @@ export class Semaphore implements SharedObject {
     return this.#core.raw.id;
   }
 
-  /** The per-thread core (sharing). */
-  [semaphoreCore](): SemaphoreCore {
-    return this.#core;
+  static {
+    semaphoreCoreOf = (object) => object.#core;
   }
 
   /** Where this semaphore lives in the runtime (sharing, lifetime). */
@@ -292,7 +291,7 @@ registerShareable({
   name: "Semaphore",
   handleParts: () => ({}),
   checkParts() {},
-  coreOf: (value) => (value as Semaphore)[semaphoreCore](),
+  coreOf: (value) => semaphoreCoreOf(value as Semaphore),
   wrap(core) {
     reviving = core as SemaphoreCore;
     return new Semaphore(0);
