@@ -16,6 +16,7 @@ import type { PoisonDetails } from "../runtime/poison.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { settings } from "../runtime/config.js";
 import { acquired, beforeBlocking, beforeParking, waitAbandoned, type AcquisitionKind, type TrackedLock } from "./held.js";
+import { isThenable } from "./options.js";
 import { poisonError, poisonMessage, releaseUnclaimedOnRelock, type ReleasableGuard } from "./poison.js";
 
 /** A raw lock as the pipeline drives it (RawMutex, and the exclusive side of other primitives). */
@@ -137,4 +138,43 @@ export function acquireNow<G extends ReleasableGuard>(core: LockCore<G>): G | un
  */
 export async function acquireAsync<G extends ReleasableGuard>(core: LockCore<G>, timeout: number, signal: AbortSignal | undefined): Promise<G> {
   return finishAcquire(core, await core.raw.lockAsync(timeout, signal), "async");
+}
+
+/**
+ * Runs `fn` with `guard` (the body of `with`-style methods), then releases the guard. If `fn` throws, the guard is
+ * released poisoned (`poison`), as a panic poisons a Rust lock, and the error propagates. If `fn` returns a promise,
+ * its critical section would go on past an `await` without the lock: the guard is released poisoned and a TypeError
+ * says to use `asyncTwin`.
+ */
+export function runWithGuard<G extends ReleasableGuard, R>(guard: G, fn: (guard: G) => R, poison: (guard: G) => void, call: string, asyncTwin: string): R {
+  let result: R;
+  try {
+    result = fn(guard);
+  } catch (error) {
+    poison(guard);
+    throw error;
+  }
+  if (isThenable(result)) {
+    poison(guard);
+    void Promise.resolve(result).catch(() => {});
+    throw new TypeError(
+      `threadsafe: ${call} got an async fn, which would keep running after the lock is released; use "await ${asyncTwin}". ` +
+        `The lock was poisoned.`,
+    );
+  }
+  guard[Symbol.dispose]();
+  return result;
+}
+
+/** `runWithGuard` for async callbacks: awaits `fn`, then releases the guard (poisoned if `fn` threw or rejected). */
+export async function runWithGuardAsync<G extends ReleasableGuard, R>(guard: G, fn: (guard: G) => R | PromiseLike<R>, poison: (guard: G) => void): Promise<R> {
+  let result: R;
+  try {
+    result = await fn(guard);
+  } catch (error) {
+    poison(guard);
+    throw error;
+  }
+  guard[Symbol.dispose]();
+  return result;
 }

@@ -13,8 +13,8 @@ import { NO_LEVEL } from "../runtime/objects.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { tracking } from "../runtime/config.js";
 import { MutexGuard, guardToken, unlockPoisoned, type MutexCore } from "./guard.js";
-import { acquireAsync, acquireBlocking, acquireNow } from "./acquire.js";
-import { describe, signalOf, timeoutOf, type LockAsyncOptions, type LockOptions, checkLayout, checkLockOptions, isThenable } from "./options.js";
+import { acquireAsync, acquireBlocking, acquireNow, runWithGuard, runWithGuardAsync } from "./acquire.js";
+import { describe, signalOf, timeoutOf, type LockAsyncOptions, type LockOptions, checkLayout, checkLockOptions } from "./options.js";
 import { DATA_OFFSET, allocateDataViews, checkedLayout, newDataTag } from "./data.js";
 import { registerShareable, sharedObject, type SharedObject, type SharedRef } from "./shareable.js";
 
@@ -141,40 +141,13 @@ export class Mutex<T> implements SharedObject {
    */
   with<R>(fn: (guard: MutexGuard<T>) => R, options?: LockOptions): R {
     if (typeof fn !== "function") throw new TypeError(`threadsafe: with(fn): fn must be a function, got ${describe(fn)}`);
-    const guard = this.#lockFor(options, "with");
-    let result: R;
-    try {
-      result = fn(guard);
-    } catch (error) {
-      unlockPoisoned(guard as MutexGuard<unknown>);
-      throw error;
-    }
-    if (isThenable(result)) {
-      // The callback went on past an await without the lock: its critical section was cut in two.
-      unlockPoisoned(guard as MutexGuard<unknown>);
-      void Promise.resolve(result).catch(() => {});
-      throw new TypeError(
-        `threadsafe: Mutex "${this.name}": with(fn) got an async fn, which would keep running after the lock is ` +
-          `released; use "await mutex.withAsync(fn)". The mutex was poisoned.`,
-      );
-    }
-    guard[Symbol.dispose]();
-    return result;
+    return runWithGuard(this.#lockFor(options, "with"), fn, poisonGuard, `Mutex "${this.name}": with(fn)`, "mutex.withAsync(fn)");
   }
 
   /** Like `with`, for async callbacks: awaits the lock without blocking, awaits `fn`, then unlocks. */
   async withAsync<R>(fn: (guard: MutexGuard<T>) => R | PromiseLike<R>, options?: LockAsyncOptions): Promise<R> {
     if (typeof fn !== "function") throw new TypeError(`threadsafe: withAsync(fn): fn must be a function, got ${describe(fn)}`);
-    const guard = await this.#lockAsyncFor(options, "withAsync");
-    let result: R;
-    try {
-      result = await fn(guard);
-    } catch (error) {
-      unlockPoisoned(guard as MutexGuard<unknown>);
-      throw error;
-    }
-    guard[Symbol.dispose]();
-    return result;
+    return runWithGuardAsync(await this.#lockAsyncFor(options, "withAsync"), fn, poisonGuard);
   }
 
   /** Whether the mutex is poisoned (a thread threw inside `with`, or died holding it). */
@@ -283,6 +256,11 @@ registerShareable({
   },
   fromHandle: (rt, id, parts, retained) => Mutex[fromParts](rt, id, parts, retained),
 });
+
+/** Releases a guard poisoned (a `with` callback threw). */
+function poisonGuard<T>(guard: MutexGuard<T>): void {
+  unlockPoisoned(guard as MutexGuard<unknown>);
+}
 
 /** Set by `Mutex[fromParts]` for the constructor call it makes (private fields need the constructor). */
 let reviving: MutexCore<unknown> | undefined;

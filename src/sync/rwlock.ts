@@ -16,7 +16,7 @@ import { allocateObject, countArrived, countNew, holdsIndex } from "../runtime/l
 import { NO_LEVEL } from "../runtime/objects.js";
 import type { PoisonDetails } from "../runtime/poison.js";
 import type { Runtime } from "../runtime/runtime.js";
-import { acquireAsync, acquireBlocking, acquireNow, type LockCore, type RawLock } from "./acquire.js";
+import { acquireAsync, acquireBlocking, acquireNow, type LockCore, type RawLock, runWithGuard, runWithGuardAsync } from "./acquire.js";
 import { DATA_OFFSET, allocateData, checkedLayout, newDataTag } from "./data.js";
 import { anyTracked, released, type TrackedLock } from "./held.js";
 import { describe, signalOf, timeoutOf, type LockAsyncOptions, type LockOptions, checkLayout, checkLockOptions, isThenable } from "./options.js";
@@ -447,24 +447,7 @@ export class RwLock<T> implements SharedObject {
   withWrite<R>(fn: (guard: RwLockWriteGuard<T>) => R, options?: LockOptions): R {
     if (typeof fn !== "function") throw new TypeError(`threadsafe: withWrite(fn): fn must be a function, got ${describe(fn)}`);
     const guard = options === undefined ? this.write() : acquireBlocking(this.#core.writing, timeoutOf(options, "withWrite"));
-    let result: R;
-    try {
-      result = fn(guard);
-    } catch (error) {
-      unlockPoisoned(guard as RwLockWriteGuard<unknown>);
-      throw error;
-    }
-    if (isThenable(result)) {
-      // The callback went on past an await without the lock: its critical section was cut in two.
-      unlockPoisoned(guard as RwLockWriteGuard<unknown>);
-      void Promise.resolve(result).catch(() => {});
-      throw new TypeError(
-        `threadsafe: RwLock "${this.name}": withWrite(fn) got an async fn, which would keep running after the lock is ` +
-          `released; use "await rwlock.withWriteAsync(fn)". The lock was poisoned.`,
-      );
-    }
-    guard[Symbol.dispose]();
-    return result;
+    return runWithGuard(guard, fn, poisonWriteGuard, `RwLock "${this.name}": withWrite(fn)`, "rwlock.withWriteAsync(fn)");
   }
 
   /** Like `withRead`, for async callbacks: awaits a read lock without blocking, awaits `fn`, then releases. */
@@ -481,16 +464,7 @@ export class RwLock<T> implements SharedObject {
   /** Like `withWrite`, for async callbacks: awaits the write lock without blocking, awaits `fn`, then releases. */
   async withWriteAsync<R>(fn: (guard: RwLockWriteGuard<T>) => R | PromiseLike<R>, options?: LockAsyncOptions): Promise<R> {
     if (typeof fn !== "function") throw new TypeError(`threadsafe: withWriteAsync(fn): fn must be a function, got ${describe(fn)}`);
-    const guard = await this.#asyncFor(this.#core.writing, options, "withWriteAsync");
-    let result: R;
-    try {
-      result = await fn(guard);
-    } catch (error) {
-      unlockPoisoned(guard as RwLockWriteGuard<unknown>);
-      throw error;
-    }
-    guard[Symbol.dispose]();
-    return result;
+    return runWithGuardAsync(await this.#asyncFor(this.#core.writing, options, "withWriteAsync"), fn, poisonWriteGuard);
   }
 
   #asyncFor<G extends RwLockReadGuard<T> | RwLockWriteGuard<T>>(core: LockCore<G>, options: LockAsyncOptions | undefined, method: string): Promise<G> {
@@ -600,6 +574,11 @@ registerShareable({
   },
   fromHandle: (rt, id, parts, retained) => RwLock[fromParts](rt, id, parts, retained),
 });
+
+/** Releases a write guard poisoned (a `withWrite` callback threw). */
+function poisonWriteGuard<T>(guard: RwLockWriteGuard<T>): void {
+  unlockPoisoned(guard as RwLockWriteGuard<unknown>);
+}
 
 /** Set by `RwLock[fromParts]` for the constructor call it makes (private fields need the constructor). */
 let reviving: RwLockCore<unknown> | undefined;
