@@ -11,11 +11,11 @@
 import { dataViews, snapshot, type Snapshot } from "../layout/index.js";
 import type { Layout } from "../layout/layout.js";
 import type { Assignable } from "../layout/types.js";
-import { currentThreadId, runtime } from "../runtime/current.js";
+import { currentThreadId } from "../runtime/current.js";
 import { ObjectKind, registerKind } from "../runtime/kinds.js";
-import { allocateObject, countArrived, countNew, isLiveObject, strongCount } from "../runtime/lifetime.js";
+import { countArrived, countNew, isLiveObject, strongCount } from "../runtime/lifetime.js";
 import type { Runtime } from "../runtime/runtime.js";
-import { DATA_OFFSET, allocateData, checkedLayout, newDataTag } from "./data.js";
+import { DATA_OFFSET, checkedLayout, allocateValueObject } from "./data.js";
 import { describe } from "./options.js";
 import {
   handleOf,
@@ -85,11 +85,9 @@ export class Arc<T> implements SharedObject {
     }
     const name = options?.name;
     if (name !== undefined && typeof name !== "string") throw new TypeError(`threadsafe: new Arc(..., { name }): name must be a string, got ${describe(name)}`);
-    const tag = newDataTag();
-    const data = allocateData(layout as Layout<unknown>, tag);
-    layout.write(dataViews(data), DATA_OFFSET, value as T);
-    const rt = runtime();
-    const id = allocateObject(rt, ObjectKind.Arc, name, undefined, tag);
+    const { rt, id, views } = allocateValueObject(layout as Layout<unknown>, ObjectKind.Arc, name, undefined);
+    const data = views.buffer as SharedArrayBuffer;
+    layout.write(views, DATA_OFFSET, value as T);
     this.#core = makeCore(rt, id, layout, data);
     countNew(rt, currentThreadId, id, this.#core);
   }

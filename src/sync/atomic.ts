@@ -12,11 +12,11 @@
 
 import { bool, type PrimitiveLayout } from "../layout/index.js";
 import type { Layout } from "../layout/layout.js";
-import { currentThreadId, runtime } from "../runtime/current.js";
+import { currentThreadId } from "../runtime/current.js";
 import { ObjectKind, registerKind } from "../runtime/kinds.js";
-import { allocateObject, countArrived, countNew } from "../runtime/lifetime.js";
+import { countArrived, countNew } from "../runtime/lifetime.js";
 import type { Runtime } from "../runtime/runtime.js";
-import { DATA_OFFSET, allocateData, checkedLayout, newDataTag } from "./data.js";
+import { DATA_OFFSET, checkedLayout, allocateValueObject } from "./data.js";
 import { checkFn } from "./once-common.js";
 import { describe } from "./options.js";
 import { registerShareable, sharedObject, type SharedObject, type SharedRef } from "./shareable.js";
@@ -72,12 +72,10 @@ export function takeReviving(): AtomicCore | undefined {
  */
 export function createAtomic(layout: PrimitiveLayout<number | bigint | boolean>, value: number | bigint | boolean, options: AtomicOptions | undefined, what: string): AtomicCore {
   const name = nameOption(options, what);
-  const tag = newDataTag();
-  const data = allocateData(layout as Layout<unknown>, tag);
+  const { rt, id, views } = allocateValueObject(layout as Layout<unknown>, ObjectKind.Atomic, name, undefined);
+  const data = views.buffer as SharedArrayBuffer;
   const array = classes.get(layout.kind)!.array(data);
   array[0] = (typeof value === "boolean" ? (value ? 1 : 0) : value) as never; // before the object is shared
-  const rt = runtime();
-  const id = allocateObject(rt, ObjectKind.Atomic, name, undefined, tag);
   const core: AtomicCore = { rt, id, data, layout: layout as Layout<unknown>, array };
   countNew(rt, currentThreadId, id, core);
   return core;

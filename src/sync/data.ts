@@ -13,6 +13,8 @@
 
 import { freshDataViews, layoutFromDescriptor } from "../layout/index.js";
 import type { DataViews, Layout, LayoutDescriptor } from "../layout/layout.js";
+import { runtime } from "../runtime/current.js";
+import { allocateObject } from "../runtime/lifetime.js";
 import type { Runtime } from "../runtime/runtime.js";
 
 /** Byte offset of the value in a data buffer. */
@@ -95,4 +97,22 @@ export function checkedLayout(rt: Runtime, id: number, parts: Record<string, unk
   const mismatch = dataMismatch(data, rt.objectDataTag(id), layout);
   if (mismatch) throw new TypeError(mismatch);
   return layout;
+}
+
+/**
+ * The first steps of every primitive that keeps a value: a data buffer for `layout` stamped with a fresh tag, and
+ * the object record of kind `kind` bound to it by that tag. The caller writes the (already checked) initial value
+ * through `views` before the object is shared, and counts itself as its holder.
+ * @throws RangeError when too many shared objects are alive, or the name is too long.
+ */
+export function allocateValueObject(
+  layout: Layout<unknown>,
+  kind: number,
+  name: string | undefined,
+  level: number | undefined,
+): { rt: Runtime; id: number; views: DataViews } {
+  const tag = newDataTag();
+  const views = allocateDataViews(layout, tag);
+  const rt = runtime();
+  return { rt, id: allocateObject(rt, kind, name, level, tag), views };
 }

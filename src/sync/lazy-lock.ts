@@ -7,14 +7,14 @@ import type { Snapshot } from "../layout/index.js";
 import type { Layout } from "../layout/layout.js";
 import type { Assignable } from "../layout/types.js";
 import { Begin, Claim, OnFailure } from "../raw/raw-once.js";
-import { currentThreadId, runtime } from "../runtime/current.js";
+import { currentThreadId } from "../runtime/current.js";
 import { ObjectKind } from "../runtime/kinds.js";
-import { allocateObject, countArrived, countNew } from "../runtime/lifetime.js";
+import { countArrived, countNew } from "../runtime/lifetime.js";
 import { checkFunctionSource, compileFunction } from "./compile.js";
-import { allocateData, checkedLayout, newDataTag } from "./data.js";
+import { checkedLayout, allocateValueObject } from "./data.js";
 import { checkFn, isThenable, nameOf, oncePoisonError, reentrantError, type OnceOptions, type OnceWaitAsyncOptions, type OnceWaitOptions } from "./once-common.js";
-import { checkLayout, completeCell, makeCellCore, readCell, type CellCore } from "./once-lock.js";
-import { signalOf, timeoutOf } from "./options.js";
+import { completeCell, makeCellCore, readCell, type CellCore } from "./once-lock.js";
+import { checkLayout, signalOf, timeoutOf } from "./options.js";
 import { registerShareable, sharedObject, type SharedObject, type SharedRef } from "./shareable.js";
 
 interface LazyCore<T> extends CellCore<T> {
@@ -64,10 +64,8 @@ export class LazyLock<T> implements SharedObject {
     const source = Function.prototype.toString.call(init);
     checkFunctionSource(source, "new LazyLock(layout, init): init");
     const name = nameOf(options, "new LazyLock(layout, init, options)");
-    const tag = newDataTag();
-    const data = allocateData(layout as Layout<unknown>, tag);
-    const rt = runtime();
-    const id = allocateObject(rt, ObjectKind.LazyLock, name, undefined, tag);
+    const { rt, id, views } = allocateValueObject(layout, ObjectKind.LazyLock, name, undefined);
+    const data = views.buffer as SharedArrayBuffer;
     this.#core = { ...makeCellCore(rt, id, layout, data, OnFailure.Poison, "LazyLock"), source };
     countNew(rt, currentThreadId, id, this.#core);
   }

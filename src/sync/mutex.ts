@@ -6,16 +6,16 @@ import { dataViews, snapshot, type Snapshot } from "../layout/index.js";
 import type { Layout } from "../layout/layout.js";
 import type { Assignable } from "../layout/types.js";
 import { RawMutex } from "../raw/raw-mutex.js";
-import { currentThreadId, runtime } from "../runtime/current.js";
+import { currentThreadId } from "../runtime/current.js";
 import { ObjectKind } from "../runtime/kinds.js";
-import { allocateObject, countArrived, countNew } from "../runtime/lifetime.js";
+import { countArrived, countNew } from "../runtime/lifetime.js";
 import { NO_LEVEL } from "../runtime/objects.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { tracking } from "../runtime/config.js";
 import { MutexGuard, guardToken, unlockPoisoned, type MutexCore } from "./guard.js";
 import { acquireAsync, acquireBlocking, acquireNow, runWithGuard, runWithGuardAsync } from "./acquire.js";
 import { describe, signalOf, timeoutOf, type LockAsyncOptions, type LockOptions, checkLayout, checkLockOptions } from "./options.js";
-import { DATA_OFFSET, allocateDataViews, checkedLayout, newDataTag } from "./data.js";
+import { DATA_OFFSET, checkedLayout, allocateValueObject } from "./data.js";
 import { registerShareable, sharedObject, type SharedObject, type SharedRef } from "./shareable.js";
 
 /** Options of `new Mutex(layout, initial, options)`. */
@@ -68,14 +68,11 @@ export class Mutex<T> implements SharedObject {
       this.name = this.#core.name;
       return;
     }
-    checkLayout(layout, "Mutex");
+    checkLayout(layout, "new Mutex(layout, initial)");
     layout.check(initial, "initial");
     const { name, level } = checkLockOptions(options, "Mutex");
-    const tag = newDataTag();
-    const views = allocateDataViews(layout as Layout<unknown>, tag);
+    const { rt, id, views } = allocateValueObject(layout as Layout<unknown>, ObjectKind.Mutex, name, level);
     layout.write(views, DATA_OFFSET, initial as T);
-    const rt = runtime();
-    const id = allocateObject(rt, ObjectKind.Mutex, name, level, tag);
     this.#core = makeCore(new RawMutex(rt, id), layout, views, views.buffer, name ?? rt.objectName(id), level);
     this.name = this.#core.name;
     countNew(rt, currentThreadId, id, this.#core);

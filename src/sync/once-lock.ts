@@ -7,13 +7,13 @@ import { dataViews, snapshot, type Snapshot } from "../layout/index.js";
 import type { DataViews, Layout } from "../layout/layout.js";
 import type { Assignable } from "../layout/types.js";
 import { Begin, Claim, OnFailure, RawOnce } from "../raw/raw-once.js";
-import { currentThreadId, runtime } from "../runtime/current.js";
+import { currentThreadId } from "../runtime/current.js";
 import { ObjectKind } from "../runtime/kinds.js";
-import { allocateObject, countArrived, countNew } from "../runtime/lifetime.js";
+import { countArrived, countNew } from "../runtime/lifetime.js";
 import type { Runtime } from "../runtime/runtime.js";
-import { DATA_OFFSET, allocateData, checkedLayout, newDataTag } from "./data.js";
+import { DATA_OFFSET, checkedLayout, allocateValueObject } from "./data.js";
 import { checkFn, isThenable, nameOf, reentrantError, type OnceOptions, type OnceWaitAsyncOptions, type OnceWaitOptions } from "./once-common.js";
-import { describe, signalOf, timeoutOf } from "./options.js";
+import { checkLayout, describe, signalOf, timeoutOf } from "./options.js";
 import { registerShareable, sharedObject, type SharedObject, type SharedRef } from "./shareable.js";
 
 /** What one thread keeps of a OnceLock (or a LazyLock): its garbage collection ends the thread's count. */
@@ -41,16 +41,6 @@ export function completeCell<T>(core: CellCore<T>, value: unknown, what: string)
   core.layout.check(value, what);
   core.layout.write(core.views, DATA_OFFSET, value as T);
   core.raw.finish();
-}
-
-/**
- * @throws TypeError when `layout` is not a layout.
- */
-export function checkLayout(layout: unknown, what: string): asserts layout is Layout<unknown> {
-  const candidate = layout as Partial<Layout<unknown>> | null;
-  if (typeof candidate !== "object" || candidate === null || typeof candidate.write !== "function" || typeof candidate.check !== "function" || typeof candidate.describe !== "function") {
-    throw new TypeError(`threadsafe: ${what}: layout must be a layout such as i32, struct({...}), json(4096); got ${describe(layout)}`);
-  }
 }
 
 export function makeCellCore<T>(rt: Runtime, id: number, layout: Layout<T>, data: SharedArrayBuffer, onFailure: OnFailure, kindName: string): CellCore<T> {
@@ -93,10 +83,8 @@ export class OnceLock<T> implements SharedObject {
     }
     checkLayout(layout, "new OnceLock(layout)");
     const name = nameOf(options, "new OnceLock(layout, options)");
-    const tag = newDataTag();
-    const data = allocateData(layout as Layout<unknown>, tag);
-    const rt = runtime();
-    const id = allocateObject(rt, ObjectKind.OnceLock, name, undefined, tag);
+    const { rt, id, views } = allocateValueObject(layout, ObjectKind.OnceLock, name, undefined);
+    const data = views.buffer as SharedArrayBuffer;
     this.#core = makeCellCore(rt, id, layout, data, OnFailure.Retry, "OnceLock");
     countNew(rt, currentThreadId, id, this.#core);
   }

@@ -67,10 +67,10 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
- * Checks the layout given to `new <primitive>(layout, …)`.
+ * Checks the layout given to a constructor; `call` names it in the error ("new Mutex(layout, initial)").
  * @throws TypeError naming what is allowed.
  */
-export function checkLayout(layout: unknown, primitive: string): asserts layout is Layout<unknown> {
+export function checkLayout(layout: unknown, call: string): asserts layout is Layout<unknown> {
   const candidate = layout as Partial<Layout<unknown>> | null;
   if (
     typeof candidate !== "object" ||
@@ -82,7 +82,7 @@ export function checkLayout(layout: unknown, primitive: string): asserts layout 
     typeof candidate.size !== "number"
   ) {
     throw new TypeError(
-      `threadsafe: new ${primitive}(layout, initial): layout must be a layout such as i32, f64, struct({...}), string(64); got ${describe(layout)}`,
+      `threadsafe: ${call}: layout must be a layout such as i32, f64, struct({...}), string(64), json(4096); got ${describe(layout)}`,
     );
   }
 }

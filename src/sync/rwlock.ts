@@ -10,14 +10,14 @@ import type { Assignable } from "../layout/types.js";
 import { Acquired } from "../raw/raw-mutex.js";
 import { RawRwLock } from "../raw/raw-rwlock.js";
 import { tracking } from "../runtime/config.js";
-import { currentThreadId, runtime } from "../runtime/current.js";
+import { currentThreadId } from "../runtime/current.js";
 import { ObjectKind } from "../runtime/kinds.js";
-import { allocateObject, countArrived, countNew, holdsIndex } from "../runtime/lifetime.js";
+import { countArrived, countNew, holdsIndex } from "../runtime/lifetime.js";
 import { NO_LEVEL } from "../runtime/objects.js";
 import type { PoisonDetails } from "../runtime/poison.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { acquireAsync, acquireBlocking, acquireNow, type LockCore, type RawLock, runWithGuard, runWithGuardAsync } from "./acquire.js";
-import { DATA_OFFSET, allocateData, checkedLayout, newDataTag } from "./data.js";
+import { DATA_OFFSET, checkedLayout, allocateValueObject } from "./data.js";
 import { anyTracked, released, type TrackedLock } from "./held.js";
 import { describe, signalOf, timeoutOf, type LockAsyncOptions, type LockOptions, checkLayout, checkLockOptions, isThenable } from "./options.js";
 import { registerShareable, sharedObject, type SharedObject, type SharedRef } from "./shareable.js";
@@ -40,7 +40,6 @@ const guardToken: unique symbol = Symbol("threadsafe.rwlockGuard");
 let unlockPoisoned: (guard: RwLockWriteGuard<unknown>) => void;
 /** Rebuilds an RwLock from a handle (only the shareable registry calls it). */
 const fromParts: unique symbol = Symbol("threadsafe.rwlockFromParts");
-/** Reaches an RwLock's per-thread core. */
 /** The per-thread core of an RwLock; module-internal (a private field, read through a static block). */
 let rwlockCoreOf: <T>(lock: RwLock<T>) => RwLockCore<T>;
 
@@ -328,15 +327,12 @@ export class RwLock<T> implements SharedObject {
       this.name = this.#core.name;
       return;
     }
-    checkLayout(layout, "RwLock");
+    checkLayout(layout, "new RwLock(layout, initial)");
     layout.check(initial, "initial");
     const { name, level } = checkLockOptions(options, "RwLock");
-    const tag = newDataTag();
-    const data = allocateData(layout as Layout<unknown>, tag);
-    const views = dataViews(data);
+    const { rt, id, views } = allocateValueObject(layout as Layout<unknown>, ObjectKind.RwLock, name, level);
+    const data = views.buffer as SharedArrayBuffer;
     layout.write(views, DATA_OFFSET, initial as T);
-    const rt = runtime();
-    const id = allocateObject(rt, ObjectKind.RwLock, name, level, tag);
     const raw = new RawRwLock(rt, id);
     this.#core = makeCore(raw, layout, views, data, name ?? rt.objectName(id), level);
     this.name = this.#core.name;
