@@ -5,7 +5,7 @@
 import { dumpLocks, type LockState, type LockWaiter, type ThreadState } from "threadsafe";
 
 /** How long a poll may go on before it fails the test: only a guard against hangs, never an oracle. */
-export const POLL_LIMIT_MS = 10_000;
+export const POLL_LIMIT_MS = 30_000;
 
 /** Anything with a lock id: a Mutex (its public `lockId` is the id in dumpLocks()). */
 export interface HasLockId {
