@@ -12,10 +12,16 @@ test("a guard dropped without release and collected: the lock stays held and cou
   const f = flags();
   const h = spawn(
     async (box: { m: Mutex<number> | undefined }, f: Int32Array) => {
-      const v8 = await import("node:v8");
-      const vm = await import("node:vm");
-      v8.setFlagsFromString("--expose-gc");
-      const gc = vm.runInNewContext("gc") as () => void;
+      // Bun (JavaScriptCore) has no V8 flags: its full collection is Bun.gc(true).
+      const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
+      let gc: () => void;
+      if (bun !== undefined) gc = () => bun.gc(true);
+      else {
+        const v8 = await import("node:v8");
+        const vm = await import("node:vm");
+        v8.setFlagsFromString("--expose-gc");
+        gc = vm.runInNewContext("gc") as () => void;
+      }
       const turn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
       let collected = false;
       const registry = new FinalizationRegistry<number>(() => { collected = true; });

@@ -6,6 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  Condvar,
   DeadlockError,
   Mutex,
   MutexGuard,
@@ -362,9 +363,69 @@ test("test_mutex_with_mut: with(fn) runs fn under the lock and returns its resul
 
 test.skip("test_mutex_guard_unlocked: n/a — nonpoison MutexGuard::unlocked (temporarily release inside a guard's scope) is not in DESIGN");
 
-test.skip("test_mutex_arc_condvar: skipped — Condvar is outside this suite (brief: no Condvar yet)");
+test("test_mutex_arc_condvar: a thread sets the flag under the lock and notifies; the waiter (the main thread, blocking) sees it", { timeout: 60_000 }, async () => {
+  const lock = new Mutex(i32, 0, { name: "arc-condvar" });
+  const cvar = new Condvar({ name: "arc-condvar-cv" });
+  const f = flags();
+  const t = spawn(
+    (lock: Mutex<number>, cvar: Condvar, f: Int32Array) => {
+      while (Atomics.load(f, 0) === 0) Atomics.wait(f, 0, 0); // rx.recv(): until the parent holds the lock
+      const g = lock.lock();
+      g.value = 1;
+      cvar.notifyOne();
+      g.unlock();
+    },
+    [lock, cvar, f],
+    { name: "arc-condvar-setter" },
+  );
+  const g = lock.lock();
+  signal(f, 0); // tx.send(())
+  assert.equal(g.value, 0);
+  let wakes = 0;
+  while (g.value === 0) {
+    assert.equal(cvar.wait(g), true, "an untimed wait returns true");
+    wakes += 1;
+  }
+  assert.equal(g.value, 1);
+  assert.ok(wakes >= 1);
+  g.unlock();
+  await t.join();
+});
 
-test.skip("test_arc_condvar_poison: skipped — Condvar is outside this suite (brief: no Condvar yet)");
+test("test_arc_condvar_poison: the notifier panics holding the lock; the waiter's wait throws PoisonError on re-acquire", { timeout: 60_000 }, async () => {
+  const lock = new Mutex(i32, 1, { name: "arc-condvar-poison" });
+  const cvar = new Condvar({ name: "arc-condvar-poison-cv" });
+  const f = flags();
+  const t = spawn(
+    (lock: Mutex<number>, cvar: Condvar, f: Int32Array) => {
+      while (Atomics.load(f, 0) === 0) Atomics.wait(f, 0, 0);
+      const g = lock.lock();
+      cvar.notifyOne();
+      void g;
+      throw new Error("the parent should fail when it wakes up"); // panic!() with the guard alive
+    },
+    [lock, cvar, f],
+    { name: "arc-condvar-poisoner" },
+  );
+  const g = lock.lock();
+  signal(f, 0);
+  let poisoned: PoisonError<MutexGuard<number>> | undefined;
+  while (g.value === 1) {
+    try {
+      cvar.wait(g);
+      assert.equal(g.value, 1);
+    } catch (error) {
+      assert.ok(error instanceof PoisonError, `expected PoisonError, got ${String(error)}`);
+      poisoned = error as PoisonError<MutexGuard<number>>;
+      break;
+    }
+  }
+  assert.ok(poisoned !== undefined, "the wait ended in PoisonError");
+  assert.equal(poisoned.intoInner(), g, "intoInner() is the same guard, held again");
+  assert.equal(g.value, 1);
+  g.unlock();
+  await assert.rejects(t.join(), ThreadError);
+});
 
 // ## The accessors across real threads (JS additions that check what Rust gets from the type system)
 

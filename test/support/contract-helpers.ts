@@ -94,11 +94,14 @@ export async function probe<T>(m: Mutex<T>): Promise<Probe> {
 
 let gcFn: (() => void) | undefined;
 
-/** A working `gc()`, whether or not node was started with --expose-gc. */
+/** A working full `gc()`, whether or not node was started with --expose-gc, on V8 and on Bun. */
 export function gc(): void {
   if (!gcFn) {
     const exposed = (globalThis as { gc?: () => void }).gc;
+    // Bun (JavaScriptCore) has no V8 flags: its own full collection is Bun.gc(true).
+    const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
     if (typeof exposed === "function") gcFn = exposed;
+    else if (bun !== undefined) gcFn = () => bun.gc(true);
     else {
       v8.setFlagsFromString("--expose-gc");
       gcFn = vm.runInNewContext("gc") as () => void;
