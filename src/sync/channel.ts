@@ -707,7 +707,7 @@ function selectResult(cores: SideCore<unknown>[], wait: SelectWait, result: numb
  * one does: `{ index, value }`, `index` being the receiver's place in the array. Fair: when several have messages,
  * each is as likely to be chosen. A receiver whose senders are all gone is passed over once drained; when that is
  * true of every one, `select` throws `RecvError`. The wait is one sleep for all the receivers: every channel that a
- * `select` waits on wakes it.
+ * `select` waits on wakes it. `dumpLocks()` and deadlock reports list the wait on the first receiver's channel.
  *
  * @example
  * import { select, syncChannel, i32, json } from "threadsafe";
