@@ -26,3 +26,4 @@ export function setCurrentParkSliceMs(ms: number): void {
   setParkSliceMs(runtime(), ms);
 }
 export { currentRuntime } from "./runtime/current.js";
+export { T_CHANNEL_CLAIM, T_CHANNEL_POS } from "./runtime/threads.js";

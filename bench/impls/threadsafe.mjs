@@ -8,6 +8,7 @@ import { idiomLoop } from './idioms.mjs';
 import { roundTrips } from '../lib/rawcondvar.mjs';
 import { barrierRounds } from '../lib/barrier-case.mjs';
 import { atomicCases } from './threadsafe-atomics.mjs';
+import { threadsafeChannelCases } from '../lib/channel-cases.mjs';
 
 // Which build to measure. `threadsafe`: this tree's dist/ (BENCH_THREADSAFE_DIST=/path/to/index.js measures
 // another build instead, e.g. a stand-in while dist/ is missing). `threadsafe@<sha>`: the dist/ of another
@@ -397,6 +398,7 @@ export async function load(name) {
       },
     },
     'condvar-pingpong': condvarPingpong(lib, name ?? 'threadsafe'),
+    ...threadsafeChannelCases(lib, dist.url),
     'deadlock-2': { setup: (ops, { variant }) => deadlockCase(importInternal, 2, variant) },
     'deadlock-8': { setup: (ops, { variant }) => deadlockCase(importInternal, 8, variant) },
     'lock-order': {

@@ -1,4 +1,4 @@
-// Worker side of bench/channels.mjs: one role of one channel case. Waits on the start flag, runs, reports.
+// Worker side of bench/channels.mjs and lib/channel-cases.mjs (npm run bench): one role of one channel case. Waits on the start flag, runs, reports.
 import { workerData, parentPort } from 'node:worker_threads';
 import { SpscRing, OneSlot } from './channel-floors.mjs';
 
@@ -57,7 +57,19 @@ async function run() {
       for (let i = 0; i < n; i++) other.send(side.recv() + 1);
       return 0;
     }
-    if (role === 'send') { for (let i = 0; i < n; i++) side.send(make(i)); return 0; }
+    if (role === 'send') {
+      const base = payload.base ?? 0;
+      for (let i = base; i < base + n; i++) side.send(make(i));
+      if (payload.closeAfter) side.close();
+      return 0;
+    }
+    if (payload.untilClosed) {
+      // mpmc: receive until every Sender is gone; [sum, count]
+      let sum = 0, count = 0;
+      if (payload.kind === 'i32') for (const v of side) { sum += v; count++; }
+      else for (const v of side) { sum += v.id; count++; }
+      return [sum, count];
+    }
     let sum = 0;
     if (payload.kind === 'i32') for (let i = 0; i < n; i++) sum += side.recv();
     else for (let i = 0; i < n; i++) sum += side.recv().id;

@@ -23,6 +23,7 @@
  * | C_RWAIT | receivers registered as (maybe) sleeping on C_RSEQ: a sender notifies only when it is not 0 |
  * | C_SWAIT | senders registered as (maybe) sleeping on C_SSEQ |
  * | C_FLAGS | SENDERS_GONE, RECEIVERS_GONE (set once, never cleared) |
+ * | C_SELECT | `select` waits registered on the channel: a publisher then also bumps the runtime's H_SELECT_SEQ |
  *
  * A side record keeps `channel id + 1` in S_CHANNEL and the channel record's generation in S_CHANNEL_GENERATION.
  *
@@ -46,12 +47,38 @@
  * itself to C_RWAIT before reading C_RSEQ and the ring; a sender publishes before reading C_RWAIT. Either the
  * sender sees the waiter (and bumps C_RSEQ, so the waiter's sleep ends or never starts) or the waiter sees the
  * message. The fast path (no waiter) calls no `Atomics.notify`.
+ *
+ * ## A sender that dies between claiming a slot and publishing it
+ *
+ * A terminated worker can stop anywhere, including after its claim of `tail` and before its publication: its slot
+ * would stay unpublished at the head forever, and every message behind it with it. So a sender announces each claim
+ * in its own thread record (runtime/threads.ts: T_CHANNEL_CLAIM = channel + 1, T_CHANNEL_POS = position + 1), with
+ * plain stores before the claiming compare-and-swap (which orders them), and clears the announcement with an atomic
+ * store once the message is published (ordered after the publication). The claimer of an unpublished, claimed
+ * position is therefore always a thread that announces it, for as long as it is alive. A receiver that finds the head
+ * slot claimed (`tail` moved past it) and unpublished looks for a live thread announcing it (`claimerAlive`: a scan
+ * of the thread table, on the slow path only: a parked receiver's attempts, `tryRecv`); if there is none, the claimer
+ * died, and the receiver takes the position as if it received it and frees the slot without reading it
+ * (`skipDeadClaim`). Nothing half-written is ever read, nothing published is skipped (the slot is looked at again
+ * after the head is taken: a sender that published at the last moment is received), and a `send` that returned had
+ * published. The reaper wakes the receivers when a thread dies announcing a claim (the sender kind's `releaseDead`),
+ * so they notice at once, not at their next slice.
+ *
+ * ## select
+ *
+ * A `select` over several receivers sleeps on one word, the runtime's H_SELECT_SEQ, after registering on every
+ * channel (C_RWAIT and C_SELECT). A sender that finds a waiter registered (C_RWAIT, the one load of its fast path) and
+ * a selector among them (C_SELECT) bumps and notifies H_SELECT_SEQ as well as C_RSEQ; losing a side does too. The
+ * word is shared by every `select` of the program, so a wake may be for another selector: it looks again and sleeps
+ * again (crossbeam instead gives each selecting thread its own context that channels notify; one shared word costs a
+ * spurious wake per unrelated message, and only while some `select` waits).
  */
 
 import { ObjectKind, registerKind } from "../runtime/kinds.js";
 import { O_AUX, O_STATE } from "../runtime/objects.js";
 import { releaseRetained } from "../runtime/lifetime.js";
-import type { Runtime } from "../runtime/runtime.js";
+import { H_SELECT_SEQ, type Runtime } from "../runtime/runtime.js";
+import { MAX_THREADS, T_CHANNEL_CLAIM, T_CHANNEL_POS, T_STATE, ThreadStatus, slotOf, statusOf } from "../runtime/threads.js";
 import { PARKED, park, parkAsync, type Parkable } from "../parking/park.js";
 
 // ## Channel record words (offsets in the object record)
@@ -60,6 +87,8 @@ export const C_SSEQ = O_AUX;
 export const C_RWAIT = O_AUX + 1;
 export const C_SWAIT = O_AUX + 2;
 export const C_FLAGS = O_AUX + 3;
+/** `select` waits registered on this channel (each also counts in C_RWAIT, so the fast path reads one word). */
+export const C_SELECT = O_AUX + 4;
 export const SENDERS_GONE = 1;
 export const RECEIVERS_GONE = 2;
 
@@ -124,6 +153,12 @@ export const CLOSED = MODULUS_LIMIT + 1;
 export const TAKEN = 0;
 /** A rendezvous message was taken back by its sender (no receiver took it). */
 export const RETRACTED = 1;
+/** A send wait that does not claim (async: the claim must come in the same task as the publication) saw room. */
+export const ROOM = MODULUS_LIMIT + 2;
+/** `skipDeadClaim`: nothing to skip. */
+const NO_SKIP = -1;
+/** `skipDeadClaim`: skipped a dead sender's slot, or lost a race: look again. */
+const LOOK_AGAIN = -2;
 
 /** Something a local `close()` can end: a wait checks it on every attempt. */
 export interface Closable {
@@ -141,6 +176,7 @@ export class RawChannel {
   readonly rwait: number;
   readonly swait: number;
   readonly flags: number;
+  readonly select: number;
   /** The ring's words (its data buffer). */
   readonly ring: Int32Array;
   readonly capacity: number;
@@ -149,8 +185,11 @@ export class RawChannel {
   readonly rendezvous: boolean;
   readonly modulus: number;
   readonly slotBytes: number;
+  /** This thread's claim announcement words (see "A sender that dies" above). */
+  private readonly claimWord: number;
+  private readonly claimPosWord: number;
 
-  constructor(rt: Runtime, id: number, data: SharedArrayBuffer) {
+  constructor(rt: Runtime, id: number, data: SharedArrayBuffer, threadId: number) {
     this.rt = rt;
     this.id = id;
     this.words = rt.words;
@@ -160,12 +199,16 @@ export class RawChannel {
     this.rwait = base + C_RWAIT;
     this.swait = base + C_SWAIT;
     this.flags = base + C_FLAGS;
+    this.select = base + C_SELECT;
     this.ring = new Int32Array(data);
     this.capacity = this.ring[D_CAPACITY]!;
     this.bound = this.ring[D_BOUND]!;
     this.rendezvous = this.bound === 0;
     this.modulus = this.ring[D_MODULUS]!;
     this.slotBytes = this.ring[D_SLOT_BYTES]!;
+    const thread = rt.threadBase(slotOf(threadId));
+    this.claimWord = thread + T_CHANNEL_CLAIM;
+    this.claimPosWord = thread + T_CHANNEL_POS;
   }
 
   /** The Int32 index of the seq word of position `pos`'s slot. */
@@ -205,20 +248,35 @@ export class RawChannel {
       const seq = Atomics.load(ring, this.seqIndex(pos));
       const d = seq === lap2 ? 0 : this.diff(seq, lap2);
       if (d === 0) {
+        // Announced before the claim (plain stores: the compare-and-swap orders them before it).
+        this.words[this.claimWord] = this.id + 1;
+        this.words[this.claimPosWord] = pos + 1;
         if (Atomics.compareExchange(ring, D_TAIL, pos, this.next(pos)) === pos) return pos;
       } else if (d < 0) {
+        this.words[this.claimPosWord] = 0; // a failed claim's announcement must not outlive it (we may park)
         return -1; // the slot still holds the message of the previous lap: full
       }
       // else another sender claimed it meanwhile: look again
     }
   }
 
+  /** Whether the slot at `tail` looks free (a sender that may not claim yet looks before it tries). */
+  hasRoom(): boolean {
+    const pos = Atomics.load(this.ring, D_TAIL);
+    const lap2 = this.lap2(pos);
+    const seq = Atomics.load(this.ring, this.seqIndex(pos));
+    return seq === lap2 || this.diff(seq, lap2) > 0;
+  }
+
   /** Publishes the message written at `pos`, and wakes a receiver if one may sleep. */
   publishSend(pos: number): void {
     Atomics.store(this.ring, this.seqIndex(pos), this.lap2(pos) + 1);
+    // Atomic, after the publication: a receiver that sees the announcement gone also sees the message.
+    Atomics.store(this.words, this.claimPosWord, 0);
     if (Atomics.load(this.words, this.rwait) !== 0) {
       Atomics.add(this.words, this.rseq, 1);
       Atomics.notify(this.words, this.rseq, 1);
+      if (Atomics.load(this.words, this.select) !== 0) wakeSelectors(this.words);
     }
   }
 
@@ -235,6 +293,54 @@ export class RawChannel {
       } else if (d < 0) {
         return -1; // free, or claimed by a sender that is still writing: nothing to take yet
       }
+    }
+  }
+
+  /**
+   * Whether a live thread announces a claim of position `pos` of this channel (slow: a scan of the thread table).
+   * A false "yes" (another channel's announcement read half-updated, a reused thread slot not yet cleared) only
+   * delays; a "no" is exact: the claimer announced before claiming, and clears only after publishing.
+   */
+  claimerAlive(pos: number): boolean {
+    const words = this.words;
+    const channel = this.id + 1;
+    const position = pos + 1;
+    for (let slot = 1; slot < MAX_THREADS; slot++) {
+      const base = this.rt.threadBase(slot);
+      if (Atomics.load(words, base + T_CHANNEL_POS) !== position || Atomics.load(words, base + T_CHANNEL_CLAIM) !== channel) continue;
+      // Read after the announcement: a new thread in a reused slot reads Alive before it clears the record.
+      if (statusOf(Atomics.load(words, base + T_STATE)) === ThreadStatus.Alive) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Skips the head's slot if a sender claimed it and died before publishing: takes the position and frees the slot
+   * unread. Returns the position if its message turned out published (the caller takes it), LOOK_AGAIN after a skip
+   * or a lost race, NO_SKIP when the head is published, unclaimed, or claimed by a live sender.
+   */
+  private skipDeadClaim(): number {
+    const ring = this.ring;
+    const pos = Atomics.load(ring, D_HEAD);
+    const free = this.lap2(pos);
+    if (Atomics.load(ring, this.seqIndex(pos)) !== free) return NO_SKIP; // published, or the last lap's being read
+    if (Atomics.load(ring, D_TAIL) === pos) return NO_SKIP; // nobody claimed it: empty
+    if (this.claimerAlive(pos)) return NO_SKIP; // a sender still writing it
+    if (Atomics.compareExchange(ring, D_HEAD, pos, this.next(pos)) !== pos) return LOOK_AGAIN;
+    // The position is ours now. A claimer that published and withdrew its announcement just before our scan: take it.
+    if (Atomics.load(ring, this.seqIndex(pos)) === free + 1) return pos;
+    this.finishRecv(pos);
+    return LOOK_AGAIN;
+  }
+
+  /** `claimRecv`, skipping slots whose senders died before publishing them (slow path: parked receivers, `tryRecv`). */
+  claimRecvSkipping(): number {
+    for (;;) {
+      const pos = this.claimRecv();
+      if (pos >= 0) return pos;
+      const skipped = this.skipDeadClaim();
+      if (skipped === NO_SKIP) return -1;
+      if (skipped >= 0) return skipped;
     }
   }
 
@@ -290,6 +396,12 @@ function wakeEveryone(words: Int32Array, rseq: number, sseq: number): void {
   Atomics.notify(words, rseq);
   Atomics.add(words, sseq, 1);
   Atomics.notify(words, sseq);
+  wakeSelectors(words);
+}
+
+function wakeSelectors(words: Int32Array): void {
+  Atomics.add(words, H_SELECT_SEQ, 1);
+  Atomics.notify(words, H_SELECT_SEQ);
 }
 
 /** One parked wait on a channel; `attempt` runs before each sleep and after each wake (parking/park.ts). */
@@ -341,21 +453,29 @@ export class RecvWait extends ChannelWait {
     super(raw, side, true);
   }
   protected check(): number {
-    const pos = this.raw.claimRecv();
+    const pos = this.raw.claimRecvSkipping();
     if (pos >= 0) return pos;
     if (!this.raw.sendersGone()) return PARKED;
-    const last = this.raw.claimRecv(); // published before the last sender went: still ours to take
+    const last = this.raw.claimRecvSkipping(); // published before the last sender went: still ours to take
     return last >= 0 ? last : DISCONNECTED;
   }
 }
 
-/** Waits for a free slot: a position (claimed), or DISCONNECTED once the receivers are gone. */
+/**
+ * Waits for a free slot: a position (claimed), or DISCONNECTED once the receivers are gone. With `claim` false (an
+ * async sender, whose claim must be published in the same task) it returns ROOM instead of claiming.
+ */
 export class SendWait extends ChannelWait {
-  constructor(raw: RawChannel, side: Closable) {
+  constructor(
+    raw: RawChannel,
+    side: Closable,
+    readonly claim = true,
+  ) {
     super(raw, side, false);
   }
   protected check(): number {
     if (this.raw.receiversGone()) return DISCONNECTED;
+    if (!this.claim) return this.raw.hasRoom() ? ROOM : PARKED;
     const pos = this.raw.claimSend();
     return pos >= 0 ? pos : PARKED;
   }
@@ -383,8 +503,76 @@ export class PickupWait extends ChannelWait {
   }
 }
 
+/**
+ * A `select`: waits until one of `raws` has a message (its index; the position claimed is in `pos`), or DISCONNECTED
+ * once every one has lost its senders and is drained, or CLOSED when this thread closed one of them meanwhile.
+ */
+export class SelectWait implements Parkable {
+  readonly rt: Runtime;
+  readonly id: number;
+  readonly words: Int32Array;
+  readonly index = H_SELECT_SEQ;
+  expected = 0;
+  /** The position claimed, once `attempt` returned an index. */
+  pos = -1;
+  private registered = false;
+
+  constructor(
+    readonly raws: readonly RawChannel[],
+    readonly sides: readonly Closable[],
+  ) {
+    this.rt = raws[0]!.rt;
+    this.id = raws[0]!.id; // published as the wait's object (dumps, deadlock detection): the first channel
+    this.words = this.rt.words;
+  }
+
+  attempt(): number {
+    const { raws, words } = this;
+    if (!this.registered) {
+      // Before reading the sleep word (see ChannelWait.attempt): C_SELECT first, so a sender that sees C_RWAIT sees it.
+      for (const raw of raws) {
+        Atomics.add(words, raw.select, 1);
+        Atomics.add(words, raw.rwait, 1);
+      }
+      this.registered = true;
+    }
+    if (this.sides.some((side) => side.closed)) return CLOSED;
+    this.expected = Atomics.load(words, H_SELECT_SEQ);
+    const n = raws.length;
+    const start = n === 1 ? 0 : Math.floor(Math.random() * n); // fair: no receiver is always looked at first
+    let gone = 0;
+    for (let k = 0; k < n; k++) {
+      const i = start + k < n ? start + k : start + k - n;
+      const raw = raws[i]!;
+      let pos = raw.claimRecvSkipping();
+      if (pos < 0 && raw.sendersGone()) {
+        pos = raw.claimRecvSkipping(); // published before the last sender went
+        if (pos < 0) gone++;
+      }
+      if (pos >= 0) {
+        this.pos = pos;
+        return i;
+      }
+    }
+    return gone === n ? DISCONNECTED : PARKED;
+  }
+
+  /** Withdraws the wait from every channel's counts. */
+  done(): void {
+    if (!this.registered) return;
+    for (const raw of this.raws) {
+      Atomics.sub(this.words, raw.rwait, 1);
+      Atomics.sub(this.words, raw.select, 1);
+    }
+    this.registered = false;
+  }
+}
+
+/** A wait `parkOn` can withdraw from its counts. */
+type CountedWait = Parkable & { done(): void };
+
 /** Parks on `wait` (blocking), always withdrawing it from its waiter count. */
-export function parkOn(wait: ChannelWait, waitKind: number, timeoutMs: number): number {
+export function parkOn(wait: CountedWait, waitKind: number, timeoutMs: number): number {
   try {
     return park(wait, waitKind, timeoutMs);
   } finally {
@@ -393,7 +581,7 @@ export function parkOn(wait: ChannelWait, waitKind: number, timeoutMs: number): 
 }
 
 /** Parks on `wait` without blocking the thread, always withdrawing it from its waiter count. */
-export async function parkOnAsync(wait: ChannelWait, waitKind: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<number> {
+export async function parkOnAsync(wait: CountedWait, waitKind: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<number> {
   try {
     return await parkAsync(wait, waitKind, timeoutMs, signal);
   } finally {
@@ -420,12 +608,29 @@ registerKind({
   releaseDead: () => false, // nothing is held of the channel itself: its sides are counted on their own records
 });
 
+/**
+ * A dead sender thread that announced a claim on the channel of side record `sideId` (it died between claiming and
+ * publishing): wakes the channel's receivers, which skip the slot (RawChannel.skipDeadClaim) instead of waiting for
+ * their next slice. Holds nothing: returns false.
+ */
+function deadSender(rt: Runtime, sideId: number, threadId: number): boolean {
+  const words = rt.words;
+  const link = Atomics.load(words, rt.objectBase(sideId) + S_CHANNEL) - 1;
+  const thread = rt.threadBase(slotOf(threadId));
+  if (link < 0 || Atomics.load(words, thread + T_CHANNEL_POS) === 0 || Atomics.load(words, thread + T_CHANNEL_CLAIM) !== link + 1) return false;
+  const base = rt.objectBase(link);
+  Atomics.add(words, base + C_RSEQ, 1);
+  Atomics.notify(words, base + C_RSEQ);
+  wakeSelectors(words);
+  return false;
+}
+
 registerKind({
   kind: ObjectKind.ChannelSender,
   displayName: "Sender",
   holders() {},
   isPoisoned: () => false,
-  releaseDead: () => false,
+  releaseDead: (rt, id, threadId) => deadSender(rt, id, threadId),
   reclaimed: (rt, id) => sideGone(rt, id, SENDERS_GONE),
 });
 

@@ -83,6 +83,8 @@ const H_FREE_STRINGS_I64 = 9;
 export const H_TRANSIT_TICKETS = 2 * (H_FREE_STRINGS_I64 + SIZE_CLASSES);
 /** Longest single sleep of a parked waiter in ms; 0 means the default (parking/park.ts). Tests raise it. */
 export const H_PARK_SLICE_MS = H_TRANSIT_TICKETS + 1;
+/** Bumped and notified when a channel that a `select` waits on gets a message or loses a side (raw/raw-channel.ts). */
+export const H_SELECT_SEQ = H_PARK_SLICE_MS + 1;
 const HEADER_WORDS = 64;
 /** Capacity of the lock-order edge table. */
 export const EDGE_SLOTS = 1 << 15;

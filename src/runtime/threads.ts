@@ -58,6 +58,13 @@ export const T_TXN_I64 = 6;
 export const T_WAIT_WORD = 16;
 /** The value of that word the wait sleeps on: while the word holds it, the wait cannot end by itself. */
 export const T_WAIT_VALUE = 17;
+/**
+ * A channel send in progress (raw/raw-channel.ts): the channel record this thread is claiming a ring slot of, plus
+ * one, and the position, plus one. Set before the claim and cleared once the message is published, so a receiver that
+ * finds a claimed slot unpublished can tell a slow sender (alive, with this claim) from a dead one.
+ */
+export const T_CHANNEL_CLAIM = 28;
+export const T_CHANNEL_POS = 29;
 export const THREAD_RECORD_WORDS = 32;
 
 /** Bits of T_FLAGS. */

@@ -27,6 +27,7 @@ import {
   S_CHANNEL,
   S_CHANNEL_GENERATION,
   SLOT_HEADER,
+  SelectWait,
   SendWait,
   initRing,
   parkOn,
@@ -229,11 +230,13 @@ export class Sender<T> implements SharedObject {
     if (raw.receiversGone()) throw disconnectedSend(core, value);
     const start = now();
     let pos = raw.claimSend();
-    if (pos < 0) {
-      const result = await parkOnAsync(new SendWait(raw, core), WaitKind.Send, timeout, signal);
-      if (result === DISCONNECTED) throw disconnectedSend(core, value);
-      if (result === CLOSED) throw closedError("Sender", core.channel.name, "sendAsync");
-      pos = result;
+    while (pos < 0) {
+      // The wait only looks for room: a claim made in it would be published a task later, and a claim must never
+      // wait across tasks (another send of this thread would replace its announcement; see raw/raw-channel.ts).
+      const result = await parkOnAsync(new SendWait(raw, core, false), WaitKind.Send, left(timeout, start), signal);
+      if (result === DISCONNECTED || raw.receiversGone()) throw disconnectedSend(core, value);
+      if (result === CLOSED || core.closed) throw closedError("Sender", core.channel.name, "sendAsync");
+      pos = raw.claimSend();
     }
     layout.store(views, raw.payloadOffset(pos), prepared);
     raw.publishSend(pos);
@@ -319,8 +322,10 @@ export class Receiver<T> implements SharedObject {
     const { raw } = core.channel;
     let pos = raw.claimRecv();
     if (pos < 0) {
+      pos = raw.claimRecvSkipping(); // past a slot whose sender died before publishing it, if that is what blocks
+      if (pos >= 0) return take(core.channel, pos);
       if (!raw.sendersGone()) return undefined;
-      pos = raw.claimRecv(); // sent before the last sender went
+      pos = raw.claimRecvSkipping(); // sent before the last sender went
       if (pos < 0) throw disconnectedRecv(core);
     }
     return take(core.channel, pos);
@@ -572,7 +577,7 @@ function create<T>(layout: BaseLayout<T>, bound: number, name: string | undefine
     throw error;
   }
   const core: ChannelCore<T> = {
-    raw: new RawChannel(rt, channelId, data),
+    raw: new RawChannel(rt, channelId, data, currentThreadId),
     layout,
     views: dataViews(data),
     data,
@@ -635,12 +640,119 @@ function registerSide(kind: number, name: "Sender" | "Receiver"): void {
     },
     fromHandle(rt, id, parts, retained) {
       const { channelId, layout, data } = checkedChannel(rt, id, parts);
-      const channel: ChannelCore<unknown> = { raw: new RawChannel(rt, channelId, data), layout, views: dataViews(data), data, name: rt.objectName(channelId) };
+      const channel: ChannelCore<unknown> = { raw: new RawChannel(rt, channelId, data, currentThreadId), layout, views: dataViews(data), data, name: rt.objectName(channelId) };
       const core: SideCore<unknown> = { rt, id, channel, closed: false };
       countArrived(rt, currentThreadId, id, core, retained);
       return make(core);
     },
   });
+}
+
+// ## select
+
+/** What `select`/`selectAsync` return: which receiver a message came from, and the message. */
+export type Selected<R extends readonly Receiver<unknown>[]> = {
+  [K in keyof R]: R[K] extends Receiver<infer T> ? { readonly index: number; readonly value: Snapshot<T> } : never;
+}[number];
+
+/** Checks `select`'s receivers and returns their cores (all of one runtime, none closed by this thread). */
+function selectCores(receivers: unknown, method: string): SideCore<unknown>[] {
+  if (!Array.isArray(receivers) || receivers.length === 0) {
+    throw new TypeError(`threadsafe: ${method}: receivers must be a non-empty array of Receivers, got ${describe(receivers)}`);
+  }
+  const cores = receivers.map((rx: unknown, i) => {
+    if (!(rx instanceof Receiver)) throw new TypeError(`threadsafe: ${method}: receivers[${i}] must be a Receiver, got ${describe(rx)}`);
+    const core = receiverCoreOf(rx as Receiver<unknown>);
+    if (core.closed) throw closedError("Receiver", core.channel.name, method);
+    return core;
+  });
+  if (cores.some((core) => core.rt !== cores[0]!.rt)) throw new TypeError(`threadsafe: ${method}: every receiver must belong to this program's runtime`);
+  return cores;
+}
+
+function selectDisconnected(cores: SideCore<unknown>[]): RecvError {
+  const names = cores.map((core) => `"${core.channel.name}"`).join(", ");
+  return new RecvError(
+    `threadsafe: select over channels ${names}: every Sender of every one is gone (closed, collected, or its thread ended) and every message sent has been received`,
+  );
+}
+
+/** One pass over the receivers from a random start (fairness): the index of one whose message `pos[0]` claims, or -1. */
+function selectOnce(cores: SideCore<unknown>[], claimed: number[]): number {
+  const n = cores.length;
+  const start = n === 1 ? 0 : Math.floor(Math.random() * n);
+  for (let k = 0; k < n; k++) {
+    const i = start + k < n ? start + k : start + k - n;
+    const pos = cores[i]!.channel.raw.claimRecv();
+    if (pos >= 0) {
+      claimed[0] = pos;
+      return i;
+    }
+  }
+  return -1;
+}
+
+/** After a wait: the message it claimed, or the error that ended it. */
+function selectResult(cores: SideCore<unknown>[], wait: SelectWait, result: number, method: string): { index: number; value: unknown } {
+  if (result === DISCONNECTED) throw selectDisconnected(cores);
+  if (result === CLOSED) {
+    const closed = cores.find((core) => core.closed)!;
+    throw closedError("Receiver", closed.channel.name, method);
+  }
+  return { index: result, value: take(cores[result]!.channel, wait.pos) };
+}
+
+/**
+ * Receives from whichever of `receivers` has a message first (crossbeam's `select!` over `recv` arms), blocking until
+ * one does: `{ index, value }`, `index` being the receiver's place in the array. Fair: when several have messages,
+ * each is as likely to be chosen. A receiver whose senders are all gone is passed over once drained; when that is
+ * true of every one, `select` throws `RecvError`. The wait is one sleep for all the receivers: every channel that a
+ * `select` waits on wakes it. `dumpLocks()` and deadlock reports list the wait on the first receiver's channel.
+ *
+ * @example
+ * import { select, syncChannel, i32, json } from "threadsafe";
+ * const [numTx, numRx] = syncChannel(i32, 16);
+ * const [cmdTx, cmdRx] = syncChannel(json(256), 16);
+ * cmdTx.send({ stop: true });
+ * const { index, value } = select([numRx, cmdRx], { timeout: 1000 }); // index 1, value { stop: true }
+ * @throws RecvError once every receiver's senders are gone and it is drained; TimeoutError; TypeError for an empty
+ *   or bad array; Error where this thread may not block (use `selectAsync`) or when one was closed by this thread.
+ */
+export function select<const R extends readonly Receiver<unknown>[]>(receivers: R, options?: ChannelOptions): Selected<R> {
+  const cores = selectCores(receivers, "select");
+  const timeout = options === undefined ? Infinity : timeoutOf(options, "select");
+  const claimed = [0];
+  let index = selectOnce(cores, claimed);
+  if (index >= 0) return { index, value: take(cores[index]!.channel, claimed[0]!) } as Selected<R>;
+  for (let spin = 0; spin < SPIN_LIMIT; spin++) {
+    pause();
+    index = selectOnce(cores, claimed);
+    if (index >= 0) return { index, value: take(cores[index]!.channel, claimed[0]!) } as Selected<R>;
+  }
+  const wait = new SelectWait(
+    cores.map((core) => core.channel.raw),
+    cores,
+  );
+  return selectResult(cores, wait, parkOn(wait, WaitKind.Recv, timeout), "select") as Selected<R>;
+}
+
+/**
+ * `select` without blocking the thread: resolves to `{ index, value }` from whichever receiver has a message first.
+ * @throws (rejects with) RecvError when every receiver is disconnected and drained, TimeoutError, the signal's reason.
+ */
+export async function selectAsync<const R extends readonly Receiver<unknown>[]>(receivers: R, options?: ChannelAsyncOptions): Promise<Selected<R>> {
+  const cores = selectCores(receivers, "selectAsync");
+  const timeout = timeoutOf(options, "selectAsync");
+  const signal = signalOf(options, "selectAsync");
+  if (signal?.aborted) throw signal.reason;
+  const claimed = [0];
+  const index = selectOnce(cores, claimed);
+  if (index >= 0) return { index, value: take(cores[index]!.channel, claimed[0]!) } as Selected<R>;
+  const wait = new SelectWait(
+    cores.map((core) => core.channel.raw),
+    cores,
+  );
+  return selectResult(cores, wait, await parkOnAsync(wait, WaitKind.Recv, timeout, signal), "selectAsync") as Selected<R>;
 }
 
 registerSide(ObjectKind.ChannelSender, "Sender");
