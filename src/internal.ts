@@ -26,3 +26,5 @@ export function setCurrentParkSliceMs(ms: number): void {
   setParkSliceMs(runtime(), ms);
 }
 export { currentRuntime } from "./runtime/current.js";
+/** Whether `terminate()` stops a thread at once on this runtime (tests skip what cannot apply where it does not). */
+export { terminateStopsAtOnce } from "./platform/index.js";

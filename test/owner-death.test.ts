@@ -19,7 +19,7 @@ import {
   type JoinHandle,
 } from "threadsafe";
 import { threadState, waitForAsyncWaits, waitForOwner, waitForWaiters, waitUntil } from "./support/wait-for.ts";
-import { setCurrentParkSliceMs } from "../dist/internal.js";
+import { setCurrentParkSliceMs, terminateStopsAtOnce } from "../dist/internal.js";
 import { RAISED_SLICE_MS } from "./support/park-slice.ts";
 
 // Every test here is a wake-up test: with the parking slice raised, a waiter sleeps until it is notified (or its own
@@ -36,6 +36,15 @@ const WAIT_MS = 30_000;
  * PoisonError all the same: only the wake watch (below) tells a lost wake-up from a prompt one.
  */
 const WOKEN_WITHIN_MS = 10_000;
+
+/**
+ * Where terminate() is a request the thread obeys when the library next runs in it (Deno, browsers), a holder busy
+ * in its own code is not stopped (README, "Threads"): the tests that terminate a busy holder cannot apply there.
+ */
+const busySkip = terminateStopsAtOnce
+  ? false
+  : "terminate() is a request on this runtime: a holder busy in its own code keeps running, and its lock, until it reaches the library";
+if (busySkip) console.log(`# skipped here: the owner-death tests of a terminated busy holder: ${busySkip}`);
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across threads. */
 function stamp(): number {
@@ -235,7 +244,7 @@ function checkRecovery(m: Mutex<number>, value: number): void {
 }
 
 for (const [index, c] of cases.entries()) {
-  test(`owner death (${c.death}): every kind of waiter wakes with PoisonError; intoInner, clearPoison, join`, { timeout: 60_000 }, async () => {
+  test(`owner death (${c.death}): every kind of waiter wakes with PoisonError; intoInner, clearPoison, join`, { timeout: 60_000, skip: c.death === "terminated-busy" && busySkip }, async () => {
     const value = 1000 + index;
     const mutexName = `od-${c.death}`;
     const m = new Mutex(i32, 0, { name: mutexName });
@@ -388,7 +397,7 @@ for (const [index, c] of cases.entries()) {
 // in RawMutex's releaseDead, the wake watch reports a lost wake-up). The victim is busy, or itself blocked on a
 // second mutex that the killer holds.
 for (const victimState of ["busy", "blocked"] as const) {
-  test(`owner death: a worker terminates the ${victimState} holder it spawned while the main thread is already blocked in lock()`, { timeout: 60_000 }, async () => {
+  test(`owner death: a worker terminates the ${victimState} holder it spawned while the main thread is already blocked in lock()`, { timeout: 60_000, skip: victimState === "busy" && busySkip }, async () => {
     const m = new Mutex(i32, 0, { name: `od-nested-${victimState}` });
     const b = new Mutex(i32, 0, { name: `od-nested-${victimState}-b` });
     const flags = new Int32Array(new SharedArrayBuffer(4 * 9));

@@ -9,9 +9,16 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Mutex, MutexGuard, PoisonError, ThreadError, i32, spawn } from "threadsafe";
 import { formatSoak, runSoak } from "./support/soak-scenario.mjs";
+import { terminateStopsAtOnce } from "../dist/internal.js";
 
-test("soak: 8 workers × ~30 s of lock/tryLock/lock({timeout})/lockAsync/with (throwing) over 4 mutexes, random terminations: every committed update exactly once", { timeout: 120_000 }, async () => {
-  const result = await runSoak({ durationMs: 30_000, workers: 8, mutexes: 4, log: (line) => console.log(`# ${line}`) });
+/** Where terminate() is a request (Deno, browsers), a thread busy in its own code is not stopped: README, "Threads". */
+const busyCannotBeStopped = terminateStopsAtOnce
+  ? false
+  : "terminate() is a request on this runtime: a thread busy in its own code inside a critical section keeps running (and its lock) until it reaches the library";
+if (busyCannotBeStopped) console.log(`# skipped here: "a worker terminated inside its critical section": ${busyCannotBeStopped}`);
+
+test("soak: 8 workers × ~30 s of lock/tryLock/lock({timeout})/lockAsync/with (throwing) over 4 mutexes, random terminations: every committed update exactly once", { timeout: 240_000 }, async () => {
+  const result = await runSoak({ durationMs: 30_000, minTerminations: 20, workers: 8, mutexes: 4, log: (line) => console.log(`# ${line}`) });
   console.log(formatSoak(result).replace(/^/gm, "# "));
   assert.deepEqual(result.failures, []);
   assert.equal(result.ok, true);
@@ -31,7 +38,7 @@ test("soak: 8 workers × ~30 s of lock/tryLock/lock({timeout})/lockAsync/with (t
   assert.ok(result.committedNotReported >= 0 && result.committedNotReported <= 2 * result.terminations);
 });
 
-test("a worker terminated inside its critical section: join()'s ThreadError says which lock it held (poisoned and released)", { timeout: 60_000 }, async () => {
+test("a worker terminated inside its critical section: join()'s ThreadError says which lock it held (poisoned and released)", { timeout: 60_000, skip: busyCannotBeStopped }, async () => {
   // The soak counts terminations whose ThreadError names a held lock ("terminatedWhileHolding"); this is the same
   // check made deterministic: the victim surely holds the lock when it is terminated.
   const named: string[] = [];

@@ -58,6 +58,11 @@ export const T_TXN_I64 = 6;
 export const T_WAIT_WORD = 16;
 /** The value of that word the wait sleeps on: while the word holds it, the wait cannot end by itself. */
 export const T_WAIT_VALUE = 17;
+/**
+ * The id of this slot's thread once another thread has asked it to terminate (runtime/termination.ts), else 0. An
+ * id, not a flag: a request that lands after the slot moved on to a new thread names the old one and is ignored.
+ */
+export const T_TERMINATE = 18;
 export const THREAD_RECORD_WORDS = 32;
 
 /** Bits of T_FLAGS. */
