@@ -46,6 +46,9 @@ const busySkip = terminateStopsAtOnce
   : "terminate() is a request on this runtime: a holder busy in its own code keeps running, and its lock, until it reaches the library";
 if (busySkip) console.log(`# skipped here: the owner-death tests of a terminated busy holder: ${busySkip}`);
 
+/** Bun, whose `bun test` reports a worker's exit code differently (see the raw Worker tests). */
+const onBun = "Bun" in globalThis;
+
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across threads. */
 function stamp(): number {
   return performance.timeOrigin + performance.now();
@@ -539,7 +542,13 @@ for (const [index, rc] of rawCases.entries()) {
       const woken = [mainSync, await mainAsync];
       assert.equal(await wakeWatch.join(), "", "the death woke every waiter");
       const { code, error } = await exited;
-      assert.equal(code, rc.code);
+      if (rc.mode === "throw" && onBun && code === 0) {
+        // `bun test` reports exit code 0 for a worker that died of an uncaught error (plain `bun` reports 1); the
+        // waiters' PoisonError (checked below) still says how it died.
+        console.log("# on Bun: the raw worker that threw exited with code 0 under `bun test` (1 under plain `bun`); code not checked");
+      } else {
+        assert.equal(code, rc.code);
+      }
       if (rc.mode === "throw") assert.match(String(error?.message), /raw worker failed while holding the lock/);
       const fake = { name: `thread-${rawId}`, threadId: rawId } as JoinHandle<unknown>;
       const anyCause = { ...cases[0]!, poison: /./ };

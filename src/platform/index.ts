@@ -72,6 +72,15 @@ export const terminateStopsAtOnce: boolean = runtimeKind === "node" || runtimeKi
  */
 export const portCloseFires: boolean = runtimeKind === "node" || runtimeKind === "bun";
 
+/**
+ * Whether stack frames count columns as V8 does (Node, Deno, Chromium). JSC's (Bun, Safari) point elsewhere in the
+ * expression, so reports give only the line there.
+ */
+export const stackColumnsExact: boolean =
+  runtimeKind === "node" ||
+  runtimeKind === "deno" ||
+  (runtimeKind === "browser" && /\bChrom(e|ium)\//.test((globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent ?? ""));
+
 /** Spin-wait hint; a no-op where `Atomics.pause` does not exist yet. */
 export const pause: () => void =
   typeof (Atomics as { pause?: () => void }).pause === "function"

@@ -47,6 +47,8 @@ const runningHandles = new Set<JoinHandle<unknown>>();
 
 /** The message that asks a spawned thread to terminate (see JoinHandle.terminate and worker.ts). */
 export const TERMINATE_MESSAGE = "threadsafe:terminate";
+/** What a thread that obeys a request to terminate posts last: `{ kind, heldLocks }` (worker.ts). */
+export const TERMINATED_MESSAGE = "threadsafe:terminated";
 
 /**
  * Asks every thread this thread started that still runs to terminate, without waiting: this thread is ending, and
@@ -112,9 +114,11 @@ export class JoinHandle<R> {
       liveChildren.delete(exited);
       runningHandles.delete(this);
     });
+    let heldAtTermination: readonly string[] = [];
     worker.onMessage((message) => {
       const kind = (message as ThreadOutcome | undefined)?.kind;
       if (kind === "threadsafe:returned" || kind === "threadsafe:threw") outcome = message as ThreadOutcome;
+      else if (kind === TERMINATED_MESSAGE) heldAtTermination = (message as { heldLocks: readonly string[] }).heldLocks;
     });
     this.#result = new Promise<R>((resolve, reject) => {
       worker.onExit((exitCode, error) => {
@@ -124,7 +128,7 @@ export class JoinHandle<R> {
           : this.#terminating ? PoisonCause.Terminated : error !== undefined ? PoisonCause.Threw : PoisonCause.Exited;
         reapThread(rt, threadId, cause);
         // Whoever reaped it (its own exit hook, the supervisor, or this call), the poison records name its locks.
-        const left = outcome ? [] : locksLeftBy(threadId);
+        const left = outcome ? [] : [...new Set([...heldAtTermination, ...locksLeftBy(threadId)])];
         const settled = this.#settle(outcome, exitCode, error, left);
         if (settled.ok) resolve(settled.value as R);
         else reject(settled.error);

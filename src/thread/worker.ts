@@ -14,7 +14,7 @@ import { compileFunction } from "../sync/compile.js";
 import "../sync/primitives.js";
 import { adoptSupervisor, holdLifeline } from "./lifeline.js";
 import { discard, receive, share } from "./share.js";
-import { TERMINATE_MESSAGE, childrenEnded, hasLiveChildren, requestChildrenEnd, type SpawnInit, type ThreadOutcome } from "./spawn.js";
+import { TERMINATED_MESSAGE, TERMINATE_MESSAGE, childrenEnded, hasLiveChildren, requestChildrenEnd, type SpawnInit, type ThreadOutcome } from "./spawn.js";
 
 const init = (await workerInitData()) as SpawnInit;
 const rt = joinRuntime(init.runtime, init.threadId);
@@ -27,6 +27,9 @@ if (!terminateStopsAtOnce) {
   // nothing it held can be touched after the release.
   setTerminationHandler(() => {
     requestChildrenEnd();
+    // Named for join()'s ThreadError now: once released, a survivor may clear the poison before the parent looks.
+    const heldLocks = objectsHeldBy(rt, currentThreadId).map((id) => rt.describeObject(id));
+    postToParent({ kind: TERMINATED_MESSAGE, heldLocks });
     reapThread(rt, currentThreadId, PoisonCause.Terminated);
     return endThisThread(1);
   });
