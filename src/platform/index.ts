@@ -226,8 +226,12 @@ export function startWorker(url: URL, data: unknown, transfer: readonly Transfer
   };
 }
 
+/** Whether this thread was started by `startWorker` (it asked for its init data): its starter follows its end. */
+let startedByStartWorker = false;
+
 /** In a worker started by `startWorker`, the data it was started with. */
 export async function workerInitData(): Promise<unknown> {
+  startedByStartWorker = true;
   if (workerThreads) return workerThreads.workerData;
   return new Promise((resolve) => {
     const scope = globalThis as unknown as {
@@ -322,7 +326,9 @@ export function onUncaughtError(listener: () => void): void {
     );
     return;
   }
-  if (isMainThread()) return; // a page does not die of an uncaught error, and has no thread to end
+  // A page does not die of an uncaught error, and neither does a Web Worker the user started (which then `receive`d):
+  // nobody would hear that it ended. Only a thread started by `startWorker` ends itself, and its starter hears it.
+  if (!startedByStartWorker) return;
   // A browser worker survives an uncaught error; a thread of this library dies of it, as on Node, so that what it
   // holds is released only once it can no longer run: it ends itself here (endThisThread never returns).
   const scope = globalThis as unknown as {
