@@ -103,7 +103,7 @@ test("a holder terminated while it awaits (idle in its event loop) is stopped, a
   assert.equal(Atomics.load(flags, 1), 0);
 });
 
-test("terminating a thread ends the threads it started: a child blocked in lock() never takes that lock, and its own lock is poisoned", { timeout: 60_000 }, async () => {
+test("terminating a thread ends the threads it started: a child blocked in lock() never takes that lock, and its own lock is poisoned", { timeout: 90_000 }, async () => {
   const held = new Mutex(i32, 0, { name: "term-child-held" }); // the child holds it when its parent is terminated
   const wanted = new Mutex(i32, 0, { name: "term-child-wanted" }); // this thread holds it; the child waits for it
   // [0] the child holds `held`  [1] the child's id  [2] the child took `wanted`
@@ -117,7 +117,9 @@ test("terminating a thread ends the threads it started: a child blocked in lock(
           const g = held.lock();
           g.value = 8;
           Atomics.store(flags, 0, 1);
-          const w = wanted.lock({ timeout: guardMs }); // blocks: the main thread holds it
+          // Blocks: the main thread holds it. Its own bound outlasts the main thread's, so that a child that was
+          // not stopped fails the test instead of ending by this timeout (which would also poison `held`).
+          const w = wanted.lock({ timeout: 3 * guardMs });
           Atomics.store(flags, 2, 1);
           w.unlock();
           g.unlock();

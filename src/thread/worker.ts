@@ -22,11 +22,10 @@ holdLifeline(init.lifeline);
 adoptSupervisor(init.supervisor);
 if (!terminateStopsAtOnce) {
   // terminate() is a request here (runtime/termination.ts, JoinHandle.terminate): the thread obeys it in the
-  // library's waits, and from its event loop through this listener. Obeying, it asks its own children to end, reaps
-  // itself (its locks are poisoned and released, its slot freed) and ends for good: it can never run again, so
-  // nothing it held can be touched after the release.
+  // library's waits, and from its event loop through this listener. Obeying, it reaps itself (its locks are
+  // poisoned and released, its slot freed) and ends for good: it can never run again, so nothing it held can be
+  // touched after the release. Its exit hook (below) asks its own children to end.
   setTerminationHandler(() => {
-    requestChildrenEnd();
     // Named for join()'s ThreadError now: once released, a survivor may clear the poison before the parent looks.
     const heldLocks = objectsHeldBy(rt, currentThreadId).map((id) => rt.describeObject(id));
     postToParent({ kind: TERMINATED_MESSAGE, heldLocks });
@@ -36,7 +35,7 @@ if (!terminateStopsAtOnce) {
   onParentMessage((message) => {
     if ((message as { kind?: unknown } | null)?.kind === TERMINATE_MESSAGE) obeyTermination(rt);
   });
-  // However else it ends (process.exit, an uncaught error), threads it started do not end with it on these
+  // However it ends (terminated, process.exit, an uncaught error), threads it started do not end with it on these
   // runtimes: they are asked to, as on Node and Bun, where a worker's child workers end with it.
   onThreadExit(() => requestChildrenEnd());
   obeyTermination(rt); // asked before it started
