@@ -236,12 +236,19 @@ registerKind({
 });
 
 // Where terminate() is only a request (Deno, browsers: runtime/termination.ts), a thread busy taking and releasing
-// uncontended mutexes would seldom reach a wait or its event loop, so it also obeys on this fast path. Chosen once,
-// at start-up: on Node and Bun the fast path stays one compare-and-swap.
+// uncontended mutexes would seldom reach a wait or its event loop, so it also obeys on these fast paths: before it
+// takes a mutex, and before it releases one (it then dies holding it, as a thread terminated inside its critical
+// section does on Node: the mutex is poisoned). Chosen once, at start-up: on Node and Bun each stays one
+// compare-and-swap.
 if (!terminateStopsAtOnce) {
   const fast = RawMutex.prototype.tryLockFast;
   RawMutex.prototype.tryLockFast = function tryLockFastObeying(this: RawMutex): boolean {
     obeyTermination(this.rt);
     return fast.call(this);
+  };
+  const unlock = RawMutex.prototype.unlock;
+  RawMutex.prototype.unlock = function unlockObeying(this: RawMutex, poison: boolean): void {
+    obeyTermination(this.rt);
+    unlock.call(this, poison);
   };
 }
