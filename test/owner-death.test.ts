@@ -544,10 +544,12 @@ for (const [index, rc] of rawCases.entries()) {
       const woken = [mainSync, await mainAsync];
       assert.equal(await wakeWatch.join(), "", "the death woke every waiter");
       const { code, error } = await exited;
-      if (rc.mode === "throw" && onBun && code === 0) {
-        // `bun test` reports exit code 0 for a worker that died of an uncaught error (plain `bun` reports 1); the
-        // waiters' PoisonError (checked below) still says how it died.
-        console.log("# on Bun: the raw worker that threw exited with code 0 under `bun test` (1 under plain `bun`); code not checked");
+      // Under `bun test` (not plain `bun`) a worker that dies of an uncaught error runs no uncaughtExceptionMonitor
+      // hook and exits with code 0, so its exit hook takes it for a worker that ended normally: there the waiters
+      // read "ended without releasing it". Measured: plain `bun` fires the hook and exits with 1.
+      const bunTestQuirk = rc.mode === "throw" && onBun && code === 0;
+      if (bunTestQuirk) {
+        console.log("# on Bun: under `bun test` the raw worker that threw exited with code 0 and its uncaught-error hook did not run (plain `bun`: 1, and it runs); exit code and cause wording not checked");
       } else {
         assert.equal(code, rc.code);
       }
@@ -557,7 +559,7 @@ for (const [index, rc] of rawCases.entries()) {
       for (const w of woken) checkWoken(`raw ${rc.mode}`, anyCause, fake, `raw-${rc.mode}`, w, value, times[0]);
       checkRecovery(m, value);
       // Last, so that everything above is checked even if only the wording is wrong.
-      for (const w of woken) assert.match(w.message, rc.poison, `${w.who} says how the raw worker died`);
+      if (!bunTestQuirk) for (const w of woken) assert.match(w.message, rc.poison, `${w.who} says how the raw worker died`);
     } finally {
       void wakeWatch?.terminate();
       Atomics.store(flags, 2, 1);
