@@ -228,11 +228,20 @@ export function startWorker(url: URL, data: unknown, transfer: readonly Transfer
 
 /** Whether this thread was started by `startWorker` (it asked for its init data): its starter follows its end. */
 let startedByStartWorker = false;
+/** A browser worker's own `close()`, once workerInitData has put endThisThread in its place. */
+let closeWorker: (() => void) | undefined;
 
 /** In a worker started by `startWorker`, the data it was started with. */
 export async function workerInitData(): Promise<unknown> {
   startedByStartWorker = true;
   if (workerThreads) return workerThreads.workerData;
+  // A browser worker that calls close() itself ends after its current task with no event its starter could hear:
+  // it ends as endThisThread says instead (its exit hooks run, its end is posted), as process.exit(0) would on Node.
+  const scope = globalThis as unknown as { close?: () => void };
+  if (typeof scope.close === "function") {
+    closeWorker = scope.close.bind(globalThis);
+    scope.close = () => endThisThread(0);
+  }
   return new Promise((resolve) => {
     const scope = globalThis as unknown as {
       addEventListener(type: "message", listener: (event: { data: unknown }) => void, options?: { once: boolean }): void;
@@ -380,7 +389,7 @@ export function endThisThread(exitCode: number, crash?: { readonly name: string;
   for (const hook of threadExitHooks.splice(0)) hook(exitCode);
   const scope = globalThis as unknown as { postMessage(value: unknown): void; close?: () => void };
   scope.postMessage(crash === undefined ? { threadsafeEnded: exitCode } : { threadsafeEnded: exitCode, threadsafeError: crash });
-  scope.close?.();
+  (closeWorker ?? scope.close)?.();
   const never = new Int32Array(new SharedArrayBuffer(4));
   for (;;) Atomics.wait(never, 0, 0);
 }

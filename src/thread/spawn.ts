@@ -197,11 +197,11 @@ export class JoinHandle<R> {
    * `ThreadError` (unless the thread finished first).
    *
    * On Node and Bun the thread stops at once, wherever it is. On Deno and in browsers, where a terminated worker
-   * runs on for a while, this is a request the thread obeys at the next point where the library runs in it: a wait
-   * for a lock or any other blocking or async wait of the library (at once, even if it already sleeps there), or its
-   * event loop (between tasks, or while it awaits). It then releases what it holds and never runs again. A thread
-   * busy in code of its own that never gets there (an endless loop) is not stopped and keeps its locks, as a live
-   * thread would.
+   * runs on for a while, this is a request the thread obeys at the next point where the library runs in it: any
+   * blocking or async wait of the library (at once, even if it already sleeps there), taking or releasing a `Mutex`,
+   * or its event loop (between tasks, or while it awaits). It then releases what it holds (poisoned) and never runs
+   * again. A thread busy in code of its own that never gets there (an endless loop, its own `Atomics.wait`) is not
+   * stopped and keeps its locks, as a live thread would; this promise resolves once it has stopped.
    */
   async terminate(): Promise<void> {
     this.#terminating = true;
