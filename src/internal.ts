@@ -27,3 +27,5 @@ export function setCurrentParkSliceMs(ms: number): void {
 }
 export { currentRuntime } from "./runtime/current.js";
 export { T_CHANNEL_CLAIM, T_CHANNEL_POS } from "./runtime/threads.js";
+/** Whether `terminate()` stops a thread at once on this runtime (tests skip what cannot apply where it does not). */
+export { terminateStopsAtOnce } from "./platform/index.js";

@@ -77,15 +77,68 @@ test("no import cycles", () => {
   assert.deepEqual(cycles, []);
 });
 
-test("only src/platform/ names the runtime (worker_threads, process, Deno, Bun, navigator, self)", () => {
+/** Names of the runtime: each runtime's own global, and the globals that tell a worker, a page or Node apart. */
+const RUNTIME_NAMES = ["Deno", "Bun", "process", "self", "navigator", "window", "document", "WorkerGlobalScope", "importScripts", "worker_threads"];
+
+/** Where `code` (comments removed, strings kept) names the runtime, in any form; one line per finding. */
+function runtimeMentions(code: string): string[] {
+  const names = RUNTIME_NAMES.join("|");
+  const found: string[] = [];
+  // As a string that reaches the global: globalThis["process"], "Deno" in globalThis, import("node:worker_threads"),
+  // Reflect.get(globalThis, "Bun"). (A string alone does not: "self" is also a kind of deadlock.)
+  const string = `(["'\`])(?:node:)?(${names})\\1`;
+  const reaching = [
+    `\\[\\s*${string}\\s*\\]`,
+    `${string}\\s+in\\b`,
+    `(?:import|require|getBuiltinModule)\\s*\\(\\s*${string}`,
+    `\\bfrom\\s*${string}`,
+    `Reflect\\.\\w+\\([^,]*,\\s*${string}`,
+  ];
+  for (const pattern of reaching) {
+    for (const m of code.matchAll(new RegExp(pattern, "g"))) found.push(`"${m[2]}" as a string`);
+  }
+  // As a name: Deno.x, typeof Bun, globalThis.process, self.postMessage, { navigator } = globalThis. Not as a
+  // property of something else (x.self) or a key ({ self: 1 }), which are not the global.
+  const bare = code.replace(/(["'`])(?:\\.|(?!\1)[^\\])*\1/g, '""');
+  for (const m of bare.matchAll(new RegExp(`(?<![\\w$]|(?<!globalThis\\s*)\\.)(${names})(?![\\w$])(?!\\s*:(?!:))`, "g"))) found.push(m[1]!);
+  return found;
+}
+
+test("the runtime-name check sees every form", () => {
+  const named = (code: string) => runtimeMentions(code).length > 0;
+  for (const code of [
+    "Deno.exit(1)",
+    "typeof Deno",
+    "globalThis.Deno",
+    "globalThis . Bun",
+    'globalThis["process"]',
+    "globalThis['navigator']",
+    '"Deno" in globalThis',
+    "const { process } = globalThis as any",
+    "self.postMessage(1)",
+    "typeof WorkerGlobalScope !== 'undefined'",
+    "importScripts(url)",
+    'await import("node:worker_threads")',
+    "typeof window",
+    "process.exit(1)",
+    'Reflect.get(globalThis, "Bun")',
+  ]) {
+    assert.equal(named(code), true, code);
+  }
+  for (const code of ['kind === "self"', "error.kind", "this.processed", "x.self", "const o = { self: 1 }", "processQueue()", 'message("the process ended")']) {
+    assert.equal(named(code), false, code);
+  }
+});
+
+test("only src/platform/ names the runtime (Deno, Bun, process, self, navigator, WorkerGlobalScope, … in any form)", () => {
   const offenders: string[] = [];
   for (const file of all) {
     if (roomOf(file) === "platform") continue;
     const code = readFileSync(file, "utf8")
       .replace(/\/\*[\s\S]*?\*\//g, "")
-      .replace(/\/\/.*$/gm, "")
-      .replace(/(["'`])(?:\\.|(?!\1)[^\\])*\1/g, '""'); // comments and strings may mention them
-    if (/\bworker_threads\b|\bprocess\.|\bDeno\b|\bBun\b|\bnavigator\b|\bself\./.test(code)) offenders.push(relative(src, file));
+      .replace(/(^|[^:"'`\\])\/\/.*$/gm, "$1"); // comments may mention them
+    const mentions = runtimeMentions(code);
+    if (mentions.length > 0) offenders.push(`${relative(src, file)}: ${[...new Set(mentions)].join(", ")}`);
   }
   assert.deepEqual(offenders, []);
 });

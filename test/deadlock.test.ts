@@ -602,13 +602,21 @@ test("self-deadlock: lock() twice in one thread, or lock() on a mutex held by a 
   assert.equal(n.with((x) => x.value), 1);
 });
 
-/** Two threads that deadlock once; for the stack test. Named functions so the frames are recognizable. */
+/**
+ * Two threads that deadlock once; for the stack test. Named functions so the frames are recognizable. Their lock()
+ * is not their last act: JSC (Bun) makes proper tail calls in strict code, so `return m.lock()` would leave no frame
+ * of theirs in the stack (and Bun's transpiler turns `const g = m.lock(); return g;` into exactly that).
+ */
 const stackPair = async (first: Mutex<number>, second: Mutex<number>, meet: Int32Array) => {
   function takeFirstLock() {
-    return first.lock();
+    const guard = first.lock();
+    Atomics.load(meet, 0);
+    return guard;
   }
   function takeSecondLock() {
-    return second.lock();
+    const guard = second.lock();
+    Atomics.load(meet, 0);
+    return guard;
   }
   const a = takeFirstLock();
   Atomics.add(meet, 0, 1);

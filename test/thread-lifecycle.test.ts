@@ -5,6 +5,20 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker } from "node:worker_threads";
 import { Mutex, MutexGuard, PoisonError, ThreadError, dumpLocks, i32, share, spawn, watch } from "threadsafe";
+import { terminateStopsAtOnce } from "../dist/internal.js";
+
+/**
+ * Where terminate() is a request the thread obeys when the library next runs in it (Deno, browsers), a thread busy
+ * in its own code keeps running, and its locks (README, "Thread ends on each runtime"). A busy victim is then
+ * released from its loop right after the request, and obeys in its unlock(); on Node and Bun that would race the
+ * termination. The test of a terminated thread's busy *child* cannot apply there: the child is asked to end only
+ * once its parent obeys, so releasing it first would let it unlock normally.
+ */
+const releaseBusyAfterRequest = !terminateStopsAtOnce;
+const busyChildSkip = terminateStopsAtOnce
+  ? false
+  : "terminate() is a request on this runtime: the busy child of a terminated thread keeps running, and its lock, until it reaches the library";
+if (busyChildSkip) console.log(`# skipped here: "a spawned thread whose child never ends …": ${busyChildSkip}`);
 
 /** Bounds of waits that must not hang a failing test (never asserted as durations). */
 const HANG_GUARD_MS = 20_000;
@@ -150,7 +164,13 @@ test("a thread slot reused after its thread died holding a lock: the lock is poi
   );
   try {
     await until("A holds the lock", () => Atomics.load(flags, 0) === 1);
-    await a.terminate();
+    if (releaseBusyAfterRequest) {
+      const stopping = a.terminate();
+      Atomics.store(flags, 1, 1); // A leaves its loop and obeys in unlock(), still holding L
+      await stopping;
+    } else {
+      await a.terminate();
+    }
     await assert.rejects(a.join(), (e: unknown) => e instanceof ThreadError && e.how === "terminated" && /lifecycle-left-behind/.test(e.message));
     const leftBehind = dumpLocks().locks.find((s) => s.lock.name === "lifecycle-left-behind");
     assert.deepEqual({ owner: leftBehind?.owner, poisoned: leftBehind?.poisoned }, { owner: undefined, poisoned: true });
@@ -279,7 +299,7 @@ test("a spawned thread that returns without joining its child does not end befor
   assert.ok(!alive.includes(child) && !alive.includes(parent.threadId), `alive: ${alive.join(", ")}`);
 });
 
-test("a spawned thread whose child never ends stays until terminated; terminate() stops both and the child's lock is poisoned", { timeout: 60_000 }, async () => {
+test("a spawned thread whose child never ends stays until terminated; terminate() stops both and the child's lock is poisoned", { timeout: 60_000, skip: busyChildSkip }, async () => {
   const m = new Mutex(i32, 0, { name: "lifecycle-forever-child" });
   // Flags: [0] the child holds m  [1] the parent's function returned  [2] STOP the child (only after a failed test)
   //        [3] the child's steps
@@ -366,6 +386,7 @@ test("the supervisor does not depend on the first thread that spawned: a raw wor
   try {
     await until("Q holds its lock", () => Atomics.load(flags, 0) === 1);
     void victim.terminate(); // Q dies while this thread is blocked below: only the supervisor can reap it
+    if (releaseBusyAfterRequest) Atomics.store(flags, 1, 1); // (no supervisor there: Q obeys in its unlock())
     let poison: unknown;
     try {
       q.lock({ timeout: HANG_GUARD_MS }).unlock();

@@ -7,6 +7,8 @@
  * Frames from inside the library are left out: the user wants to see their own code. The library runs from
  * `<package>/dist/`; with source maps its frames may also show as `<package>/src/`.
  */
+import { stackColumnsExact } from "../platform/index.js";
+
 const here = import.meta.url;
 const packageRoot = new URL(here.includes("/dist/") ? here.slice(0, here.lastIndexOf("/dist/") + 1) : new URL("../../", here).href);
 const libraryPaths = ["dist/", "src/"].flatMap((dir) => {
@@ -15,21 +17,28 @@ const libraryPaths = ["dist/", "src/"].flatMap((dir) => {
 });
 const FRAMES = 8;
 
+/**
+ * The script name every function rebuilt from source in another thread carries (sync/compile.ts appends it as a
+ * `//# sourceURL=`), so that its frames can be told from the library's on every engine.
+ */
+export const SPAWNED_SOURCE_URL = "threadsafe:spawned-function";
+
 /** A frame of the user's code: not the library's, not Node's internals, not a native builtin. */
 function isUserFrame(line: string): boolean {
   const frame = line.trim();
-  // A spawned function runs as eval'd code whose frames name the library file that compiled it: that is user code.
-  if (frame.includes("(eval at compileFunction (")) return true;
-  if (frame.includes("node:internal") || frame.endsWith("(<anonymous>)")) return false;
+  // A spawned function's frames: user code, although the library compiled it.
+  if (frame.includes(`(${SPAWNED_SOURCE_URL}`)) return true;
+  if (frame.includes("node:internal") || frame.endsWith("(<anonymous>)") || frame.includes("(native:")) return false;
   return !libraryPaths.some((path) => frame.includes(path));
 }
 
 /**
- * A spawned function is compiled from its source text (thread/compile.ts) inside `new Function`, whose frames read
- * "eval at compileFunction (…), <anonymous>:line:column". Such a frame is rewritten as a position in the function's
- * own source: the body starts on line 3 of the generated function, after a 22-character prefix.
+ * A spawned function's frame reads `at name (threadsafe:spawned-function:line:column)` (Deno:
+ * `…spawned-function, <anonymous>:line:column`). It is rewritten as a position in the function's own source: the
+ * generated function's body starts on its line 3, after a 22-character prefix. The column is given only where the
+ * engine counts it as V8 does (JSC's columns point elsewhere in the expression).
  */
-const SPAWNED_FRAME = /^at (.+?) \(eval at compileFunction \(.*\), <anonymous>:(\d+):(\d+)\)$/;
+const SPAWNED_FRAME = new RegExp(`^at (?:async )?(.+?) \\(${SPAWNED_SOURCE_URL}(?:, <anonymous>)?:(\\d+):(\\d+)\\)$`);
 const BODY_FIRST_LINE = 3;
 const BODY_PREFIX_COLUMNS = '"use strict"; return ('.length;
 
@@ -38,8 +47,9 @@ function readableFrame(frame: string): string {
   if (!match) return frame;
   const line = Number(match[2]) - BODY_FIRST_LINE + 1;
   const column = line === 1 ? Number(match[3]) - BODY_PREFIX_COLUMNS : Number(match[3]);
-  const name = match[1] === "eval" ? "the spawned function" : match[1];
-  return `at ${name} (spawned function source, line ${line}, column ${column})`;
+  const name = match[1] === "eval" || match[1] === "<anonymous>" ? "the spawned function" : match[1];
+  const where = stackColumnsExact ? `line ${line}, column ${column}` : `line ${line}`;
+  return `at ${name} (spawned function source, ${where})`;
 }
 
 /** The caller's stack, without the library's own frames: at most FRAMES lines of "at …". */

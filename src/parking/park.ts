@@ -18,6 +18,7 @@ import { currentThreadId } from "../runtime/current.js";
 import { protocolOf } from "../runtime/kinds.js";
 import { recoverDeadHolders } from "../runtime/reap.js";
 import { H_PARK_SLICE_MS, type Runtime } from "../runtime/runtime.js";
+import { obeyTermination } from "../runtime/termination.js";
 import { T_ASYNC_KIND, T_ASYNC_OBJECT, T_ASYNC_WAITS, slotOf } from "../runtime/threads.js";
 import { canBlock, keepAlive, now } from "../platform/index.js";
 
@@ -141,6 +142,9 @@ export function park(p: Parkable, waitKind: number, timeoutMs: number, onPark?: 
   let stallReported = false;
   try {
     for (;;) {
+      // A thread asked to terminate (where terminate() is only a request: runtime/termination.ts) ends here, before
+      // it could take the lock it waits for.
+      obeyTermination(rt);
       const result = p.attempt();
       if (result !== PARKED) return result;
       const waited = now() - start;
@@ -167,7 +171,10 @@ export function park(p: Parkable, waitKind: number, timeoutMs: number, onPark?: 
       }
       // An interruptible wait (a transaction) sleeps in short slices: a wound's notify can land just before the sleep.
       const longest = !published ? PUBLISH_AFTER_MS - waited : interrupted ? INTERRUPTIBLE_SLICE_MS : slice;
-      if (published) publishSleep(rt, me, sleepWord, p.expected);
+      if (published) {
+        publishSleep(rt, me, sleepWord, p.expected);
+        obeyTermination(rt); // after publishing: a request made since then also notifies the word slept on
+      }
       const outcome = Atomics.wait(words, index, p.expected, Math.min(timeoutMs - waited, longest));
       stallReported = afterWake(p, waitKind, start, stallReported, outcome !== "timed-out");
     }
@@ -201,6 +208,7 @@ export async function parkAsync(p: Parkable, waitKind: number, timeoutMs: number
   let stallReported = false;
   try {
     for (;;) {
+      obeyTermination(rt);
       const result = p.attempt();
       if (result !== PARKED) return result;
       const waited = now() - start;

@@ -59,6 +59,28 @@ const workerThreads: WorkerThreadsModule | undefined =
     : ((globals.process?.getBuiltinModule?.("node:worker_threads") as WorkerThreadsModule | undefined) ??
       ((await import("node:worker_threads")) as unknown as WorkerThreadsModule));
 
+/**
+ * Whether `terminate()` stops a worker at once (Node, Bun). Deno's reports the worker's exit at once but runs its
+ * JavaScript on until it returns to its event loop; a browser's runs on for a grace period (about 2 s in Chromium).
+ * Where it does not stop at once, the library turns termination into a request the thread obeys (thread/spawn.ts).
+ */
+export const terminateStopsAtOnce: boolean = runtimeKind === "node" || runtimeKind === "bun";
+
+/**
+ * Whether a MessagePort fires `close` when the thread holding its other end ends (Node, Bun). Deno never fires it;
+ * browsers have no such event.
+ */
+export const portCloseFires: boolean = runtimeKind === "node" || runtimeKind === "bun";
+
+/**
+ * Whether stack frames count columns as V8 does (Node, Deno, Chromium). JSC's (Bun, Safari) point elsewhere in the
+ * expression, so reports give only the line there.
+ */
+export const stackColumnsExact: boolean =
+  runtimeKind === "node" ||
+  runtimeKind === "deno" ||
+  (runtimeKind === "browser" && /\bChrom(e|ium)\//.test((globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent ?? ""));
+
 /** Spin-wait hint; a no-op where `Atomics.pause` does not exist yet. */
 export const pause: () => void =
   typeof (Atomics as { pause?: () => void }).pause === "function"
@@ -166,11 +188,35 @@ export function startWorker(url: URL, data: unknown, transfer: readonly Transfer
     ended = true;
     for (const listener of exitListeners) listener(code, error);
   };
-  worker.addEventListener("error", (event) => end(1, new Error(event.message ?? "worker error")));
+  // A worker that fails before the library runs in it (a module that cannot load) ends here. Later uncaught errors
+  // are the worker's own to handle: it ends itself (onUncaughtError) and says so with `threadsafeEnded`, without an
+  // `error` event reaching this side. A browser worker survives its uncaught errors, so it is terminated first:
+  // nothing it holds may be released while it can still run.
+  worker.addEventListener("error", (event) => {
+    worker.terminate();
+    end(1, new Error(event.message ?? "worker error"));
+  });
+  const messageListeners: Array<(value: unknown) => void> = [];
+  worker.addEventListener("message", (event) => {
+    const ended = (event.data as { threadsafeEnded?: unknown } | null)?.threadsafeEnded;
+    if (typeof ended === "number") {
+      // The worker posts this as its last act and then never runs again (endThisThread): now it can be stopped.
+      const crash = (event.data as { threadsafeError?: { name?: unknown; message?: unknown } }).threadsafeError;
+      worker.terminate();
+      let error: Error | undefined;
+      if (crash !== undefined) {
+        error = new Error(String(crash.message));
+        error.name = String(crash.name);
+      }
+      end(ended, error);
+      return;
+    }
+    for (const listener of messageListeners) listener(event.data);
+  });
   return {
     platformId: 0,
     postMessage: (value, list) => worker.postMessage(value, list),
-    onMessage: (listener) => worker.addEventListener("message", (event) => listener(event.data)),
+    onMessage: (listener) => messageListeners.push(listener),
     onExit: (listener) => exitListeners.push(listener),
     terminate: async () => {
       worker.terminate();
@@ -180,9 +226,22 @@ export function startWorker(url: URL, data: unknown, transfer: readonly Transfer
   };
 }
 
+/** Whether this thread was started by `startWorker` (it asked for its init data): its starter follows its end. */
+let startedByStartWorker = false;
+/** A browser worker's own `close()`, once workerInitData has put endThisThread in its place. */
+let closeWorker: (() => void) | undefined;
+
 /** In a worker started by `startWorker`, the data it was started with. */
 export async function workerInitData(): Promise<unknown> {
+  startedByStartWorker = true;
   if (workerThreads) return workerThreads.workerData;
+  // A browser worker that calls close() itself ends after its current task with no event its starter could hear:
+  // it ends as endThisThread says instead (its exit hooks run, its end is posted), as process.exit(0) would on Node.
+  const scope = globalThis as unknown as { close?: () => void };
+  if (typeof scope.close === "function") {
+    closeWorker = scope.close.bind(globalThis);
+    scope.close = () => endThisThread(0);
+  }
   return new Promise((resolve) => {
     const scope = globalThis as unknown as {
       addEventListener(type: "message", listener: (event: { data: unknown }) => void, options?: { once: boolean }): void;
@@ -209,7 +268,24 @@ export function postToParent(value: unknown): void {
  * It does not run when another thread terminates this one: lifeline ports cover that case.
  */
 export function onThreadExit(listener: (exitCode: number) => void): void {
-  globals.process?.on?.("exit", listener);
+  if (workerThreads) globals.process?.on?.("exit", listener);
+  else threadExitHooks.push(listener);
+}
+
+/** A browser thread's exit hooks: it has no `process`, so endThisThread (also on an uncaught error) runs them. */
+const threadExitHooks: Array<(exitCode: number) => void> = [];
+
+/**
+ * Listens for messages from the thread that started this worker. Used only where termination is a request
+ * (`terminateStopsAtOnce` false): a Node port listening here would keep the thread alive.
+ */
+export function onParentMessage(listener: (value: unknown) => void): void {
+  if (workerThreads) {
+    (workerThreads.parentPort as unknown as NodePort | null)?.on("message", listener);
+    return;
+  }
+  const scope = globalThis as unknown as { addEventListener(type: "message", listener: (event: { data: unknown }) => void): void };
+  scope.addEventListener("message", (event) => listener(event.data));
 }
 
 /** Hands a port's keep-alive behaviour to the caller: Node ports keep a thread alive while they listen. */
@@ -238,7 +314,7 @@ export function onPortMessage(port: MessagePort, listener: (value: unknown) => v
  * `terminate()`. Returns false where the runtime cannot tell (browsers have no such event).
  */
 export function onPortClose(port: MessagePort, listener: () => void): boolean {
-  if (!workerThreads) return false;
+  if (!portCloseFires) return false;
   (port as unknown as NodePort).on("close", listener);
   return true;
 }
@@ -252,10 +328,28 @@ export function fileUrlOf(path: string): URL | undefined {
 
 /** Calls `listener` when this thread is about to die of an uncaught error (without handling it). */
 export function onUncaughtError(listener: () => void): void {
-  (globals.process as { on?(event: "uncaughtExceptionMonitor", listener: () => void): void } | undefined)?.on?.(
-    "uncaughtExceptionMonitor",
-    listener,
-  );
+  if (workerThreads) {
+    (globals.process as { on?(event: "uncaughtExceptionMonitor", listener: () => void): void } | undefined)?.on?.(
+      "uncaughtExceptionMonitor",
+      listener,
+    );
+    return;
+  }
+  // A page does not die of an uncaught error, and neither does a Web Worker the user started (which then `receive`d):
+  // nobody would hear that it ended. Only a thread started by `startWorker` ends itself, and its starter hears it.
+  if (!startedByStartWorker) return;
+  // A browser worker survives an uncaught error; a thread of this library dies of it, as on Node, so that what it
+  // holds is released only once it can no longer run: it ends itself here (endThisThread never returns).
+  const scope = globalThis as unknown as {
+    addEventListener(type: "error", listener: (event: { message?: string; error?: unknown; preventDefault(): void }) => void): void;
+  };
+  scope.addEventListener("error", (event) => {
+    event.preventDefault(); // the starting thread hears of it from threadsafeEnded, not from an error event
+    listener();
+    const error = event.error as { name?: unknown; message?: unknown } | undefined;
+    const text = typeof error?.message === "string" ? error.message : (event.message ?? "uncaught error").replace(/^Uncaught /, "");
+    endThisThread(1, { name: typeof error?.name === "string" ? error.name : "Error", message: text });
+  });
 }
 
 /** A worker created by user code, as `watch` accepts it (Node's `Worker`). */
@@ -281,13 +375,21 @@ export function onWorkerExit(worker: WatchableWorker, listener: (platformId: num
 }
 
 /**
- * Ends this worker thread now: no more of its JavaScript runs (Node: `process.exit` inside a worker ends only that
- * worker; messages already posted are still delivered, measured 50 of 50). In a browser worker, `close()`.
+ * Ends this worker thread now: no more of its JavaScript runs, and this call never returns. Node, Deno and Bun:
+ * `process.exit` inside a worker ends only that worker at once (measured on each: no `finally` runs; messages
+ * already posted are still delivered, 50 of 50 on Node). A browser worker's `close()` lets the running task go on,
+ * and no event tells the starting thread it ended: the worker runs its exit hooks, posts `{ threadsafeEnded }`
+ * (with `crash`, the text of the uncaught error that ends it), closes, and sleeps in `Atomics.wait` on memory nobody
+ * else has until the starting thread, hearing `threadsafeEnded`, terminates it (startWorker).
  */
-export function endThisThread(exitCode: number): void {
+export function endThisThread(exitCode: number, crash?: { readonly name: string; readonly message: string }): never {
   if (workerThreads && !workerThreads.isMainThread) {
     (globals.process as { exit(code: number): never } | undefined)?.exit(exitCode);
-    return;
   }
-  (globalThis as unknown as { close?: () => void }).close?.();
+  for (const hook of threadExitHooks.splice(0)) hook(exitCode);
+  const scope = globalThis as unknown as { postMessage(value: unknown): void; close?: () => void };
+  scope.postMessage(crash === undefined ? { threadsafeEnded: exitCode } : { threadsafeEnded: exitCode, threadsafeError: crash });
+  (closeWorker ?? scope.close)?.();
+  const never = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) Atomics.wait(never, 0, 0);
 }

@@ -25,7 +25,8 @@ import { clearPoisonRecord, poisonDetails, recordPoison, type PoisonDetails } fr
 import type { Runtime } from "../runtime/runtime.js";
 import { selfDeadlockError } from "../deadlock/report.js";
 import { PARKED, park, parkAsync, type Parkable } from "../parking/park.js";
-import { pause } from "../platform/index.js";
+import { pause, terminateStopsAtOnce } from "../platform/index.js";
+import { obeyTermination } from "../runtime/termination.js";
 
 export const STATE_MASK = 0b011;
 export const FREE = 0b000;
@@ -233,3 +234,21 @@ registerKind({
     return false;
   },
 });
+
+// Where terminate() is only a request (Deno, browsers: runtime/termination.ts), a thread busy taking and releasing
+// uncontended mutexes would seldom reach a wait or its event loop, so it also obeys on these fast paths: before it
+// takes a mutex, and before it releases one (it then dies holding it, as a thread terminated inside its critical
+// section does on Node: the mutex is poisoned). Chosen once, at start-up: on Node and Bun each stays one
+// compare-and-swap.
+if (!terminateStopsAtOnce) {
+  const fast = RawMutex.prototype.tryLockFast;
+  RawMutex.prototype.tryLockFast = function tryLockFastObeying(this: RawMutex): boolean {
+    obeyTermination(this.rt);
+    return fast.call(this);
+  };
+  const unlock = RawMutex.prototype.unlock;
+  RawMutex.prototype.unlock = function unlockObeying(this: RawMutex, poison: boolean): void {
+    obeyTermination(this.rt);
+    unlock.call(this, poison);
+  };
+}

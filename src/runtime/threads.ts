@@ -59,6 +59,11 @@ export const T_WAIT_WORD = 16;
 /** The value of that word the wait sleeps on: while the word holds it, the wait cannot end by itself. */
 export const T_WAIT_VALUE = 17;
 /**
+ * The id of this slot's thread once another thread has asked it to terminate (runtime/termination.ts), else 0. An
+ * id, not a flag: a request that lands after the slot moved on to a new thread names the old one and is ignored.
+ */
+export const T_TERMINATE = 18;
+/**
  * A channel send in progress (raw/raw-channel.ts): the channel record this thread is claiming a ring slot of, plus
  * one, and the position, plus one. Set before the claim and cleared once the message is published, so a receiver that
  * finds a claimed slot unpublished can tell a slow sender (alive, with this claim) from a dead one.

@@ -10,6 +10,8 @@
  * Node 20, which does not parse `using` natively.
  */
 
+import { SPAWNED_SOURCE_URL } from "../deadlock/stacks.js";
+
 type Disposer = (this: unknown) => unknown;
 
 function disposerOf(value: unknown, isAsync: boolean): Disposer {
@@ -124,9 +126,14 @@ export function checkFunctionSource(source: string, what = "spawn(fn): fn"): voi
   }
 }
 
-/** Rebuilds the function from its source, with the compiler helpers in scope (it sees nothing else of any scope). */
+/**
+ * Rebuilds the function from its source, with the compiler helpers in scope (it sees nothing else of any scope).
+ * Its script is named SPAWNED_SOURCE_URL, so that stack frames name it on every engine (V8, JSC) and deadlock
+ * reports recognise it as user code (deadlock/stacks.ts). Without the name, V8 names such frames after `eval` in
+ * the compiling library file, and JSC after the library file itself, where they look like the library's.
+ */
 export function compileFunction(source: string): (...args: unknown[]) => unknown {
-  const factory = new Function(...Object.keys(helpers), `"use strict"; return (${source}\n);`);
+  const factory = new Function(...Object.keys(helpers), `"use strict"; return (${source}\n);\n//# sourceURL=${SPAWNED_SOURCE_URL}`);
   const fn: unknown = factory(...Object.values(helpers));
   if (typeof fn !== "function") throw new TypeError("threadsafe: the source sent to this thread is not a function");
   return fn as (...args: unknown[]) => unknown;

@@ -16,7 +16,7 @@
  * locks stay held). Join what such a worker spawns before it ends.
  */
 
-import { onPortMessage, setPortKeepsAlive, startWorker } from "../platform/index.js";
+import { onPortMessage, portCloseFires, setPortKeepsAlive, startWorker } from "../platform/index.js";
 import type { Runtime } from "../runtime/runtime.js";
 
 /** Messages the supervisor accepts. */
@@ -45,9 +45,13 @@ function supervisorPort(rt: Runtime): MessagePort {
 
 /**
  * Makes the lifeline of a thread about to start as `threadId`, and a port to the supervisor for its own spawns.
- * Returns the ends the new thread keeps.
+ * Returns the ends the new thread keeps, or undefined where MessagePort `close` never fires (Deno, browsers): a
+ * supervisor could not hear a death there, so none is started. There a terminated thread reaps itself
+ * (runtime/termination.ts), one that ends in any other way runs its own exit hook, and an ending thread asks its
+ * children to end (thread/worker.ts).
  */
-export function makeLifeline(rt: Runtime, threadId: number): { lifeline: MessagePort; supervisor: MessagePort } {
+export function makeLifeline(rt: Runtime, threadId: number): { lifeline: MessagePort; supervisor: MessagePort } | undefined {
+  if (!portCloseFires) return undefined;
   const port = supervisorPort(rt);
   const life = new MessageChannel();
   const client = new MessageChannel();

@@ -4,11 +4,13 @@
  */
 
 import { ThreadError, type ThreadEnd, type ThreadRef } from "../errors.js";
-import { fileUrlOf, startWorker, type PlatformWorker } from "../platform/index.js";
+import { fileUrlOf, startWorker, terminateStopsAtOnce, type PlatformWorker } from "../platform/index.js";
 import { runtime } from "../runtime/current.js";
 import { PoisonCause } from "../runtime/objects.js";
 import { poisonedByDeathOf } from "../runtime/poison.js";
 import { reapThread } from "../runtime/reap.js";
+import type { Runtime } from "../runtime/runtime.js";
+import { requestTermination } from "../runtime/termination.js";
 import { describe } from "../sync/options.js";
 import { checkFunctionSource } from "../sync/compile.js";
 import { makeLifeline } from "./lifeline.js";
@@ -27,8 +29,9 @@ export interface SpawnInit {
   readonly source?: string;
   readonly module?: string;
   readonly args: SharedMessage;
-  readonly lifeline: MessagePort;
-  readonly supervisor: MessagePort;
+  /** Absent where MessagePort `close` never fires (platform's `portCloseFires`): no supervisor runs there. */
+  readonly lifeline?: MessagePort;
+  readonly supervisor?: MessagePort;
 }
 
 /** What a spawned thread reports when its function settles (see worker.ts). */
@@ -38,6 +41,27 @@ export type ThreadOutcome =
 
 /** The threads this thread started whose workers have not exited yet (see `childrenEnded`). */
 const liveChildren = new Set<Promise<void>>();
+
+/** The handles of the threads this thread started whose workers have not exited yet. */
+const runningHandles = new Set<JoinHandle<unknown>>();
+
+/** The message that asks a spawned thread to terminate (see JoinHandle.terminate and worker.ts). */
+export const TERMINATE_MESSAGE = "threadsafe:terminate";
+/** What a thread that obeys a request to terminate posts last: `{ kind, heldLocks }` (worker.ts). */
+export const TERMINATED_MESSAGE = "threadsafe:terminated";
+
+/**
+ * Asks every thread this thread started that still runs to terminate, without waiting: this thread is ending, and
+ * where its children do not end with it (Deno; and alike in browsers) they must not outlive it. Each obeys as
+ * `terminate()` describes, releasing what it holds itself.
+ */
+export function requestChildrenEnd(): void {
+  const rt = runtime();
+  for (const handle of runningHandles) requestEndOf(handle, rt);
+}
+
+/** JoinHandle's request to terminate, reached through its static block (not part of its public shape). */
+let requestEndOf: (handle: JoinHandle<unknown>, rt: Runtime) => void;
 
 /** Whether a thread this thread started is still running (its worker has not exited). */
 export function hasLiveChildren(): boolean {
@@ -67,7 +91,13 @@ export class JoinHandle<R> {
   readonly threadId: number;
   readonly #worker: PlatformWorker;
   readonly #result: Promise<R>;
+  readonly #exited: Promise<void>;
+  #hasExited = false;
   #terminating = false;
+
+  static {
+    requestEndOf = (handle, rt) => handle.#requestEnd(rt);
+  }
 
   /** @internal Threads come from `spawn()`. */
   constructor(name: string, threadId: number, worker: PlatformWorker) {
@@ -76,11 +106,19 @@ export class JoinHandle<R> {
     this.#worker = worker;
     let outcome: ThreadOutcome | undefined;
     const exited = new Promise<void>((resolve) => worker.onExit(() => resolve()));
+    this.#exited = exited;
     liveChildren.add(exited);
-    void exited.then(() => liveChildren.delete(exited));
+    runningHandles.add(this);
+    void exited.then(() => {
+      this.#hasExited = true;
+      liveChildren.delete(exited);
+      runningHandles.delete(this);
+    });
+    let heldAtTermination: readonly string[] = [];
     worker.onMessage((message) => {
       const kind = (message as ThreadOutcome | undefined)?.kind;
       if (kind === "threadsafe:returned" || kind === "threadsafe:threw") outcome = message as ThreadOutcome;
+      else if (kind === TERMINATED_MESSAGE) heldAtTermination = (message as { heldLocks: readonly string[] }).heldLocks;
     });
     this.#result = new Promise<R>((resolve, reject) => {
       worker.onExit((exitCode, error) => {
@@ -90,7 +128,7 @@ export class JoinHandle<R> {
           : this.#terminating ? PoisonCause.Terminated : error !== undefined ? PoisonCause.Threw : PoisonCause.Exited;
         reapThread(rt, threadId, cause);
         // Whoever reaped it (its own exit hook, the supervisor, or this call), the poison records name its locks.
-        const left = outcome ? [] : locksLeftBy(threadId);
+        const left = outcome ? [] : [...new Set([...heldAtTermination, ...locksLeftBy(threadId)])];
         const settled = this.#settle(outcome, exitCode, error, left);
         if (settled.ok) resolve(settled.value as R);
         else reject(settled.error);
@@ -154,10 +192,43 @@ export class JoinHandle<R> {
     return this.#result;
   }
 
-  /** Stops the thread at once. Locks it held are poisoned and released; `join()` rejects with `ThreadError`. */
+  /**
+   * Stops the thread; resolves once it has stopped. Locks it held are poisoned and released; `join()` rejects with
+   * `ThreadError` (unless the thread finished first).
+   *
+   * On Node and Bun the thread stops at once, wherever it is. On Deno and in browsers, where a terminated worker
+   * runs on for a while, this is a request the thread obeys at the next point where the library runs in it: any
+   * blocking or async wait of the library (at once, even if it already sleeps there), taking or releasing a `Mutex`,
+   * or its event loop (between tasks, or while it awaits). It then releases what it holds (poisoned) and never runs
+   * again. A thread busy in code of its own that never gets there (an endless loop, its own `Atomics.wait`) is not
+   * stopped and keeps its locks, as a live thread would; this promise resolves once it has stopped.
+   */
   async terminate(): Promise<void> {
     this.#terminating = true;
-    await this.#worker.terminate();
+    if (terminateStopsAtOnce) {
+      await this.#worker.terminate();
+      return;
+    }
+    const rt = runtime();
+    // Repeated until the worker has exited: a wake-up that lands just before the thread goes to sleep is lost, and a
+    // message may arrive before the thread listens.
+    for (let pauseMs = 5; !this.#hasExited; pauseMs = Math.min(pauseMs * 2, 100)) {
+      this.#requestEnd(rt);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([this.#exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, pauseMs)))]);
+      clearTimeout(timer);
+    }
+  }
+
+  /** Asks the thread to terminate (terminate() where it does not stop at once: see worker.ts). */
+  #requestEnd(rt: Runtime): void {
+    this.#terminating = true;
+    requestTermination(rt, this.threadId);
+    try {
+      this.#worker.postMessage({ kind: TERMINATE_MESSAGE });
+    } catch {
+      // The worker is gone already: its exit settles everything.
+    }
   }
 }
 
@@ -241,9 +312,8 @@ export function spawn(target: ((...args: unknown[]) => unknown) | string | URL, 
   let ports: { lifeline: MessagePort; supervisor: MessagePort } | undefined;
   try {
     ports = makeLifeline(rt, threadId);
-    const { lifeline, supervisor } = ports;
-    const init: SpawnInit = { runtime: rt.buffer, threadId, source, module, args: message, lifeline, supervisor };
-    worker = startWorker(new URL("./worker.js", import.meta.url), init, [lifeline, supervisor], threadName);
+    const init: SpawnInit = { runtime: rt.buffer, threadId, source, module, args: message, ...ports };
+    worker = startWorker(new URL("./worker.js", import.meta.url), init, ports ? [ports.lifeline, ports.supervisor] : [], threadName);
   } catch (error) {
     discard(message);
     reapThread(rt, threadId, PoisonCause.Exited);

@@ -4,21 +4,42 @@
  * release (and poison) anything it still holds, and report the outcome to the parent.
  */
 
-import { endThisThread, postToParent, workerInitData } from "../platform/index.js";
+import { endThisThread, onParentMessage, onThreadExit, postToParent, terminateStopsAtOnce, workerInitData } from "../platform/index.js";
 import { currentThreadId, joinRuntime, setRunningThreadFunction } from "../runtime/current.js";
 import { PoisonCause } from "../runtime/objects.js";
-import { objectsHeldBy, releaseHoldsOf } from "../runtime/reap.js";
+import { objectsHeldBy, reapThread, releaseHoldsOf } from "../runtime/reap.js";
+import { obeyTermination, setTerminationHandler } from "../runtime/termination.js";
 import { releaseAllUnclaimed } from "../sync/poison.js";
 import { compileFunction } from "../sync/compile.js";
 import "../sync/primitives.js";
 import { adoptSupervisor, holdLifeline } from "./lifeline.js";
 import { discard, receive, share } from "./share.js";
-import { childrenEnded, hasLiveChildren, type SpawnInit, type ThreadOutcome } from "./spawn.js";
+import { TERMINATED_MESSAGE, TERMINATE_MESSAGE, childrenEnded, hasLiveChildren, requestChildrenEnd, type SpawnInit, type ThreadOutcome } from "./spawn.js";
 
 const init = (await workerInitData()) as SpawnInit;
 const rt = joinRuntime(init.runtime, init.threadId);
 holdLifeline(init.lifeline);
 adoptSupervisor(init.supervisor);
+if (!terminateStopsAtOnce) {
+  // terminate() is a request here (runtime/termination.ts, JoinHandle.terminate): the thread obeys it in the
+  // library's waits, and from its event loop through this listener. Obeying, it reaps itself (its locks are
+  // poisoned and released, its slot freed) and ends for good: it can never run again, so nothing it held can be
+  // touched after the release. Its exit hook (below) asks its own children to end.
+  setTerminationHandler(() => {
+    // Named for join()'s ThreadError now: once released, a survivor may clear the poison before the parent looks.
+    const heldLocks = objectsHeldBy(rt, currentThreadId).map((id) => rt.describeObject(id));
+    postToParent({ kind: TERMINATED_MESSAGE, heldLocks });
+    reapThread(rt, currentThreadId, PoisonCause.Terminated);
+    return endThisThread(1);
+  });
+  onParentMessage((message) => {
+    if ((message as { kind?: unknown } | null)?.kind === TERMINATE_MESSAGE) obeyTermination(rt);
+  });
+  // However it ends (terminated, process.exit, an uncaught error), threads it started do not end with it on these
+  // runtimes: they are asked to, as on Node and Bun, where a worker's child workers end with it.
+  onThreadExit(() => requestChildrenEnd());
+  obeyTermination(rt); // asked before it started
+}
 
 let outcome: ThreadOutcome;
 try {
@@ -45,6 +66,8 @@ try {
 // reaped through its lifeline like any terminated thread). Without children nothing is awaited here: no task of
 // this thread gets to run between the function's end and the release below.
 if (hasLiveChildren()) await childrenEnded();
+// Asked to terminate while its function was ending: it was terminated (Node and Bun would have stopped it at once).
+obeyTermination(rt);
 // The thread ends here, as a Rust thread ends when its closure returns. Its locks are released only once no more
 // of its JavaScript can run: a task it started and did not await must not keep using a guard after the release.
 const cause = outcome.kind === "threadsafe:threw" ? PoisonCause.Threw : PoisonCause.Returned;

@@ -9,6 +9,7 @@ export interface SoakOptions {
   seed?: number;
   stallMs?: number;
   aimAtCriticalSections?: number;
+  minTerminations?: number;
   log?: (line: string) => void;
 }
 
