@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { DeadlockError, LockTimeoutError, i32, json, snapshot, string, struct, type CycleEntry } from "threadsafe";
 import { connect, type Database } from "threadsafe/postgres";
-import { cannotRun, freePort, startServer, type TestServer } from "./support/embedded-postgres.ts";
+import { cannotRun, freePort, startServer, type TestServer } from "./support/embedded-postgres.mjs";
 
 const skip = await cannotRun();
 if (skip !== undefined) console.log(`# skipping test/postgres.test.ts: ${skip}`);

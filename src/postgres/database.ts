@@ -183,11 +183,11 @@ export class Database {
   /** @internal Made by `connect()`. */
   private constructor(session: Session, name: string, table: string) {
     this.#session = session;
-    const self = { id: session.pid, name };
+    const me = { id: session.pid, name };
     this.#participant = {
       session,
       table,
-      self,
+      me,
       checkOpen: (method) => {
         if (this.#closed) throw new Error(`threadsafe: ${method}(): this db was closed; connect() again`);
         const broken = session.broken;
@@ -202,12 +202,12 @@ export class Database {
 
   /** This participant's name (`connect`'s `name`). */
   get name(): string {
-    return this.#participant.self.name;
+    return this.#participant.me.name;
   }
 
   /** This participant's PostgreSQL backend pid: the `id` reports give it. */
   get pid(): number {
-    return this.#participant.self.id;
+    return this.#participant.me.id;
   }
 
   #state<T>(kind: LockKind, name: unknown, layout: Layout<T>, initial: unknown): LockState<T> {
@@ -293,8 +293,8 @@ export class Database {
    */
   async dumpLocks(): Promise<DistributedLockDump> {
     this.#participant.checkOpen("db.dumpLocks");
-    const { table, self } = this.#participant;
-    const helper = new pg.Client({ ...(this.#session.config), application_name: `${self.name} (dumpLocks)`.slice(0, 63) });
+    const { table, me } = this.#participant;
+    const helper = new pg.Client({ ...(this.#session.config), application_name: `${me.name} (dumpLocks)`.slice(0, 63) });
     helper.on("error", () => {});
     let rows: Record<string, unknown>[];
     try {
@@ -325,7 +325,7 @@ export class Database {
         locks.set(state.name, { id: state.id, name: state.name, kind: state.kind, holders: [], waiters: [], queuedHere: state.queued });
       }
     }
-    return { participant: { ...self }, locks: [...locks.values()] };
+    return { participant: { ...me }, locks: [...locks.values()] };
   }
 
   /**

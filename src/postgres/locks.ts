@@ -26,7 +26,7 @@ export interface Participant {
   readonly session: Session;
   /** The lock table, as a quoted SQL identifier. */
   readonly table: string;
-  readonly self: ThreadRef;
+  readonly me: ThreadRef;
   /** Throws when the participant was closed (`method` names the call). */
   checkOpen(method: string): void;
 }
@@ -189,7 +189,7 @@ export async function acquire(state: LockState, write: boolean, options: LockAsy
       await state.ready();
       await state.enter(write, local.signal);
     } catch (error) {
-      if (local.signal.reason === timedOut && error === timedOut) throw timeoutError(state.db.self); // another task of this db holds it
+      if (local.signal.reason === timedOut && error === timedOut) throw timeoutError(state.db.me); // another task of this db holds it
       throw error;
     }
     try {

@@ -19,12 +19,12 @@ function kindName(state: LockState): string {
 
 /** The `LockTimeoutError` of a wait for `state` that gave up after `waitedMs`; `owner` holds the lock. */
 export function lockTimeoutError(state: LockState, owner: ThreadRef | undefined, waitedMs: number, method: string): LockTimeoutError {
-  const self = state.db.self;
+  const me = state.db.me;
   const holder =
     owner === undefined
       ? "no holder was found when the wait gave up (it was released just then: try again)"
-      : owner.id === self.id
-        ? `it is held by another task of this participant "${self.name}" (tasks of one db take turns)`
+      : owner.id === me.id
+        ? `it is held by another task of this participant "${me.name}" (tasks of one db take turns)`
         : `it is held by participant "${owner.name}" (PostgreSQL backend ${owner.id})`;
   return new LockTimeoutError(
     `threadsafe: ${method}() on distributed ${kindName(state)} "${state.name}" timed out after ${formatMs(waitedMs)}: ${holder}. ` +
@@ -61,15 +61,15 @@ function lockIdOf(tag: string): number | undefined {
  * participants are still waiting, so their names and holds can be read now.
  */
 export async function deadlockError(state: LockState, error: ServerError): Promise<DeadlockError> {
-  const { session, table, self } = state.db;
+  const { session, table, me } = state.db;
   const edges = edgesOf(error.detail ?? "");
   // Wait order, starting here: each member waits for a lock held by the next.
   const ordered: Edge[] = [];
   const byPid = new Map(edges.map((e) => [e.pid, e]));
-  for (let e = byPid.get(self.id); e !== undefined && !ordered.includes(e); e = byPid.get(e.blockedBy)) ordered.push(e);
+  for (let e = byPid.get(me.id); e !== undefined && !ordered.includes(e); e = byPid.get(e.blockedBy)) ordered.push(e);
   const cycle = ordered.length > 0 ? ordered : edges;
   const pids = [...new Set(cycle.flatMap((e) => [e.pid, e.blockedBy]))];
-  const names = new Map<number, string>([[self.id, self.name]]);
+  const names = new Map<number, string>([[me.id, me.name]]);
   const holds = new Map<number, LockRef[]>();
   const lockNames = new Map<number, string>([[state.id, state.name]]);
   if (pids.length > 0) {
@@ -102,13 +102,13 @@ export async function deadlockError(state: LockState, error: ServerError): Promi
   const lines = [
     `locking distributed ${kindName(state)} "${state.name}" would deadlock: ${n} participants are waiting for each other in a cycle ` +
       `(PostgreSQL found it: error 40P01)`,
-    `  (detected in participant "${self.name}", whose wait PostgreSQL chose to end; the other participants are still waiting ` +
+    `  (detected in participant "${me.name}", whose wait PostgreSQL chose to end; the other participants are still waiting ` +
       `and go on once this one releases its locks)`,
     "",
   ];
   entries.forEach((entry, i) => {
     const holder = participant(cycle[i]!.blockedBy);
-    lines.push(`  participant "${entry.thread.name}" (PostgreSQL backend ${entry.thread.id})${entry.thread.id === self.id ? "  ◀ this participant" : ""}`);
+    lines.push(`  participant "${entry.thread.name}" (PostgreSQL backend ${entry.thread.id})${entry.thread.id === me.id ? "  ◀ this participant" : ""}`);
     lines.push(`      wants  "${entry.waitsFor.name}", held by participant "${holder.name}"`);
     for (const held of entry.holds) lines.push(`      holds  "${held.name}"`);
   });

@@ -7,6 +7,21 @@ const job = JSON.parse(process.argv[2]);
 const send = (message) => new Promise((resolve) => process.send(message, resolve));
 const next = () => new Promise((resolve) => process.once("message", resolve));
 
+if (job.role === "increment-sql") {
+  // bench/postgres.mjs's baseline: the same increments written by hand on one connection (see handIncrement).
+  const { default: pg } = await import("pg");
+  const { handIncrement } = await import("../../bench/lib/postgres-sql.mjs");
+  const client = new pg.Client({ connectionString: job.connectionString, application_name: job.name });
+  await client.connect();
+  await send({ ready: true });
+  await next();
+  for (let i = 0; i < job.times; i++) await handIncrement(client, job.key);
+  await send({ done: true });
+  await client.end();
+  process.exit(0);
+}
+
+
 const db = await connect({ connectionString: job.connectionString, name: job.name });
 try {
   switch (job.role) {

