@@ -22,7 +22,7 @@ import {
   type LockKind,
   type Participant,
 } from "./locks.js";
-import { literal, Session } from "./session.js";
+import { onHelper, Session } from "./session.js";
 
 /** Options of `connect()`. */
 export interface ConnectOptions {
@@ -294,21 +294,14 @@ export class Database {
   async dumpLocks(): Promise<DistributedLockDump> {
     this.#participant.checkOpen("db.dumpLocks");
     const { table, me } = this.#participant;
-    const helper = new pg.Client({ ...(this.#session.config), application_name: `${me.name} (dumpLocks)`.slice(0, 63) });
-    helper.on("error", () => {});
-    let rows: Record<string, unknown>[];
-    try {
-      await helper.connect();
-      const result = await helper.query(
-        `SELECT t.id, t.name, t.kind, l.pid, a.application_name, l.mode, l.granted FROM pg_locks l ` +
-          `JOIN ${table} t ON t.id = l.objid::bigint LEFT JOIN pg_stat_activity a ON a.pid = l.pid ` +
-          `WHERE l.locktype = 'advisory' AND l.classid = ${KEY_SPACE} AND l.objsubid = 1 ` +
-          `AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY t.name, l.pid`,
-      );
-      rows = result.rows as Record<string, unknown>[];
-    } finally {
-      await helper.end().catch(() => {});
-    }
+    const rows = await onHelper(
+      this.#session.config,
+      `${me.name} (dumpLocks)`,
+      `SELECT t.id, t.name, t.kind, l.pid, a.application_name, l.mode, l.granted FROM pg_locks l ` +
+        `JOIN ${table} t ON t.id = l.objid::bigint LEFT JOIN pg_stat_activity a ON a.pid = l.pid ` +
+        `WHERE l.locktype = 'advisory' AND l.classid = ${KEY_SPACE} AND l.objsubid = 1 ` +
+        `AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY t.name, l.pid`,
+    );
     const locks = new Map<string, { id: number; name: string; kind: LockKind; holders: DistributedHolder[]; waiters: DistributedHolder[]; queuedHere: number }>();
     for (const row of rows) {
       const name = String(row.name);

@@ -17,7 +17,7 @@ import type { DataViews, Layout, Liveness } from "../layout/layout.js";
 import type { Assignable } from "../layout/types.js";
 import { dataBufferSize, freshDataViews } from "../layout/views.js";
 import { describe, signalOf, timeoutOf, type LockAsyncOptions } from "../sync/options.js";
-import { hexBytes, literal, type Rows, type ServerError, type Session } from "./session.js";
+import { hexBytes, literal, onHelper, type Rows, type ServerError, type Session } from "./session.js";
 import { KEY_SPACE, keyOf } from "./keys.js";
 import { deadlockError, lockTimeoutError } from "./reports.js";
 
@@ -163,6 +163,22 @@ interface Granted {
 
 const now = () => performance.now();
 
+/** The largest `lock_timeout` PostgreSQL takes (ms); a longer timeout waits without one. */
+const MAX_LOCK_TIMEOUT = 2 ** 31 - 1;
+
+/** Runs `sql` again when a cancel meant for an earlier wait hits it instead (57014); the session makes that rare. */
+async function runPastLateCancel(session: Session, sql: string): Promise<Rows[]> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await session.run(sql);
+    } catch (error) {
+      // A batch that failed inside its BEGIN … COMMIT leaves the session in a failed transaction block.
+      if (sql.startsWith("BEGIN")) await session.run("ROLLBACK").catch(() => {});
+      if ((error as ServerError).code !== "57014" || attempt >= 3) throw error;
+    }
+  }
+}
+
 function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
   return signal !== undefined && signal.aborted && error === signal.reason;
 }
@@ -218,7 +234,7 @@ async function serverAcquire(
   const key = keyOf(state.id);
   const sql = () => {
     // Computed when the batch is sent: time spent queued behind other batches counts.
-    const left = timeout === Infinity ? 0 : Math.max(1, Math.ceil(timeout - (now() - start)));
+    const left = timeout === Infinity || timeout > MAX_LOCK_TIMEOUT ? 0 : Math.max(1, Math.ceil(timeout - (now() - start)));
     const limit = `SET LOCAL lock_timeout = ${left}; `;
     return write
       ? `${limit}SET LOCAL synchronous_commit = off; SELECT pg_advisory_lock(${key}); ` +
@@ -233,7 +249,9 @@ async function serverAcquire(
   } catch (error) {
     const code = (error as ServerError).code;
     if (code === "40P01") throw await deadlockError(state, error as ServerError);
-    if (code === "55P03" || error === timedOut) throw timeoutError(await holderOf(state).catch(() => undefined));
+    // 55P03: the server's lock_timeout, and this connection is free to ask who holds it. timedOut: the batch never
+    // left this process (queued behind another task's batch), so ask on a helper connection.
+    if (code === "55P03" || error === timedOut) throw timeoutError(await holderOf(state, error === timedOut).catch(() => undefined));
     if (isAbort(error, local)) throw error; // never sent
     await forget(state, write); // cancelled mid-batch, or another failure: make sure nothing stays held
     if (local.aborted) throw local.reason;
@@ -260,25 +278,17 @@ async function forget(state: LockState, write: boolean): Promise<void> {
   const sql =
     `SELECT ${unlock}(${keyOf(state.id)}) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted ` +
     `AND classid = ${KEY_SPACE} AND objid = ${state.id} AND objsubid = 1 AND mode = '${mode}'`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await state.db.session.run(sql);
-      return;
-    } catch (error) {
-      // A cancel that arrives late can hit this batch instead of the wait it was meant for: run it again.
-      if ((error as ServerError).code !== "57014" || attempt >= 3) throw error;
-    }
-  }
+  await runPastLateCancel(state.db.session, sql);
 }
 
 /** Who holds the lock on the server now (for a timeout's message). */
-async function holderOf(state: LockState): Promise<ThreadRef | undefined> {
-  const results = await state.db.session.run(
+async function holderOf(state: LockState, onHelperConnection: boolean): Promise<ThreadRef | undefined> {
+  const { session, me } = state.db;
+  const sql =
     `SELECT l.pid, a.application_name FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid ` +
-      `WHERE l.locktype = 'advisory' AND l.granted AND l.classid = ${KEY_SPACE} AND l.objid = ${state.id} AND l.objsubid = 1 ` +
-      `AND l.pid <> pg_backend_pid() ORDER BY l.mode DESC LIMIT 1`,
-  );
-  const row = results[0]!.rows[0];
+    `WHERE l.locktype = 'advisory' AND l.granted AND l.classid = ${KEY_SPACE} AND l.objid = ${state.id} AND l.objsubid = 1 ` +
+    `AND l.pid <> ${me.id} ORDER BY l.mode DESC LIMIT 1`;
+  const row = onHelperConnection ? (await onHelper(session.config, `${me.name} (timeout)`, sql))[0] : (await session.run(sql))[0]!.rows[0];
   return row === undefined ? undefined : { id: Number(row.pid), name: String(row.application_name ?? "") };
 }
 
@@ -290,11 +300,12 @@ async function serverRelease(state: LockState, write: boolean, bytes: Uint8Array
   const { session, table } = state.db;
   const key = keyOf(state.id);
   if (!write) {
-    await session.run(`SELECT pg_advisory_unlock_shared(${key})`);
+    await runPastLateCancel(session, `SELECT pg_advisory_unlock_shared(${key})`);
     return;
   }
   const value = bytes === undefined ? "" : `value = ${hexBytes(bytes)}, `;
-  await session.run(
+  await runPastLateCancel(
+    session,
     `BEGIN; UPDATE ${table} SET ${value}holder_pid = NULL, holder_name = NULL WHERE id = ${state.id}; COMMIT; SELECT pg_advisory_unlock(${key})`,
   );
 }

@@ -39,6 +39,11 @@ export class Session {
   readonly config: ClientConfig;
   readonly #queue: Pending[] = [];
   #active: Pending | undefined;
+  /**
+   * A cancel request on its way: the next batch waits for it (its connection closes once the server has signalled
+   * this backend), so a cancel meant for a wait that ended in the meantime cannot hit the next batch instead.
+   */
+  #cancelling: Promise<void> | undefined;
   /** Why the connection can no longer be used (closed, or lost), once it cannot. */
   #broken: Error | undefined;
   /** The server process id of this connection: PostgreSQL names participants by it. */
@@ -91,6 +96,14 @@ export class Session {
   }
 
   #next(): void {
+    if (this.#cancelling !== undefined) {
+      const cancelling = this.#cancelling;
+      void cancelling.then(() => {
+        if (this.#cancelling === cancelling) this.#cancelling = undefined;
+        this.#next();
+      });
+      return;
+    }
     const pending = this.#queue.shift();
     this.#active = pending;
     if (pending === undefined) return;
@@ -127,19 +140,26 @@ export class Session {
     const helper = new pg.Client({ ...this.config, application_name: "threadsafe cancel" });
     helper.on("error", () => {});
     const wire = (helper as unknown as { connection?: CancelConnection }).connection;
+    let sent: Promise<unknown>;
     if (typeof key.processID === "number" && typeof key.secretKey === "number" && wire && typeof wire.cancel === "function") {
-      wire.on("error", () => {});
-      wire.on("connect", () => wire.cancel(key.processID!, key.secretKey!));
-      if (helper.host.startsWith("/")) wire.connect(`${helper.host}/.s.PGSQL.${helper.port}`);
-      else wire.connect(helper.port, helper.host);
-      return;
+      sent = new Promise<void>((resolve) => {
+        wire.on("error", () => resolve());
+        wire.on("end", () => resolve());
+        wire.on("connect", () => wire.cancel(key.processID!, key.secretKey!));
+        if (helper.host.startsWith("/")) wire.connect(`${helper.host}/.s.PGSQL.${helper.port}`);
+        else wire.connect(helper.port, helper.host);
+      });
+    } else {
+      const pid = this.pid;
+      sent = helper
+        .connect()
+        .then(() => helper.query(`SELECT pg_cancel_backend(${pid})`))
+        .catch(() => {}) // the wait then ends by itself (timeout, grant or connection loss): nothing to report here
+        .finally(() => void helper.end().catch(() => {}));
     }
-    const pid = this.pid;
-    helper
-      .connect()
-      .then(() => helper.query(`SELECT pg_cancel_backend(${pid})`))
-      .catch(() => {}) // the wait then ends by itself (timeout, grant or connection loss): nothing to report here
-      .finally(() => void helper.end().catch(() => {}));
+    // Bounded: a cancel that cannot get through must not stall this connection's next batches.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    this.#cancelling = Promise.race([sent, new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]).then(() => clearTimeout(timer));
   }
 }
 
@@ -148,6 +168,21 @@ interface CancelConnection {
   connect(port: number | string, host?: string): void;
   cancel(processID: number, secretKey: number): void;
   on(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+/**
+ * Runs one query on a short-lived second connection: for diagnostics that must answer while this participant's own
+ * connection waits for a lock.
+ */
+export async function onHelper(config: ClientConfig, name: string, sql: string): Promise<Array<Record<string, unknown>>> {
+  const helper = new pg.Client({ ...config, application_name: name.slice(0, 63) });
+  helper.on("error", () => {});
+  try {
+    await helper.connect();
+    return (await helper.query(sql)).rows as Array<Record<string, unknown>>;
+  } finally {
+    await helper.end().catch(() => {});
+  }
 }
 
 /** A SQL string literal for `text` (safe whatever `text` holds: pg's own escaping). */
