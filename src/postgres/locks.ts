@@ -31,6 +31,7 @@ export interface Participant {
   checkOpen(method: string): void;
 }
 
+/** Which kind of distributed lock a name is (one name is one lock, of one kind, in a database). */
 export type LockKind = "mutex" | "rwlock";
 
 interface LocalWaiter {

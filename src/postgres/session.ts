@@ -33,6 +33,7 @@ interface Pending {
 /** How to reach the server, for the short-lived helper connection that cancels a running wait. */
 export type ClientConfig = pg.ClientConfig;
 
+/** The participant's one connection and the queue of batches waiting for it (see the top of this file). */
 export class Session {
   readonly client: pg.Client;
   /** How this connection was made (the helper connections reuse it). */
@@ -49,6 +50,7 @@ export class Session {
   /** The server process id of this connection: PostgreSQL names participants by it. */
   pid = 0;
 
+  /** Wraps a `pg` client; `config` is what made it. */
   constructor(client: pg.Client, config: ClientConfig) {
     this.client = client;
     this.config = config;
@@ -63,6 +65,7 @@ export class Session {
     }
   }
 
+  /** Why the connection can no longer be used, or undefined while it can. */
   get broken(): Error | undefined {
     return this.#broken;
   }
