@@ -26,3 +26,27 @@ await build({
   sourcemap: true,
   logLevel: "warning",
 });
+
+// The `threadsafe/postgres` subpath, the only code that loads `pg`: built on its own so the core's chunks stay as
+// they are (sharing errors.ts with it would split two more small chunks off every thread's start). Its error
+// classes come from the public entry, so `instanceof DeadlockError` holds whichever entry the class came from;
+// the few pure helpers it takes from layout/ and sync/options.ts are copied in.
+await build({
+  entryPoints: { postgres: "src/postgres/index.ts" },
+  outdir: "dist",
+  bundle: true,
+  format: "esm",
+  platform: "neutral",
+  external: ["node:*", "pg"],
+  target: "es2022",
+  sourcemap: true,
+  logLevel: "warning",
+  plugins: [
+    {
+      name: "errors-from-the-public-entry",
+      setup(b) {
+        b.onResolve({ filter: /^\.\.\/errors\.js$/ }, () => ({ path: "./index.js", external: true }));
+      },
+    },
+  ],
+});

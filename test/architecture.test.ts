@@ -19,7 +19,12 @@ const allowed: Record<string, readonly string[]> = {
   raw: ["parking", "deadlock", "runtime", "platform", "errors"],
   sync: ["raw", "parking", "layout", "deadlock", "runtime", "platform", "errors"],
   thread: ["sync", "raw", "parking", "layout", "deadlock", "runtime", "platform", "errors"],
+  // threadsafe/postgres, a subpath beside the core: public-level modules only (see the test below for sync/).
+  postgres: ["layout", "sync", "errors"],
 };
+
+/** What src/postgres/ may take from sync/: argument checks, nothing that touches the runtime buffer. */
+const postgresFromSync = ["sync/options.ts"];
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
@@ -139,6 +144,20 @@ test("only src/platform/ names the runtime (Deno, Bun, process, self, navigator,
       .replace(/(^|[^:"'`\\])\/\/.*$/gm, "$1"); // comments may mention them
     const mentions = runtimeMentions(code);
     if (mentions.length > 0) offenders.push(`${relative(src, file)}: ${[...new Set(mentions)].join(", ")}`);
+  }
+  assert.deepEqual(offenders, []);
+});
+
+test("src/postgres/ takes only sync/options.ts from sync/, and nothing in the core imports it or pg", () => {
+  const offenders: string[] = [];
+  for (const file of all) {
+    const room = roomOf(file);
+    for (const { target } of importsOf(file)) {
+      const to = roomOf(target);
+      if (room === "postgres" && to === "sync" && !postgresFromSync.includes(relative(src, target))) offenders.push(`${relative(src, file)} imports ${relative(src, target)}`);
+      if (room !== "postgres" && to === "postgres") offenders.push(`${relative(src, file)} imports ${relative(src, target)}`);
+    }
+    if (room !== "postgres" && /from\s+"pg"/.test(readFileSync(file, "utf8"))) offenders.push(`${relative(src, file)} imports pg`);
   }
   assert.deepEqual(offenders, []);
 });
