@@ -5,6 +5,8 @@
  * Node, Deno and Bun all provide `node:worker_threads`, so they share one path; browsers use Web Workers.
  */
 
+import { workerThreadsModule } from "./worker-threads.js";
+
 /** Which family of runtime this is. */
 export type RuntimeKind = "node" | "deno" | "bun" | "browser";
 
@@ -54,10 +56,7 @@ export const runtimeKind: RuntimeKind =
   globals.Deno !== undefined ? "deno" : globals.Bun !== undefined ? "bun" : globals.process?.versions?.node ? "node" : "browser";
 
 const workerThreads: WorkerThreadsModule | undefined =
-  runtimeKind === "browser"
-    ? undefined
-    : ((globals.process?.getBuiltinModule?.("node:worker_threads") as WorkerThreadsModule | undefined) ??
-      ((await import("node:worker_threads")) as unknown as WorkerThreadsModule));
+  runtimeKind === "browser" ? undefined : (workerThreadsModule as WorkerThreadsModule | undefined);
 
 /** Spin-wait hint; a no-op where `Atomics.pause` does not exist yet. */
 export const pause: () => void =
@@ -166,7 +165,7 @@ export function startWorker(url: URL, data: unknown, transfer: readonly Transfer
     ended = true;
     for (const listener of exitListeners) listener(code, error);
   };
-  worker.addEventListener("error", (event) => end(1, new Error(event.message ?? "worker error")));
+  worker.addEventListener("error", (event) => end(1, workerEventError(event, url)));
   return {
     platformId: 0,
     postMessage: (value, list) => worker.postMessage(value, list),
@@ -290,4 +289,71 @@ export function endThisThread(exitCode: number): void {
     return;
   }
   (globalThis as unknown as { close?: () => void }).close?.();
+}
+
+/**
+ * Throws an error that says what to do when this thread has no `SharedArrayBuffer`: browsers give it only to pages
+ * that are cross-origin isolated. Without this, the first lock would fail with "SharedArrayBuffer is not defined".
+ */
+export function requireSharedMemory(): void {
+  if (typeof SharedArrayBuffer === "function") return;
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+  throw new Error(
+    "threadsafe: SharedArrayBuffer is not available here" +
+      (isolated === false ? " because this page is not cross-origin isolated" : "") +
+      ". Browsers give shared memory only to cross-origin isolated pages: serve the page (and the scripts of its " +
+      'workers) with the headers "Cross-Origin-Opener-Policy: same-origin" and ' +
+      '"Cross-Origin-Embedder-Policy: require-corp" (self.crossOriginIsolated is then true)',
+  );
+}
+
+/** The files `spawn` starts threads from; they sit side by side in the package's dist/ (and dist/browser/). */
+export type ThreadFile = "worker.js" | "supervisor.js";
+
+let threadFilesBase: URL | undefined;
+
+/**
+ * Where the thread files are served (`configure({ workerFiles })`), for builds that did not put them next to the
+ * library's code. Undefined goes back to looking next to the library's code.
+ */
+export function setThreadFilesBase(base: URL | undefined): void {
+  threadFilesBase = base;
+}
+
+/** The base against which a relative `workerFiles` setting is read: the page (or worker script) in a browser. */
+export function locationBase(): string | undefined {
+  return (globalThis as { location?: { href?: string } }).location?.href;
+}
+
+/**
+ * The URL of a thread file: in the configured folder, else `beside()`, the file next to the library's code. Callers
+ * pass `() => new URL("./worker.js", import.meta.url)` written out, the form bundlers recognise. It is called lazily:
+ * bundles without `import.meta.url` (an IIFE or CommonJS bundle) make it throw, and the error then says what to do.
+ */
+export function threadFileUrl(file: ThreadFile, beside: () => URL): URL {
+  if (threadFilesBase) return new URL(file, threadFilesBase);
+  try {
+    return beside();
+  } catch (error) {
+    throw new Error(
+      `threadsafe: cannot tell where threadsafe's ${file} is served: this build has no import.meta.url (an IIFE or ` +
+        `CommonJS bundle?). Serve the files of threadsafe's dist/browser/ folder (worker.js, supervisor.js and their ` +
+        `chunk-*.js) and call configure({ workerFiles: "/their/folder/" }) before the first spawn, or bundle as ` +
+        `ES modules (${(error as Error).message})`,
+    );
+  }
+}
+
+/**
+ * The error a Web Worker's `error` event stands for. An event without a message is a load failure (the script or
+ * one of its imports could not be fetched or parsed): that one names the URL and what to do.
+ */
+function workerEventError(event: { message?: string }, url: URL): Error {
+  if (event.message !== undefined) return new Error(event.message);
+  return new Error(
+    `threadsafe: the thread's code could not be loaded from ${url.href} (not found, not served as JavaScript, or ` +
+      `blocked by Cross-Origin-Embedder-Policy). Serve the files of threadsafe's dist/browser/ folder (worker.js, ` +
+      `supervisor.js and their chunk-*.js) together, and if that is not next to the library's code in your bundle, ` +
+      `call configure({ workerFiles: "/their/folder/" }) before the first spawn`,
+  );
 }

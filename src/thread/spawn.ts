@@ -4,7 +4,7 @@
  */
 
 import { ThreadError, type ThreadEnd, type ThreadRef } from "../errors.js";
-import { fileUrlOf, startWorker, type PlatformWorker } from "../platform/index.js";
+import { fileUrlOf, startWorker, threadFileUrl, type PlatformWorker } from "../platform/index.js";
 import { runtime } from "../runtime/current.js";
 import { PoisonCause } from "../runtime/objects.js";
 import { poisonedByDeathOf } from "../runtime/poison.js";
@@ -243,7 +243,7 @@ export function spawn(target: ((...args: unknown[]) => unknown) | string | URL, 
     ports = makeLifeline(rt, threadId);
     const { lifeline, supervisor } = ports;
     const init: SpawnInit = { runtime: rt.buffer, threadId, source, module, args: message, lifeline, supervisor };
-    worker = startWorker(new URL("./worker.js", import.meta.url), init, [lifeline, supervisor], threadName);
+    worker = startWorker(threadFileUrl("worker.js", () => new URL("./worker.js", import.meta.url)), init, [lifeline, supervisor], threadName);
   } catch (error) {
     discard(message);
     reapThread(rt, threadId, PoisonCause.Exited);
