@@ -7,12 +7,17 @@
  * Frames from inside the library are left out: the user wants to see their own code. The library runs from
  * `<package>/dist/`; with source maps its frames may also show as `<package>/src/`.
  */
-const here = import.meta.url;
-const packageRoot = new URL(here.includes("/dist/") ? here.slice(0, here.lastIndexOf("/dist/") + 1) : new URL("../../", here).href);
-const libraryPaths = ["dist/", "src/"].flatMap((dir) => {
-  const url = new URL(dir, packageRoot);
-  return [url.href, decodeURIComponent(url.pathname)];
-});
+const here: string | undefined = import.meta.url; // undefined where a bundle has no import.meta (an IIFE)
+const packageRoot =
+  here === undefined
+    ? undefined
+    : new URL(here.includes("/dist/") ? here.slice(0, here.lastIndexOf("/dist/") + 1) : new URL("../../", here).href);
+const libraryPaths = !packageRoot
+  ? []
+  : ["dist/", "src/"].flatMap((dir) => {
+      const url = new URL(dir, packageRoot);
+      return [url.href, decodeURIComponent(url.pathname)];
+    });
 const FRAMES = 8;
 
 /** A frame of the user's code: not the library's, not Node's internals, not a native builtin. */

@@ -97,7 +97,7 @@ export function isMainThread(): boolean {
 
 /** The runtime's own id for this thread (Node's `threadId`), or 0 where there is none. */
 export function platformThreadId(): number {
-  return workerThreads?.threadId ?? 0;
+  return watchToken || (workerThreads?.threadId ?? 0);
 }
 
 let keepAliveCount = 0;
@@ -257,26 +257,93 @@ export function onUncaughtError(listener: () => void): void {
   );
 }
 
-/** A worker created by user code, as `watch` accepts it (Node's `Worker`). */
-export interface WatchableWorker {
+/** A `node:worker_threads` Worker (Node, Deno, Bun). */
+interface NodeStyleWorker {
   readonly threadId: number;
   once(event: "exit", listener: (exitCode: number) => void): unknown;
 }
 
-/** Whether `value` is a worker `watch` can follow. */
-export function isWatchableWorker(value: unknown): value is WatchableWorker {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    typeof (value as WatchableWorker).threadId === "number" &&
-    typeof (value as WatchableWorker).once === "function"
-  );
+/** A Web Worker (browsers; the global `Worker` of Deno and Bun). */
+interface WebStyleWorker {
+  readonly threadId?: number; // Bun's
+  postMessage(value: unknown): void;
+  terminate(): unknown;
+  addEventListener(type: string, listener: (event: { code?: number }) => void): void;
 }
 
-/** Calls `listener` with the worker's platform thread id once it has ended, however it ended. */
+/** A worker created by user code, as `watch` accepts it: a `node:worker_threads` Worker or a Web Worker. */
+export type WatchableWorker = NodeStyleWorker | WebStyleWorker;
+
+/** Whether `value` is a worker `watch` can follow. */
+export function isWatchableWorker(value: unknown): value is WatchableWorker {
+  if (typeof value !== "object" || value === null) return false;
+  const node = value as Partial<NodeStyleWorker>;
+  if (typeof node.threadId === "number" && typeof node.once === "function") return true;
+  const web = value as Partial<WebStyleWorker>;
+  return typeof web.postMessage === "function" && typeof web.terminate === "function" && typeof web.addEventListener === "function";
+}
+
+/** The marker of the message by which `watch` gives a Web Worker its platform id. */
+const WATCH_TOKEN = "__threadsafe_watch__";
+
+/**
+ * Calls `listener` with the worker's platform thread id once it has ended: however it ended for a
+ * `node:worker_threads` Worker and for Bun's Web Worker (its `close` event); for other Web Workers (browsers, Deno),
+ * which report no end at all, when `terminate()` is called on it. Such a worker learns its platform id from a
+ * message (`WATCH_TOKEN`), which the library in it takes before any listener of the user's sees it.
+ */
 export function onWorkerExit(worker: WatchableWorker, listener: (platformId: number, exitCode: number) => void): void {
-  const platformId = worker.threadId; // read now: Node reports -1 once the worker is gone
-  worker.once("exit", (exitCode) => listener(platformId, exitCode));
+  if ("once" in worker && typeof worker.once === "function") {
+    const platformId = worker.threadId; // read now: Node reports -1 once the worker is gone
+    worker.once("exit", (exitCode) => listener(platformId, exitCode));
+    return;
+  }
+  const web = worker as WebStyleWorker;
+  if (runtimeKind === "bun" && typeof web.threadId === "number") {
+    const platformId = web.threadId;
+    web.addEventListener("close", (event) => listener(platformId, event.code ?? 0));
+    return;
+  }
+  // Above every id Node or Deno gives a thread (they count up from 1), below 2^31.
+  const token = 0x40000000 + Math.floor(Math.random() * 0x3fffffff);
+  web.postMessage({ [WATCH_TOKEN]: token });
+  const terminate = web.terminate;
+  let ended = false;
+  Object.defineProperty(web, "terminate", {
+    configurable: true,
+    writable: true,
+    value: function (this: WebStyleWorker, ...rest: unknown[]): unknown {
+      const result = (terminate as (...a: unknown[]) => unknown).apply(this, rest);
+      if (!ended) {
+        ended = true;
+        listener(token, 1);
+      }
+      return result;
+    },
+  });
+}
+
+/** The platform id `watch` gave this Web Worker, if it did. */
+let watchToken = 0;
+
+// In a Web Worker (no document, a global postMessage, no worker_threads parent: browsers, Deno), take watch()'s
+// message before user code can see it: the library is imported before the worker's own code runs, so this listener
+// comes first. Not in worker_threads workers, which watch() follows by their threadId (and where a global message
+// listener could keep a worker alive that would otherwise end).
+if (!workerThreads?.parentPort) {
+  const scope = globalThis as unknown as {
+    document?: unknown;
+    postMessage?: unknown;
+    addEventListener?(type: "message", listener: (event: { data: unknown; stopImmediatePropagation(): void }) => void): void;
+  };
+  if (scope.document === undefined && typeof scope.postMessage === "function" && typeof scope.addEventListener === "function") {
+    scope.addEventListener("message", (event) => {
+      const token = (event.data as Record<string, unknown> | null)?.[WATCH_TOKEN];
+      if (typeof token !== "number") return;
+      event.stopImmediatePropagation();
+      watchToken = token;
+    });
+  }
 }
 
 /**
