@@ -242,8 +242,13 @@ export function onPortClose(port: MessagePort, listener: () => void): boolean {
   return true;
 }
 
-/** A file URL for an absolute file path, or undefined for anything else. */
+/**
+ * A file URL for an absolute file path, or undefined for anything else. In a browser, where there are no files, an
+ * absolute path is a path on the page's server.
+ */
 export function fileUrlOf(path: string): URL | undefined {
+  const page = runtimeKind === "browser" ? locationBase() : undefined;
+  if (page !== undefined) return path.startsWith("/") ? new URL(path, page) : undefined;
   if (path.startsWith("/")) return new URL(`file://${encodeURI(path)}`);
   if (/^[A-Za-z]:[\\/]/.test(path)) return new URL(`file:///${encodeURI(path.replaceAll("\\", "/"))}`);
   return undefined;

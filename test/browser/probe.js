@@ -260,7 +260,11 @@ const parts = {
     const result = await spawn(here("./spawn-module.js"), [m]).join();
     same(result, "module ran", "join()");
     same(m.with((g) => g.value), 5, "the value the module stored");
-    return "module ran, stored 5";
+    // An absolute path is a path on the page's server.
+    m.with((g) => { g.value = 0; });
+    same(await spawn(here("./spawn-module.js").pathname, [m]).join(), "module ran", "join() of spawn(path)");
+    same(m.with((g) => g.value), 5, "the value the module stored (spawn(path))");
+    return "module ran, stored 5 (URL and path)";
   },
 
   async importInThread() {
