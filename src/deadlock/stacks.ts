@@ -9,12 +9,17 @@
  */
 import { stackColumnsExact } from "../platform/index.js";
 
-const here = import.meta.url;
-const packageRoot = new URL(here.includes("/dist/") ? here.slice(0, here.lastIndexOf("/dist/") + 1) : new URL("../../", here).href);
-const libraryPaths = ["dist/", "src/"].flatMap((dir) => {
-  const url = new URL(dir, packageRoot);
-  return [url.href, decodeURIComponent(url.pathname)];
-});
+const here: string | undefined = import.meta.url; // undefined where a bundle has no import.meta (an IIFE)
+const packageRoot =
+  here === undefined
+    ? undefined
+    : new URL(here.includes("/dist/") ? here.slice(0, here.lastIndexOf("/dist/") + 1) : new URL("../../", here).href);
+const libraryPaths = !packageRoot
+  ? []
+  : ["dist/", "src/"].flatMap((dir) => {
+      const url = new URL(dir, packageRoot);
+      return [url.href, decodeURIComponent(url.pathname)];
+    });
 const FRAMES = 8;
 
 /**

@@ -5,6 +5,8 @@
  * Node, Deno and Bun all provide `node:worker_threads`, so they share one path; browsers use Web Workers.
  */
 
+import { workerThreadsModule } from "./worker-threads.js";
+
 /** Which family of runtime this is. */
 export type RuntimeKind = "node" | "deno" | "bun" | "browser";
 
@@ -54,10 +56,7 @@ export const runtimeKind: RuntimeKind =
   globals.Deno !== undefined ? "deno" : globals.Bun !== undefined ? "bun" : globals.process?.versions?.node ? "node" : "browser";
 
 const workerThreads: WorkerThreadsModule | undefined =
-  runtimeKind === "browser"
-    ? undefined
-    : ((globals.process?.getBuiltinModule?.("node:worker_threads") as WorkerThreadsModule | undefined) ??
-      ((await import("node:worker_threads")) as unknown as WorkerThreadsModule));
+  runtimeKind === "browser" ? undefined : (workerThreadsModule as WorkerThreadsModule | undefined);
 
 /**
  * Whether `terminate()` stops a worker at once (Node, Bun). Deno's reports the worker's exit at once but runs its
@@ -120,7 +119,7 @@ export function isMainThread(): boolean {
 
 /** The runtime's own id for this thread (Node's `threadId`), or 0 where there is none. */
 export function platformThreadId(): number {
-  return workerThreads?.threadId ?? 0;
+  return watchToken || (workerThreads?.threadId ?? 0);
 }
 
 let keepAliveCount = 0;
@@ -194,7 +193,7 @@ export function startWorker(url: URL, data: unknown, transfer: readonly Transfer
   // nothing it holds may be released while it can still run.
   worker.addEventListener("error", (event) => {
     worker.terminate();
-    end(1, new Error(event.message ?? "worker error"));
+    end(1, workerEventError(event, url));
   });
   const messageListeners: Array<(value: unknown) => void> = [];
   worker.addEventListener("message", (event) => {
@@ -319,8 +318,13 @@ export function onPortClose(port: MessagePort, listener: () => void): boolean {
   return true;
 }
 
-/** A file URL for an absolute file path, or undefined for anything else. */
+/**
+ * A file URL for an absolute file path, or undefined for anything else. In a browser, where there are no files, an
+ * absolute path is a path on the page's server.
+ */
 export function fileUrlOf(path: string): URL | undefined {
+  const page = runtimeKind === "browser" ? locationBase() : undefined;
+  if (page !== undefined) return path.startsWith("/") ? new URL(path, page) : undefined;
   if (path.startsWith("/")) return new URL(`file://${encodeURI(path)}`);
   if (/^[A-Za-z]:[\\/]/.test(path)) return new URL(`file:///${encodeURI(path.replaceAll("\\", "/"))}`);
   return undefined;
@@ -352,26 +356,93 @@ export function onUncaughtError(listener: () => void): void {
   });
 }
 
-/** A worker created by user code, as `watch` accepts it (Node's `Worker`). */
-export interface WatchableWorker {
+/** A `node:worker_threads` Worker (Node, Deno, Bun). */
+interface NodeStyleWorker {
   readonly threadId: number;
   once(event: "exit", listener: (exitCode: number) => void): unknown;
 }
 
-/** Whether `value` is a worker `watch` can follow. */
-export function isWatchableWorker(value: unknown): value is WatchableWorker {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    typeof (value as WatchableWorker).threadId === "number" &&
-    typeof (value as WatchableWorker).once === "function"
-  );
+/** A Web Worker (browsers; the global `Worker` of Deno and Bun). */
+interface WebStyleWorker {
+  readonly threadId?: number; // Bun's
+  postMessage(value: unknown): void;
+  terminate(): unknown;
+  addEventListener(type: string, listener: (event: { code?: number }) => void): void;
 }
 
-/** Calls `listener` with the worker's platform thread id once it has ended, however it ended. */
+/** A worker created by user code, as `watch` accepts it: a `node:worker_threads` Worker or a Web Worker. */
+export type WatchableWorker = NodeStyleWorker | WebStyleWorker;
+
+/** Whether `value` is a worker `watch` can follow. */
+export function isWatchableWorker(value: unknown): value is WatchableWorker {
+  if (typeof value !== "object" || value === null) return false;
+  const node = value as Partial<NodeStyleWorker>;
+  if (typeof node.threadId === "number" && typeof node.once === "function") return true;
+  const web = value as Partial<WebStyleWorker>;
+  return typeof web.postMessage === "function" && typeof web.terminate === "function" && typeof web.addEventListener === "function";
+}
+
+/** The marker of the message by which `watch` gives a Web Worker its platform id. */
+const WATCH_TOKEN = "__threadsafe_watch__";
+
+/**
+ * Calls `listener` with the worker's platform thread id once it has ended: however it ended for a
+ * `node:worker_threads` Worker and for Bun's Web Worker (its `close` event); for other Web Workers (browsers, Deno),
+ * which report no end at all, when `terminate()` is called on it. Such a worker learns its platform id from a
+ * message (`WATCH_TOKEN`), which the library in it takes before any listener of the user's sees it.
+ */
 export function onWorkerExit(worker: WatchableWorker, listener: (platformId: number, exitCode: number) => void): void {
-  const platformId = worker.threadId; // read now: Node reports -1 once the worker is gone
-  worker.once("exit", (exitCode) => listener(platformId, exitCode));
+  if ("once" in worker && typeof worker.once === "function") {
+    const platformId = worker.threadId; // read now: Node reports -1 once the worker is gone
+    worker.once("exit", (exitCode) => listener(platformId, exitCode));
+    return;
+  }
+  const web = worker as WebStyleWorker;
+  if (runtimeKind === "bun" && typeof web.threadId === "number") {
+    const platformId = web.threadId;
+    web.addEventListener("close", (event) => listener(platformId, event.code ?? 0));
+    return;
+  }
+  // Above every id Node or Deno gives a thread (they count up from 1), below 2^31.
+  const token = 0x40000000 + Math.floor(Math.random() * 0x3fffffff);
+  web.postMessage({ [WATCH_TOKEN]: token });
+  const terminate = web.terminate;
+  let ended = false;
+  Object.defineProperty(web, "terminate", {
+    configurable: true,
+    writable: true,
+    value: function (this: WebStyleWorker, ...rest: unknown[]): unknown {
+      const result = (terminate as (...a: unknown[]) => unknown).apply(this, rest);
+      if (!ended) {
+        ended = true;
+        listener(token, 1);
+      }
+      return result;
+    },
+  });
+}
+
+/** The platform id `watch` gave this Web Worker, if it did. */
+let watchToken = 0;
+
+// In a Web Worker (no document, a global postMessage, no worker_threads parent: browsers, Deno), take watch()'s
+// message before user code can see it: the library is imported before the worker's own code runs, so this listener
+// comes first. Not in worker_threads workers, which watch() follows by their threadId (and where a global message
+// listener could keep a worker alive that would otherwise end).
+if (!workerThreads?.parentPort) {
+  const scope = globalThis as unknown as {
+    document?: unknown;
+    postMessage?: unknown;
+    addEventListener?(type: "message", listener: (event: { data: unknown; stopImmediatePropagation(): void }) => void): void;
+  };
+  if (scope.document === undefined && typeof scope.postMessage === "function" && typeof scope.addEventListener === "function") {
+    scope.addEventListener("message", (event) => {
+      const token = (event.data as Record<string, unknown> | null)?.[WATCH_TOKEN];
+      if (typeof token !== "number") return;
+      event.stopImmediatePropagation();
+      watchToken = token;
+    });
+  }
 }
 
 /**
@@ -392,4 +463,71 @@ export function endThisThread(exitCode: number, crash?: { readonly name: string;
   (closeWorker ?? scope.close)?.();
   const never = new Int32Array(new SharedArrayBuffer(4));
   for (;;) Atomics.wait(never, 0, 0);
+}
+
+/**
+ * Throws an error that says what to do when this thread has no `SharedArrayBuffer`: browsers give it only to pages
+ * that are cross-origin isolated. Without this, the first lock would fail with "SharedArrayBuffer is not defined".
+ */
+export function requireSharedMemory(): void {
+  if (typeof SharedArrayBuffer === "function") return;
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+  throw new Error(
+    "threadsafe: SharedArrayBuffer is not available here" +
+      (isolated === false ? " because this page is not cross-origin isolated" : "") +
+      ". Browsers give shared memory only to cross-origin isolated pages: serve the page (and the scripts of its " +
+      'workers) with the headers "Cross-Origin-Opener-Policy: same-origin" and ' +
+      '"Cross-Origin-Embedder-Policy: require-corp" (self.crossOriginIsolated is then true)',
+  );
+}
+
+/** The files `spawn` starts threads from; they sit side by side in the package's dist/ (and dist/browser/). */
+export type ThreadFile = "worker.js" | "supervisor.js";
+
+let threadFilesBase: URL | undefined;
+
+/**
+ * Where the thread files are served (`configure({ workerFiles })`), for builds that did not put them next to the
+ * library's code. Undefined goes back to looking next to the library's code.
+ */
+export function setThreadFilesBase(base: URL | undefined): void {
+  threadFilesBase = base;
+}
+
+/** The base against which a relative `workerFiles` setting is read: the page (or worker script) in a browser. */
+export function locationBase(): string | undefined {
+  return (globalThis as { location?: { href?: string } }).location?.href;
+}
+
+/**
+ * The URL of a thread file: in the configured folder, else `beside()`, the file next to the library's code. Callers
+ * pass `() => new URL("./worker.js", import.meta.url)` written out, the form bundlers recognise. It is called lazily:
+ * bundles without `import.meta.url` (an IIFE or CommonJS bundle) make it throw, and the error then says what to do.
+ */
+export function threadFileUrl(file: ThreadFile, beside: () => URL): URL {
+  if (threadFilesBase) return new URL(file, threadFilesBase);
+  try {
+    return beside();
+  } catch (error) {
+    throw new Error(
+      `threadsafe: cannot tell where threadsafe's ${file} is served: this build has no import.meta.url (an IIFE or ` +
+        `CommonJS bundle?). Serve the files of threadsafe's dist/browser/ folder (worker.js, supervisor.js and their ` +
+        `chunk-*.js) and call configure({ workerFiles: "/their/folder/" }) before the first spawn, or bundle as ` +
+        `ES modules (${(error as Error).message})`,
+    );
+  }
+}
+
+/**
+ * The error a Web Worker's `error` event stands for. An event without a message is a load failure (the script or
+ * one of its imports could not be fetched or parsed): that one names the URL and what to do.
+ */
+function workerEventError(event: { message?: string }, url: URL): Error {
+  if (event.message !== undefined) return new Error(event.message);
+  return new Error(
+    `threadsafe: the thread's code could not be loaded from ${url.href} (not found, not served as JavaScript, or ` +
+      `blocked by Cross-Origin-Embedder-Policy). Serve the files of threadsafe's dist/browser/ folder (worker.js, ` +
+      `supervisor.js and their chunk-*.js) together, and if that is not next to the library's code in your bundle, ` +
+      `call configure({ workerFiles: "/their/folder/" }) before the first spawn`,
+  );
 }

@@ -1,5 +1,6 @@
 /** `configure()`: the program-wide settings, validated and shared with threads started afterwards. */
 
+import { locationBase, setThreadFilesBase } from "../platform/index.js";
 import { applySettings, storeSettings, type LockOrderMode, type Report, type StackMode } from "./config.js";
 import { currentRuntime } from "./current.js";
 import { MAX_LOCKS_LIMIT, sizing } from "./runtime.js";
@@ -28,6 +29,16 @@ export interface ConfigureOptions {
    * before the first lock or thread.
    */
   readonly maxLocks?: number;
+  /**
+   * Where threadsafe's thread files (`worker.js`, `supervisor.js` and the `chunk-*.js` they import, from the
+   * package's `dist/browser/`, or `dist/` outside browsers) are served, as a folder URL; a relative one is read
+   * against the page. Needed only by bundles that do not place them next to the library's code (see the README's
+   * "Browsers"). Applies to this thread's spawns; `null` goes back to the default.
+   *
+   * @example
+   * configure({ workerFiles: "/vendor/threadsafe/" }); // serves node_modules/threadsafe/dist/browser/ there
+   */
+  readonly workerFiles?: string | URL | null;
 }
 
 /**
@@ -40,7 +51,8 @@ export function configure(options: ConfigureOptions): void {
   if (typeof options !== "object" || options === null) {
     throw new TypeError(`threadsafe: configure(options): expected an object like { lockOrder: "warn" }, got ${String(options)}`);
   }
-  const { maxLocks } = options;
+  const { maxLocks, workerFiles } = options;
+  const filesBase = workerFiles === undefined || workerFiles === null ? undefined : workerFilesUrl(workerFiles);
   if (maxLocks !== undefined) {
     if (typeof maxLocks !== "number" || !Number.isInteger(maxLocks) || maxLocks < 1 || maxLocks > MAX_LOCKS_LIMIT) {
       throw new RangeError(`threadsafe: configure({ maxLocks }): expected a whole number from 1 to ${MAX_LOCKS_LIMIT}, got ${String(maxLocks)}`);
@@ -53,7 +65,25 @@ export function configure(options: ConfigureOptions): void {
     }
   }
   applySettings(options);
+  if (workerFiles !== undefined) setThreadFilesBase(filesBase);
   if (maxLocks !== undefined) sizing.maxLocks = maxLocks;
   const rt = currentRuntime();
   if (rt) storeSettings(rt);
+}
+
+/** The folder URL of `workerFiles`, validated; it ends with "/" so that file names resolve inside it. */
+function workerFilesUrl(value: unknown): URL {
+  if (typeof value !== "string" && !(value instanceof URL)) {
+    throw new TypeError(`threadsafe: configure({ workerFiles }): expected a folder URL (a string or URL) like "/vendor/threadsafe/", or null, got ${String(value)}`);
+  }
+  let url: URL;
+  try {
+    url = new URL(value, locationBase());
+  } catch {
+    throw new TypeError(
+      `threadsafe: configure({ workerFiles }): ${String(value)} is not a URL (outside a page it must be absolute, like "file:///srv/threadsafe/dist/")`,
+    );
+  }
+  if (!url.pathname.endsWith("/")) url.pathname += "/";
+  return url;
 }

@@ -52,7 +52,7 @@ import {
 import { kindName, relationOf } from "./kinds.js";
 import { clearDump } from "./dumps.js";
 import { PoisonCause } from "./objects.js";
-import { platformThreadId, wallClock } from "../platform/index.js";
+import { platformThreadId, requireSharedMemory, wallClock } from "../platform/index.js";
 
 // ## Header: Int32 word indexes.
 const H_MAGIC = 0;
@@ -176,6 +176,7 @@ export class Runtime {
 
   /** Creates a fresh runtime buffer. */
   static create(maxObjects: number): Runtime {
+    requireSharedMemory();
     const fixedBytes = fixedWordsFor(maxObjects) * 4;
     let buffer: SharedArrayBuffer;
     try {

@@ -16,7 +16,7 @@ import { located } from "../layout/internal.js";
 import type { Layout } from "../layout/layout.js";
 import type { Assignable, Snapshot } from "../layout/types.js";
 import { layoutFromDescriptor } from "../layout/index.js";
-import { now, pause } from "../platform/index.js";
+import { now, pause, requireSharedMemory } from "../platform/index.js";
 import {
   CLOSED,
   DISCONNECTED,
@@ -554,6 +554,7 @@ function create<T>(layout: BaseLayout<T>, bound: number, name: string | undefine
   const bytes = ringBytes(capacity, slotBytes);
   if (bytes > 2 ** 31) throw new RangeError(`threadsafe: a channel of ${capacity} messages of ${layout.size} bytes needs ${bytes} bytes: too large`);
   const tag = newDataTag();
+  requireSharedMemory();
   const data = new SharedArrayBuffer(bytes);
   const header = new Uint32Array(data, 0, 2);
   header[0] = tag;

@@ -98,13 +98,47 @@ function setName<F>(target: F, value: string): F {
   return Object.defineProperty(target, "name", { value, configurable: true });
 }
 
+/** The library as a spawned thread's entry loaded it (see `provideLibrary`). */
+let library: object | undefined;
+
+/** What `import("threadsafe")` becomes in a function compiled here: this thread's own library. */
+function importLibrary(): Promise<object> {
+  if (library === undefined) return Promise.reject(new Error("threadsafe: the library is not available in this thread"));
+  return Promise.resolve(library);
+}
+
+const LIBRARY_HELPER = "__threadsafe_lib__";
+
 const helpers: Record<string, unknown> = {
   __addDisposableResource: addDisposableResource,
   __disposeResources: disposeResources,
   __using: using,
   __callDispose: callDispose,
   __name: setName,
+  [LIBRARY_HELPER]: importLibrary,
 };
+
+/**
+ * Gives functions compiled in this thread the library for `import("threadsafe")` (the spawned thread's entry calls
+ * it with its own module namespace). Why not let the import resolve: a browser worker does not see the page's
+ * import map, so the bare name cannot resolve there; and wherever it can, it must give the same module instances
+ * that revived the function's arguments, which this namespace is by construction.
+ */
+export function provideLibrary(namespace: object): void {
+  library = namespace;
+}
+
+/**
+ * `import("threadsafe")` (either quote, spaces inside the parentheses) as an expression of its own, not a method
+ * named `import`. Only on one line: the replacement keeps every line and column in place for stack traces.
+ */
+const LIBRARY_IMPORT = /(?<![\w$.])import[ \t]*\([ \t]*(["'`])threadsafe\1[ \t]*\)/g;
+
+/** `source` with each `import("threadsafe")` calling the helper instead, padded to the same length. */
+function withLibraryImports(source: string): string {
+  if (library === undefined || !source.includes("threadsafe")) return source;
+  return source.replace(LIBRARY_IMPORT, (match) => `${LIBRARY_HELPER}()`.padEnd(match.length, " "));
+}
 
 /**
  * Checks that `source` compiles as a standalone function expression (in the sending thread, for an early error).
@@ -127,13 +161,14 @@ export function checkFunctionSource(source: string, what = "spawn(fn): fn"): voi
 }
 
 /**
- * Rebuilds the function from its source, with the compiler helpers in scope (it sees nothing else of any scope).
- * Its script is named SPAWNED_SOURCE_URL, so that stack frames name it on every engine (V8, JSC) and deadlock
- * reports recognise it as user code (deadlock/stacks.ts). Without the name, V8 names such frames after `eval` in
- * the compiling library file, and JSC after the library file itself, where they look like the library's.
+ * Rebuilds the function from its source, with the compiler helpers in scope (it sees nothing else of any scope);
+ * `import("threadsafe")` in it gives this thread's library (see `provideLibrary`). Its script is named
+ * SPAWNED_SOURCE_URL, so that stack frames name it on every engine (V8, JSC) and deadlock reports recognise it as
+ * user code (deadlock/stacks.ts). Without the name, V8 names such frames after `eval` in the compiling library file,
+ * and JSC after the library file itself, where they look like the library's.
  */
 export function compileFunction(source: string): (...args: unknown[]) => unknown {
-  const factory = new Function(...Object.keys(helpers), `"use strict"; return (${source}\n);\n//# sourceURL=${SPAWNED_SOURCE_URL}`);
+  const factory = new Function(...Object.keys(helpers), `"use strict"; return (${withLibraryImports(source)}\n);\n//# sourceURL=${SPAWNED_SOURCE_URL}`);
   const fn: unknown = factory(...Object.values(helpers));
   if (typeof fn !== "function") throw new TypeError("threadsafe: the source sent to this thread is not a function");
   return fn as (...args: unknown[]) => unknown;

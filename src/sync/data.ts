@@ -13,6 +13,7 @@
 
 import { freshDataViews, layoutFromDescriptor } from "../layout/index.js";
 import type { DataViews, Layout, LayoutDescriptor } from "../layout/layout.js";
+import { requireSharedMemory } from "../platform/index.js";
 import { runtime } from "../runtime/current.js";
 import { allocateObject } from "../runtime/lifetime.js";
 import type { Runtime } from "../runtime/runtime.js";
@@ -66,6 +67,7 @@ export function allocateData(layout: Layout<unknown>, tag: number): SharedArrayB
  * through the `i32` view, which an i32 value then reuses: one typed array fewer per object).
  */
 export function allocateDataViews(layout: Layout<unknown>, tag: number): DataViews {
+  requireSharedMemory();
   const views = freshDataViews(new SharedArrayBuffer(DATA_OFFSET + Math.max(8, Math.ceil(layout.size / 8) * 8)));
   const header = views.i32;
   header[TAG_WORD] = tag;

@@ -16,7 +16,7 @@
  * locks stay held). Join what such a worker spawns before it ends.
  */
 
-import { onPortMessage, portCloseFires, setPortKeepsAlive, startWorker } from "../platform/index.js";
+import { onPortMessage, portCloseFires, setPortKeepsAlive, startWorker, threadFileUrl } from "../platform/index.js";
 import type { Runtime } from "../runtime/runtime.js";
 
 /** Messages the supervisor accepts. */
@@ -36,7 +36,7 @@ export function adoptSupervisor(port: MessagePort | undefined): void {
 function supervisorPort(rt: Runtime): MessagePort {
   if (supervisor) return supervisor;
   const { port1, port2 } = new MessageChannel();
-  const worker = startWorker(new URL("./supervisor.js", import.meta.url), { runtime: rt.buffer, port: port2 }, [port2], "threadsafe-supervisor");
+  const worker = startWorker(threadFileUrl("supervisor.js", () => new URL("./supervisor.js", import.meta.url)), { runtime: rt.buffer, port: port2 }, [port2], "threadsafe-supervisor");
   worker.setKeepsAlive(false);
   setPortKeepsAlive(port1, false);
   supervisor = port1;

@@ -4,7 +4,7 @@
  */
 
 import { ThreadError, type ThreadEnd, type ThreadRef } from "../errors.js";
-import { fileUrlOf, startWorker, terminateStopsAtOnce, type PlatformWorker } from "../platform/index.js";
+import { fileUrlOf, startWorker, terminateStopsAtOnce, threadFileUrl, type PlatformWorker } from "../platform/index.js";
 import { runtime } from "../runtime/current.js";
 import { PoisonCause } from "../runtime/objects.js";
 import { poisonedByDeathOf } from "../runtime/poison.js";
@@ -313,7 +313,7 @@ export function spawn(target: ((...args: unknown[]) => unknown) | string | URL, 
   try {
     ports = makeLifeline(rt, threadId);
     const init: SpawnInit = { runtime: rt.buffer, threadId, source, module, args: message, ...ports };
-    worker = startWorker(new URL("./worker.js", import.meta.url), init, ports ? [ports.lifeline, ports.supervisor] : [], threadName);
+    worker = startWorker(threadFileUrl("worker.js", () => new URL("./worker.js", import.meta.url)), init, ports ? [ports.lifeline, ports.supervisor] : [], threadName);
   } catch (error) {
     discard(message);
     reapThread(rt, threadId, PoisonCause.Exited);

@@ -25,7 +25,7 @@ import { describe } from "../sync/options.js";
  */
 export function watch<W>(worker: W): W {
   if (!isWatchableWorker(worker)) {
-    throw new TypeError(`threadsafe: watch(worker): expected a worker_threads Worker, got ${describe(worker)}`);
+    throw new TypeError(`threadsafe: watch(worker): expected a worker_threads Worker or a Web Worker, got ${describe(worker)}`);
   }
   const rt = runtime();
   onWorkerExit(worker, (platformId, exitCode) => {
