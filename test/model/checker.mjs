@@ -30,6 +30,7 @@ async function startWorkers(lib, scenario, bundle) {
           threadId: model.ids[t],
           data: model.data,
           tick: scenario.tick === true,
+          extraBuffer: model.extra,
         },
         execArgv: ["--enable-source-maps"],
       }),

@@ -80,6 +80,13 @@ export const mutations = [
     replace: "      const waiting = state;\n",
     scenario: "rwlock-writer-preference",
   },
+  {
+    name: "channel: the senders-gone wake bumps the sequence word",
+    file: "src/raw/raw-channel.ts",
+    find: "  Atomics.add(words, rseq, 1);\n",
+    replace: "",
+    scenario: "channel-disconnect",
+  },
 ];
 
 const only = process.argv[2]?.split(",");

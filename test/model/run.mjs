@@ -47,7 +47,7 @@ const started = Date.now();
 for (const scenario of lib.scenarios) {
   if (only && !only.includes(scenario.name)) continue;
   const bound = option("--bound") !== undefined ? Number(option("--bound")) : scenario.preemptions;
-  const budget = option("--budget") !== undefined ? Number(option("--budget")) : 4000;
+  const budget = option("--budget") !== undefined ? Number(option("--budget")) : (scenario.budget ?? 4000);
   const t0 = Date.now();
   const result = await explore(lib, scenario, bundle, { bound, budget, log: (line) => console.log(line) });
   const seconds = ((Date.now() - t0) / 1000).toFixed(1);

@@ -8,10 +8,11 @@
 import { Runtime } from "../../src/runtime/runtime.ts";
 import { joinRuntime } from "../../src/runtime/current.ts";
 import { settings, storeSettings } from "../../src/runtime/config.ts";
-import { ObjectKind } from "../../src/runtime/kinds.ts";
+import { ObjectKind, WaitKind } from "../../src/runtime/kinds.ts";
 import { PoisonCause } from "../../src/runtime/objects.ts";
-import { allocateObject, countNew, holdsIndex } from "../../src/runtime/lifetime.ts";
+import { allocateObject, countNew, generationOfObject, holdsIndex } from "../../src/runtime/lifetime.ts";
 import { RawCondvar } from "../../src/raw/raw-condvar.ts";
+import { DISCONNECTED, RawChannel, RecvWait, S_CHANNEL, S_CHANNEL_GENERATION, initRing, parkOn, ringBytes } from "../../src/raw/raw-channel.ts";
 import { MASK as RW_MASK, RawRwLock, WRITERS_WAITING } from "../../src/raw/raw-rwlock.ts";
 import { RawSemaphore, initSemaphore } from "../../src/raw/raw-semaphore.ts";
 import { reapThread } from "../../src/runtime/reap.ts";
@@ -30,6 +31,8 @@ export interface Env {
   readonly me: number;
   /** The scenario buffer (tracked like the runtime's words): [0] the hold word, then the scenario's own words. */
   readonly shared: Int32Array;
+  /** A buffer the setup made besides the runtime's (a channel's ring): not tracked, its operations are not steps. */
+  readonly extra?: SharedArrayBuffer;
   /** Blocks for good (until the scheduler kills the thread): a thread that keeps what it holds. */
   hold(): never;
 }
@@ -83,6 +86,10 @@ export interface Scenario {
   /** Every read of the clock advances it 1 ms (a slow machine): waits are published at once. */
   readonly tick?: boolean;
   readonly preemptions: number;
+  /** Objects may be reclaimed (their kind and name words change): those words are not assumed constant. */
+  readonly reclaims?: boolean;
+  /** Interleavings to run at most (default 4000). */
+  readonly budget?: number;
   /** Timeouts allowed in one interleaving before it counts as a hang. */
   readonly maxTimeouts?: number;
   setup(rt: Runtime, ids: readonly number[]): Record<string, number>;
@@ -90,6 +97,8 @@ export interface Scenario {
 }
 
 const cores: object[] = [];
+/** The extra buffer the last setup made (see Env.extra). */
+let extraBuffer: SharedArrayBuffer | undefined;
 function keep<T extends object>(core: T): T {
   cores.push(core); // never collected: the reference entry it stands for stays
   return core;
@@ -213,6 +222,7 @@ export const scenarios: Scenario[] = [
       "a holder dies (and is reaped) while a waiter spins, publishes and sleeps: the waiter always gets the lock, poisoned if the holder had it",
     slice: "raised",
     preemptions: 2,
+    budget: 8000,
     threads: [
       {
         name: "holder",
@@ -285,6 +295,7 @@ export const scenarios: Scenario[] = [
     slice: "default",
     tick: true,
     preemptions: 2,
+    budget: 8000,
     maxTimeouts: 8,
     threads: [
       {
@@ -562,6 +573,61 @@ export const scenarios: Scenario[] = [
       return barged < 0 ? undefined : `R2 took a read hold while a writer was waiting (step ${barged + 1})`;
     },
   },
+  {
+    name: "channel-disconnect",
+    description:
+      "a receiver waits on an empty channel while the only sender's thread dies and is reaped (its Sender count " +
+      "goes, the channel is marked senders-gone): the receiver always ends with DISCONNECTED, no slice",
+    slice: "raised",
+    preemptions: 2,
+    reclaims: true,
+    threads: [
+      {
+        name: "sender",
+        mortal: true,
+        body(env) {
+          env.hold();
+        },
+      },
+      {
+        name: "receiver",
+        body(env) {
+          const raw = new RawChannel(env.rt, env.data.channel!, env.extra!);
+          // As sync/channel.ts recv: parkOn(new RecvWait(raw, core), WaitKind.Recv, timeout).
+          const pos = parkOn(new RecvWait(raw, { closed: false }), WaitKind.Recv, Infinity);
+          return pos === DISCONNECTED ? "disconnected" : `received at ${pos}`;
+        },
+      },
+      {
+        name: "reaper",
+        reaperOf: 0,
+        body(env) {
+          reapThread(env.rt, env.data.sender!, PoisonCause.Exited);
+          return "reaped";
+        },
+      },
+    ],
+    setup(rt, ids) {
+      const [sender, receiver] = ids as [number, number];
+      // As sync/channel.ts create(), with the sides counted by the two threads.
+      const data = new SharedArrayBuffer(ringBytes(1, 8));
+      initRing(data, 1, 1, 8);
+      extraBuffer = data;
+      const channel = allocateObject(rt, ObjectKind.Channel, "ch", undefined, 0);
+      Atomics.add(rt.words, rt.objectBase(channel) + objectFields.O_REFS, 1); // one count for each side's link
+      const generation = generationOfObject(rt, channel);
+      const [senderSide, receiverSide] = [ObjectKind.ChannelSender, ObjectKind.ChannelReceiver].map((kind) => {
+        const id = allocateObject(rt, kind, "ch", undefined, 0);
+        Atomics.store(rt.words, rt.objectBase(id) + S_CHANNEL_GENERATION, generation);
+        Atomics.store(rt.words, rt.objectBase(id) + S_CHANNEL, channel + 1);
+        return id;
+      }) as [number, number];
+      countNew(rt, sender, senderSide, keep({}));
+      countNew(rt, receiver, receiverSide, keep({}));
+      return { channel, sender };
+    },
+    check: (run) => (run.outcomes[1] === "disconnected" ? undefined : `the receiver: ${run.outcomes[1]}`),
+  },
 ];
 
 /** Run in the scheduler: a fresh runtime for `scenario`, its threads allocated, its objects made. */
@@ -571,7 +637,9 @@ export function createModel(scenario: Scenario): {
   data: Record<string, number>;
   cold: Uint8Array;
   labels: Record<number, string>;
+  extra: SharedArrayBuffer | undefined;
 } {
+  extraBuffer = undefined;
   settings.stallWarnMs = 0; // the virtual clock jumps: no stall reports
   const rt = Runtime.create(16);
   storeSettings(rt);
@@ -593,7 +661,7 @@ export function createModel(scenario: Scenario): {
   for (let id = 0; id < rt.objectCount(); id++) {
     const base = rt.objectBase(id);
     hot(base, base + OBJECT_RECORD_WORDS);
-    for (const readOnly of [objectFields.O_KIND, objectFields.O_NAME, objectFields.O_LEVEL]) cold[base + readOnly] = 1;
+    if (!scenario.reclaims) for (const readOnly of [objectFields.O_KIND, objectFields.O_NAME, objectFields.O_LEVEL]) cold[base + readOnly] = 1;
   }
   for (let entry = 0; entry < rt.refSlots; entry++) {
     const index = rt.refsBase + entry * 3;
@@ -617,7 +685,7 @@ export function createModel(scenario: Scenario): {
   }
   labels[2 * H_WAIT_TICKETS_I64] = "ticketCounter";
   labels[H_PARK_SLICE_MS] = "parkSliceMs";
-  return { rtBuffer: rt.buffer, ids, data, cold, labels };
+  return { rtBuffer: rt.buffer, ids, data, cold, labels, extra: extraBuffer };
 }
 
 /** Run in a simulated thread: joins the scenario's runtime as thread `id`. */

@@ -10,7 +10,7 @@ const RealAtomics = Atomics;
 const R = {};
 for (const key of Object.getOwnPropertyNames(RealAtomics)) R[key] = RealAtomics[key];
 
-const { control, rtBuffer, scenarioBuffer, slot, coldBits, bundle, scenarioName, threadId, data, tick } = workerData;
+const { control, rtBuffer, scenarioBuffer, slot, coldBits, bundle, scenarioName, threadId, data, tick, extraBuffer } = workerData;
 const c = new Int32Array(control);
 const cw = new BigInt64Array(control);
 const cf = new Float64Array(control);
@@ -163,6 +163,7 @@ const env = {
   data,
   me: threadId,
   shared: scenarioWords,
+  extra: extraBuffer,
   /** Blocks for good on the scenario's hold word: a thread that keeps what it holds (until it is killed). */
   hold() {
     Atomics.wait(scenarioWords, 0, 0);
