@@ -229,7 +229,7 @@ export const scenarios: Scenario[] = [
         mortal: true,
         body(env) {
           new RawMutex(env.rt, env.data.m!).lock(Infinity);
-          env.hold();
+          return env.hold();
         },
       },
       {
@@ -268,7 +268,7 @@ export const scenarios: Scenario[] = [
     name: "ring-3",
     description: "three threads in a ring A→B→C→A: exactly one DeadlockError, in the highest ticket",
     slice: "default",
-    preemptions: 1,
+    preemptions: 0,
     maxTimeouts: 10,
     threads: [
       { name: "A", body: holdThenLock("a", "b") },
@@ -344,7 +344,7 @@ export const scenarios: Scenario[] = [
       {
         name: "H",
         body(env) {
-          env.hold();
+          return env.hold();
         },
       },
     ],
@@ -476,7 +476,7 @@ export const scenarios: Scenario[] = [
           const sem = new RawSemaphore(env.rt, env.data.sem!);
           sem.attach(env.data.holderHolds!);
           sem.acquire(1, Infinity);
-          env.hold();
+          return env.hold();
         },
       },
       {
@@ -586,7 +586,7 @@ export const scenarios: Scenario[] = [
         name: "sender",
         mortal: true,
         body(env) {
-          env.hold();
+          return env.hold();
         },
       },
       {
