@@ -87,6 +87,13 @@ export const mutations = [
     replace: "",
     scenario: "channel-disconnect",
   },
+  {
+    name: "generation check of dead-holder recovery",
+    file: "src/runtime/reap.ts",
+    find: "    if (statusOf(state) === ThreadStatus.Dead && stateGeneration(state) === generationOf(holder)) {",
+    replace: "    if (statusOf(state) === ThreadStatus.Dead) {",
+    scenario: "slot-reused-dying",
+  },
 ];
 
 const only = process.argv[2]?.split(",");

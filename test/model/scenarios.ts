@@ -19,7 +19,7 @@ import { reapThread } from "../../src/runtime/reap.ts";
 import { setParkSliceMs } from "../../src/parking/park.ts";
 import { RawMutex, heldWord } from "../../src/raw/raw-mutex.ts";
 import { H_PARK_SLICE_MS, H_WAIT_TICKETS_I64 } from "../../src/runtime/runtime.ts";
-import { MAX_THREADS, THREAD_RECORD_WORDS, T_STATE, statusOf, ThreadStatus } from "../../src/runtime/threads.ts";
+import { MAX_THREADS, THREAD_RECORD_WORDS, T_STATE, ThreadStatus, stateWord } from "../../src/runtime/threads.ts";
 import * as threadFields from "../../src/runtime/threads.ts";
 import { OBJECT_RECORD_WORDS } from "../../src/runtime/objects.ts";
 import * as objectFields from "../../src/runtime/objects.ts";
@@ -99,6 +99,8 @@ export interface Scenario {
 const cores: object[] = [];
 /** The extra buffer the last setup made (see Env.extra). */
 let extraBuffer: SharedArrayBuffer | undefined;
+/** Thread slots besides the scenario threads' whose records the setup says may change. */
+const hotSlots: number[] = [];
 function keep<T extends object>(core: T): T {
   cores.push(core); // never collected: the reference entry it stands for stays
   return core;
@@ -412,6 +414,48 @@ export const scenarios: Scenario[] = [
     },
   },
   {
+    name: "slot-reused-dying",
+    description:
+      "as slot-reused, but the slot's next generation N is itself dead and its reap has stalled: the waiter on the " +
+      "lock the first thread took after its reap still recovers it, poisoned",
+    slice: "default",
+    preemptions: 2,
+    maxTimeouts: 6,
+    threads: [
+      {
+        name: "W",
+        body(env) {
+          const m = new RawMutex(env.rt, env.data.m!);
+          const poisoned = m.lock(Infinity);
+          m.unlock(false);
+          return poisoned ? "poisoned" : "clean";
+        },
+      },
+      {
+        name: "late reap",
+        body(env) {
+          return reapThread(env.rt, env.data.h!, PoisonCause.Exited) === undefined ? "nothing to do" : "reaped";
+        },
+      },
+    ],
+    setup(rt, ids) {
+      const [w] = ids as [number, number];
+      const h = rt.allocateThread("H");
+      const m = newMutex(rt, "m", [h, w]);
+      reapThread(rt, h, PoisonCause.Exited);
+      lockAs(rt, m, h); // taken after its reaper ran
+      Atomics.store(rt.words, H_NEXT_SLOT_WORD, (h & (MAX_THREADS - 1)) - 1);
+      const n = rt.allocateThread("N");
+      // N died too, and its reaper stalled right after claiming it (no exit cause recorded yet).
+      const nBase = rt.threadBase(n & (MAX_THREADS - 1));
+      Atomics.store(rt.words, nBase + T_STATE, stateWord(n >>> 10, ThreadStatus.Dead));
+      hotSlots.push(n & (MAX_THREADS - 1));
+      return { m, h };
+    },
+    check: (run) =>
+      run.outcomes[0] === "poisoned" && run.outcomes[1] === "nothing to do" ? undefined : `outcomes: ${run.outcomes.join(", ")}`,
+  },
+  {
     name: "condvar-notify-vs-wait",
     description:
       "a waiter checks a flag under the mutex and waits on the condvar; a notifier sets the flag under the mutex and " +
@@ -640,6 +684,7 @@ export function createModel(scenario: Scenario): {
   extra: SharedArrayBuffer | undefined;
 } {
   extraBuffer = undefined;
+  hotSlots.length = 0;
   settings.stallWarnMs = 0; // the virtual clock jumps: no stall reports
   const rt = Runtime.create(16);
   storeSettings(rt);
@@ -657,7 +702,7 @@ export function createModel(scenario: Scenario): {
   const hot = (from: number, to: number): void => void cold.fill(0, from, to);
   hot(H_ARENA_USED_WORD, H_ARENA_USED_WORD + 1);
   hot(2 * H_WAIT_TICKETS_I64, H_PARK_SLICE_MS); // tickets, transaction tickets, free lists, transit tickets
-  for (const id of ids) hot(rt.threadBase(id & (MAX_THREADS - 1)), rt.threadBase(id & (MAX_THREADS - 1)) + THREAD_RECORD_WORDS);
+  for (const slot of [...ids.map((id) => id & (MAX_THREADS - 1)), ...hotSlots]) hot(rt.threadBase(slot), rt.threadBase(slot) + THREAD_RECORD_WORDS);
   for (let id = 0; id < rt.objectCount(); id++) {
     const base = rt.objectBase(id);
     hot(base, base + OBJECT_RECORD_WORDS);
@@ -669,13 +714,17 @@ export function createModel(scenario: Scenario): {
   }
   const labels: Record<number, string> = {};
   const tFields = Object.entries(threadFields).filter(([k, v]) => /^T_[A-Z_]+$/.test(k) && typeof v === "number");
-  ids.forEach((id, t) => {
-    const base = rt.threadBase(id & (MAX_THREADS - 1));
+  const threadLabels: Array<[number, string]> = [
+    ...ids.map((id, t): [number, string] => [id & (MAX_THREADS - 1), scenario.threads[t]!.name]),
+    ...hotSlots.map((slot): [number, string] => [slot, `slot${slot}`]),
+  ];
+  for (const [slot, name] of threadLabels) {
+    const base = rt.threadBase(slot);
     for (const [k, v] of tFields) {
       const word = k.endsWith("_I64") ? base + 2 * (v as number) : base + (v as number);
-      labels[word] = `${scenario.threads[t]!.name}.${k.replace(/^T_/, "").replace(/_I64$/, "")}`;
+      labels[word] = `${name}.${k.replace(/^T_/, "").replace(/_I64$/, "")}`;
     }
-  });
+  }
   const oFields = Object.entries(objectFields).filter(([k, v]) => /^O_[A-Z_]+$/.test(k) && typeof v === "number");
   for (let id = 0; id < rt.objectCount(); id++) {
     const name = rt.objectName(id);
