@@ -30,7 +30,7 @@ async function startWorkers(lib, scenario, bundle) {
           threadId: model.ids[t],
           data: model.data,
           tick: scenario.tick === true,
-          extraBuffer: model.extra,
+          extras: model.extras,
         },
         execArgv: ["--enable-source-maps"],
       }),
@@ -238,6 +238,7 @@ function runOnce(ctx, prefix, verbose) {
       }
     }
     if (o.buf === 0 && o.wide && o.index * 2 === lib.TICKET_WORD && o.op === C.Op.add) th.lastTicket = Number(result) + 1;
+    if (o.buf === 0 && o.wide && o.index * 2 === lib.TXN_TICKET_WORD && o.op === C.Op.add) th.txnTicket = Number(result) + 1;
     event.result = String(result);
     cw[B8 + C.C_RESULT_I64] = typeof result === "bigint" ? result : BigInt(result | 0);
     th.prev = { op: o.op, buf: o.buf, index: o.index, changes };
@@ -399,6 +400,7 @@ function runOnce(ctx, prefix, verbose) {
         casSucceeded: (t, word) => trace.some((e) => e.thread === t && e.op === "compareExchange" && e.word === word && e.success),
         isAlive: (id) => lib.aliveIn(model.rtBuffer, id),
         load: (word) => Atomics.load(mem32, word),
+        txnTicket: (t) => threads[t].txnTicket ?? 0,
         acquiredAt: (t, word) =>
           trace.findIndex((e) => e.thread === t && e.op === "compareExchange" && e.word === word && e.success && e.from >>> 3 === 0 && e.to >>> 3 !== 0),
       };

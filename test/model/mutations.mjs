@@ -94,6 +94,13 @@ export const mutations = [
     replace: "    if (statusOf(state) === ThreadStatus.Dead) {",
     scenario: "slot-reused-dying",
   },
+  {
+    name: "a parked transaction notices its wound",
+    file: "src/parking/park.ts",
+    find: "      if (interrupted?.()) throw interruptedWait;\n",
+    replace: "",
+    scenario: "transaction-wound",
+  },
 ];
 
 const only = process.argv[2]?.split(",");

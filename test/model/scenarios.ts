@@ -12,13 +12,18 @@ import { ObjectKind, WaitKind } from "../../src/runtime/kinds.ts";
 import { PoisonCause } from "../../src/runtime/objects.ts";
 import { allocateObject, countNew, generationOfObject, holdsIndex } from "../../src/runtime/lifetime.ts";
 import { RawCondvar } from "../../src/raw/raw-condvar.ts";
+import { Mutex } from "../../src/sync/mutex.ts";
+import { transaction } from "../../src/sync/transaction.ts";
+import { shareableNamed } from "../../src/sync/shareable.ts";
+import { allocateDataViews, newDataTag } from "../../src/sync/data.ts";
+import { i32 } from "../../src/layout/index.ts";
 import { DISCONNECTED, RawChannel, RecvWait, S_CHANNEL, S_CHANNEL_GENERATION, initRing, parkOn, ringBytes } from "../../src/raw/raw-channel.ts";
 import { MASK as RW_MASK, RawRwLock, WRITERS_WAITING } from "../../src/raw/raw-rwlock.ts";
 import { RawSemaphore, initSemaphore } from "../../src/raw/raw-semaphore.ts";
 import { reapThread } from "../../src/runtime/reap.ts";
 import { setParkSliceMs } from "../../src/parking/park.ts";
 import { RawMutex, heldWord } from "../../src/raw/raw-mutex.ts";
-import { H_PARK_SLICE_MS, H_WAIT_TICKETS_I64 } from "../../src/runtime/runtime.ts";
+import { H_PARK_SLICE_MS, H_TXN_TICKETS_I64, H_WAIT_TICKETS_I64 } from "../../src/runtime/runtime.ts";
 import { MAX_THREADS, THREAD_RECORD_WORDS, T_STATE, ThreadStatus, stateWord } from "../../src/runtime/threads.ts";
 import * as threadFields from "../../src/runtime/threads.ts";
 import { OBJECT_RECORD_WORDS } from "../../src/runtime/objects.ts";
@@ -31,8 +36,10 @@ export interface Env {
   readonly me: number;
   /** The scenario buffer (tracked like the runtime's words): [0] the hold word, then the scenario's own words. */
   readonly shared: Int32Array;
-  /** A buffer the setup made besides the runtime's (a channel's ring): not tracked, its operations are not steps. */
-  readonly extra?: SharedArrayBuffer;
+  /** Buffers the setup made besides the runtime's (a channel's ring, a Mutex's data): not tracked, not steps. */
+  readonly extras: readonly SharedArrayBuffer[];
+  /** What the scenario's `init` made in this thread. */
+  readonly objects: readonly unknown[];
   /** Blocks for good (until the scheduler kills the thread): a thread that keeps what it holds. */
   hold(): never;
 }
@@ -62,6 +69,8 @@ export interface Run {
   casSucceeded(t: number, word: number): boolean;
   /** Index in the trace of thread `t`'s first taking of the Mutex whose word is `word` (a CAS from no owner), or -1. */
   acquiredAt(t: number, word: number): number;
+  /** The transaction ticket thread `t` took (0 if none). */
+  txnTicket(t: number): number;
   /** A word of the runtime buffer in the final memory. */
   load(word: number): number;
   /** Whether thread `id` is alive in the final memory. */
@@ -93,12 +102,17 @@ export interface Scenario {
   /** Timeouts allowed in one interleaving before it counts as a hang. */
   readonly maxTimeouts?: number;
   setup(rt: Runtime, ids: readonly number[]): Record<string, number>;
+  /**
+   * Run once in each simulated thread when it starts (real Atomics, before the initial memory is taken): makes the
+   * thread's own objects, e.g. the public Mutex objects revived from the setup's records. Becomes `env.objects`.
+   */
+  init?(env: Env): unknown[];
   check(run: Run): string | undefined;
 }
 
 const cores: object[] = [];
-/** The extra buffer the last setup made (see Env.extra). */
-let extraBuffer: SharedArrayBuffer | undefined;
+/** The extra buffers the last setup made (see Env.extras). */
+let extraBuffers: SharedArrayBuffer[] = [];
 /** Thread slots besides the scenario threads' whose records the setup says may change. */
 const hotSlots: number[] = [];
 function keep<T extends object>(core: T): T {
@@ -148,6 +162,18 @@ function oneVictim(run: Run, members: readonly number[]): string | undefined {
     }
   }
   return undefined;
+}
+
+/** Thread body: one transaction locking the scenario's Mutex objects `first`, then `second`. */
+function runTransaction(env: Env, first: number, second: number): string {
+  const [x, y] = [env.objects[first] as Mutex<number>, env.objects[second] as Mutex<number>];
+  let runs = 0;
+  transaction((tx) => {
+    runs++;
+    tx.lock(x);
+    tx.lock(y);
+  });
+  return `ran ${runs} time${runs === 1 ? "" : "s"}`;
 }
 
 /** Thread body: takes `first` (already held from setup), then `second`; releases both. */
@@ -636,7 +662,7 @@ export const scenarios: Scenario[] = [
       {
         name: "receiver",
         body(env) {
-          const raw = new RawChannel(env.rt, env.data.channel!, env.extra!);
+          const raw = new RawChannel(env.rt, env.data.channel!, env.extras[0]!);
           // As sync/channel.ts recv: parkOn(new RecvWait(raw, core), WaitKind.Recv, timeout).
           const pos = parkOn(new RecvWait(raw, { closed: false }), WaitKind.Recv, Infinity);
           return pos === DISCONNECTED ? "disconnected" : `received at ${pos}`;
@@ -656,7 +682,7 @@ export const scenarios: Scenario[] = [
       // As sync/channel.ts create(), with the sides counted by the two threads.
       const data = new SharedArrayBuffer(ringBytes(1, 8));
       initRing(data, 1, 1, 8);
-      extraBuffer = data;
+      extraBuffers.push(data);
       const channel = allocateObject(rt, ObjectKind.Channel, "ch", undefined, 0);
       Atomics.add(rt.words, rt.objectBase(channel) + objectFields.O_REFS, 1); // one count for each side's link
       const generation = generationOfObject(rt, channel);
@@ -672,6 +698,45 @@ export const scenarios: Scenario[] = [
     },
     check: (run) => (run.outcomes[1] === "disconnected" ? undefined : `the receiver: ${run.outcomes[1]}`),
   },
+  {
+    name: "transaction-wound",
+    description:
+      "two wound-wait transactions take the same two mutexes in opposite orders (the real transaction(), tx.lock, " +
+      "Mutex): both finish, the older one never rolls back (a wound may race the younger one's sleep)",
+    slice: "raised",
+    preemptions: 2,
+    maxTimeouts: 10,
+    threads: [
+      { name: "T1", body: (env) => runTransaction(env, 0, 1) },
+      { name: "T2", body: (env) => runTransaction(env, 1, 0) },
+    ],
+    setup(rt) {
+      const ids: Record<string, number> = {};
+      for (const name of ["a", "b"]) {
+        const tag = newDataTag();
+        const views = allocateDataViews(i32, tag);
+        const id = allocateObject(rt, ObjectKind.Mutex, name, undefined, tag);
+        Atomics.add(rt.words, rt.objectBase(id) + objectFields.O_REFS, 1); // one count for each thread (retained)
+        extraBuffers.push(views.buffer);
+        ids[name] = id;
+      }
+      return ids;
+    },
+    init(env) {
+      // Each thread revives the two Mutex objects from their records, as receiving their handles would.
+      const kind = shareableNamed("Mutex")!;
+      return [env.data.a!, env.data.b!].map((id, k) => {
+        const parts = { data: env.extras[k]!, layout: i32.describe() };
+        kind.checkParts(env.rt, id, parts);
+        return kind.fromHandle(env.rt, id, parts, true);
+      });
+    },
+    check(run) {
+      if (!run.outcomes.every((o) => o.startsWith("ran "))) return `outcomes: ${run.outcomes.join(", ")}`;
+      const older = run.txnTicket(0) < run.txnTicket(1) ? 0 : 1;
+      return run.outcomes[older] === "ran 1 time" ? undefined : `the older transaction (thread ${older}) rolled back: ${run.outcomes[older]}`;
+    },
+  },
 ];
 
 /** Run in the scheduler: a fresh runtime for `scenario`, its threads allocated, its objects made. */
@@ -681,9 +746,9 @@ export function createModel(scenario: Scenario): {
   data: Record<string, number>;
   cold: Uint8Array;
   labels: Record<number, string>;
-  extra: SharedArrayBuffer | undefined;
+  extras: SharedArrayBuffer[];
 } {
-  extraBuffer = undefined;
+  extraBuffers = [];
   hotSlots.length = 0;
   settings.stallWarnMs = 0; // the virtual clock jumps: no stall reports
   const rt = Runtime.create(16);
@@ -713,7 +778,7 @@ export function createModel(scenario: Scenario): {
     if (rt.words[index] !== 0) hot(index, index + 3);
   }
   const labels: Record<number, string> = {};
-  const tFields = Object.entries(threadFields).filter(([k, v]) => /^T_[A-Z_]+$/.test(k) && typeof v === "number");
+  const tFields = Object.entries(threadFields).filter(([k, v]) => /^T_[A-Z0-9_]+$/.test(k) && typeof v === "number");
   const threadLabels: Array<[number, string]> = [
     ...ids.map((id, t): [number, string] => [id & (MAX_THREADS - 1), scenario.threads[t]!.name]),
     ...hotSlots.map((slot): [number, string] => [slot, `slot${slot}`]),
@@ -725,7 +790,7 @@ export function createModel(scenario: Scenario): {
       labels[word] = `${name}.${k.replace(/^T_/, "").replace(/_I64$/, "")}`;
     }
   }
-  const oFields = Object.entries(objectFields).filter(([k, v]) => /^O_[A-Z_]+$/.test(k) && typeof v === "number");
+  const oFields = Object.entries(objectFields).filter(([k, v]) => /^O_[A-Z0-9_]+$/.test(k) && typeof v === "number");
   for (let id = 0; id < rt.objectCount(); id++) {
     const name = rt.objectName(id);
     const base = rt.objectBase(id);
@@ -734,7 +799,8 @@ export function createModel(scenario: Scenario): {
   }
   labels[2 * H_WAIT_TICKETS_I64] = "ticketCounter";
   labels[H_PARK_SLICE_MS] = "parkSliceMs";
-  return { rtBuffer: rt.buffer, ids, data, cold, labels, extra: extraBuffer };
+  labels[2 * H_TXN_TICKETS_I64] = "transactionTicketCounter";
+  return { rtBuffer: rt.buffer, ids, data, cold, labels, extras: extraBuffers };
 }
 
 /** Run in a simulated thread: joins the scenario's runtime as thread `id`. */
@@ -751,4 +817,5 @@ export function aliveIn(buffer: SharedArrayBuffer, id: number): boolean {
   return Runtime.attach(buffer).isAlive(id);
 }
 
+export const TXN_TICKET_WORD = 2 * H_TXN_TICKETS_I64;
 export const TICKET_WORD = 2 * H_WAIT_TICKETS_I64;

@@ -10,7 +10,7 @@ const RealAtomics = Atomics;
 const R = {};
 for (const key of Object.getOwnPropertyNames(RealAtomics)) R[key] = RealAtomics[key];
 
-const { control, rtBuffer, scenarioBuffer, slot, coldBits, bundle, scenarioName, threadId, data, tick, extraBuffer } = workerData;
+const { control, rtBuffer, scenarioBuffer, slot, coldBits, bundle, scenarioName, threadId, data, tick, extras } = workerData;
 const c = new Int32Array(control);
 const cw = new BigInt64Array(control);
 const cf = new Float64Array(control);
@@ -163,13 +163,16 @@ const env = {
   data,
   me: threadId,
   shared: scenarioWords,
-  extra: extraBuffer,
+  extras,
+  objects: [],
   /** Blocks for good on the scenario's hold word: a thread that keeps what it holds (until it is killed). */
   hold() {
     Atomics.wait(scenarioWords, 0, 0);
     throw new Error("model: a holding thread was woken");
   },
 };
+
+if (scenario.init) env.objects = scenario.init(env);
 
 R.store(c, B + C.C_STATUS, C.S_READY);
 R.notify(c, B + C.C_STATUS);
