@@ -432,34 +432,41 @@ export function formatTrace(scenario, trace) {
  */
 export async function explore(lib, scenario, bundle, { budget = 5000, bound = scenario.preemptions, log = () => {} } = {}) {
   const setup = await startWorkers(lib, scenario, bundle);
-  const ctx = { ...setup, scenario: { ...scenario, preemptions: bound }, lib };
-  let prefix = [];
   let explored = 0;
+  // Iterative context bounding (CHESS): every interleaving with fewer preemptions first, so that a budget that runs
+  // out leaves the lower bounds fully explored rather than a corner of the highest.
+  let completeBound = -1;
   try {
-    for (;;) {
-      const result = runOnce(ctx, prefix, false);
-      explored++;
-      if (result.violation) {
-        const schedule = result.choices.map((ch) => ch.pick);
-        const replay = runOnce(ctx, schedule, true); // again, with source locations
-        return { explored, complete: false, violation: result.violation, trace: formatTrace(scenario, replay.trace), schedule, replayed: replay.violation };
-      }
-      if (explored % 200 === 0) log(`    … ${explored} interleavings`);
-      // Backtrack: the deepest choice point with an untried alternative the preemption bound allows.
-      let next;
-      for (let i = result.choices.length - 1; i >= 0 && !next; i--) {
-        const ch = result.choices[i];
-        for (let j = ch.pick + 1; j < ch.alts.length; j++) {
-          if (ch.preemptionsBefore + ch.alts[j].cost <= ctx.scenario.preemptions) {
-            next = [...result.choices.slice(0, i).map((x) => x.pick), j];
-            break;
+    for (let b = Math.min(1, bound); b <= bound; b++) {
+      const ctx = { ...setup, scenario: { ...scenario, preemptions: b }, lib };
+      let prefix = [];
+      for (;;) {
+        const result = runOnce(ctx, prefix, false);
+        explored++;
+        if (result.violation) {
+          const schedule = result.choices.map((ch) => ch.pick);
+          const replay = runOnce(ctx, schedule, true); // again, with source locations
+          return { explored, complete: false, violation: result.violation, trace: formatTrace(scenario, replay.trace), schedule, bound: b, replayed: replay.violation };
+        }
+        if (explored % 200 === 0) log(`    … ${explored} interleavings`);
+        // Backtrack: the deepest choice point with an untried alternative the preemption bound allows.
+        let next;
+        for (let i = result.choices.length - 1; i >= 0 && !next; i--) {
+          const ch = result.choices[i];
+          for (let j = ch.pick + 1; j < ch.alts.length; j++) {
+            if (ch.preemptionsBefore + ch.alts[j].cost <= b) {
+              next = [...result.choices.slice(0, i).map((x) => x.pick), j];
+              break;
+            }
           }
         }
+        if (!next) break;
+        if (explored >= budget) return { explored, complete: false, completeBound };
+        prefix = next;
       }
-      if (!next) return { explored, complete: true };
-      if (explored >= budget) return { explored, complete: false };
-      prefix = next;
+      completeBound = b;
     }
+    return { explored, complete: true, completeBound };
   } finally {
     await Promise.all(setup.workers.map((w) => w.terminate()));
   }

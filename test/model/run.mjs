@@ -54,13 +54,17 @@ for (const scenario of lib.scenarios) {
   if (result.violation) {
     failed++;
     console.log(`FAIL ${scenario.name}: ${result.violation}`);
-    console.log(`  after ${result.explored} interleavings (preemption bound ${bound}, ${seconds} s). The failing interleaving:`);
+    console.log(`  after ${result.explored} interleavings (searching preemption bound ${result.bound}, ${seconds} s). The failing interleaving:`);
     console.log(result.trace);
     if (result.replayed !== result.violation) console.log(`  (the replay ended with: ${result.replayed ?? "no violation"})`);
     console.log(`  replay: node test/model/run.mjs --replay ${scenario.name} ${result.schedule.join(",")}`);
   } else {
     console.log(
-      `ok   ${scenario.name}: ${result.explored} interleavings explored${result.complete ? " (all within" : " (budget reached before all, at"} preemption bound ${bound}), ${seconds} s`,
+      `ok   ${scenario.name}: ${result.explored} interleavings explored, ` +
+        (result.complete
+          ? `all within preemption bound ${bound}`
+          : `all within bound ${result.completeBound}, then the budget ran out at bound ${bound}`) +
+        ` (${seconds} s)`,
     );
   }
 }
