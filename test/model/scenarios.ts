@@ -199,7 +199,8 @@ export const scenarios: Scenario[] = [
     name: "ab-ba",
     description: "two threads, each holding one lock, take the other's: exactly one DeadlockError, in the highest ticket",
     slice: "default",
-    preemptions: 1,
+    preemptions: 2,
+    budget: 1500,
     maxTimeouts: 8,
     threads: [
       { name: "A", body: holdThenLock("a", "b") },
@@ -296,7 +297,8 @@ export const scenarios: Scenario[] = [
     name: "ring-3",
     description: "three threads in a ring A→B→C→A: exactly one DeadlockError, in the highest ticket",
     slice: "default",
-    preemptions: 0,
+    preemptions: 1,
+    budget: 1200,
     maxTimeouts: 10,
     threads: [
       { name: "A", body: holdThenLock("a", "b") },

@@ -18,7 +18,7 @@ const bytes = new Uint8Array(control);
 const cold = new Uint8Array(coldBits);
 const B = C.threadBlock(slot);
 const B8 = B / 2;
-const SPIN = Number(process.env.MODEL_SPIN ?? 0);
+const SPIN = Number(process.env.MODEL_SPIN ?? 0); // see checker.mjs
 
 class Aborted extends Error {
   constructor() {
