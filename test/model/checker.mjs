@@ -196,7 +196,7 @@ function runOnce(ctx, prefix, verbose) {
         break;
       case C.Op.compareExchange:
         result = Atomics.compareExchange(mem, o.index, val(o.a), val(o.b));
-        event.text = `compareExchange ${name} ${val(o.a)} → ${val(o.b)}: saw ${result}${result === mem[o.index] && before !== mem[o.index] ? "" : result === val(o.a) ? "" : " (failed)"}`;
+        event.text = `compareExchange ${name} ${val(o.a)} → ${val(o.b)}: saw ${result}${result === val(o.a) ? "" : " (failed)"}`;
         event.success = result === val(o.a);
         event.from = val(o.a);
         event.to = val(o.b);
