@@ -668,7 +668,7 @@ export const scenarios: Scenario[] = [
       {
         name: "receiver",
         body(env) {
-          const raw = new RawChannel(env.rt, env.data.channel!, env.extras[0]!);
+          const raw = new RawChannel(env.rt, env.data.channel!, env.extras[0]!, env.me);
           // As sync/channel.ts recv: parkOn(new RecvWait(raw, core), WaitKind.Recv, timeout).
           const pos = parkOn(new RecvWait(raw, { closed: false }), WaitKind.Recv, Infinity);
           return pos === DISCONNECTED ? "disconnected" : `received at ${pos}`;
@@ -771,8 +771,9 @@ export function createModel(scenario: Scenario): {
   // commute with everything); the checker fails any interleaving that writes one, so the list cannot silently lie.
   const cold = new Uint8Array(rt.words.length).fill(1);
   const hot = (from: number, to: number): void => void cold.fill(0, from, to);
-  hot(H_ARENA_USED_WORD, H_ARENA_USED_WORD + 1);
-  hot(2 * H_WAIT_TICKETS_I64, H_PARK_SLICE_MS); // tickets, transaction tickets, free lists, transit tickets
+  // The header: every word but the constants (magic, version, id, sizes), the object count and the settings.
+  hot(0, HEADER_WORDS);
+  for (const constant of [0, 1, 2, 3, 4, 5, 7, 8, H_PARK_SLICE_MS]) cold[constant] = 1;
   for (const slot of [...ids.map((id) => id & (MAX_THREADS - 1)), ...hotSlots]) hot(rt.threadBase(slot), rt.threadBase(slot) + THREAD_RECORD_WORDS);
   for (let id = 0; id < rt.objectCount(); id++) {
     const base = rt.objectBase(id);
@@ -815,7 +816,7 @@ export function joinModelRuntime(buffer: SharedArrayBuffer, id: number): Runtime
   return joinRuntime(buffer, id);
 }
 
-const H_ARENA_USED_WORD = 6;
+const HEADER_WORDS = 64;
 const H_NEXT_SLOT_WORD = 9;
 
 /** Run in the scheduler after an interleaving: whether thread `id` is alive in the runtime in `buffer`. */
