@@ -1,0 +1,132 @@
+// `npm run model:mutations`: removes each safeguard in a scratch copy of src/ and checks that the model checker
+// then fails the scenario that needs it, printing the interleaving (test/model/README.md, "Each safeguard").
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..", "..");
+
+export const mutations = [
+  {
+    name: "double collect",
+    file: "src/deadlock/detect.ts",
+    find: "function unchanged(rt: Runtime, edges: readonly Edge[]): boolean {\n",
+    replace: "function unchanged(rt: Runtime, edges: readonly Edge[]): boolean {\n  return true;\n",
+    scenario: "chain-dissolves",
+  },
+  {
+    name: "max-ticket rule",
+    file: "src/deadlock/detect.ts",
+    find: "    for (const edge of edges) if (edge.ticket > ticket) return undefined; // a later waiter closed it: it reports\n",
+    replace: "",
+    scenario: "ab-ba",
+  },
+  {
+    name: "contended mark before sleep",
+    file: "src/raw/raw-mutex.ts",
+    find: "      const contended = (word & ~STATE_MASK) | CONTENDED;\n",
+    replace: "      const contended = word;\n",
+    scenario: "unlock-vs-sleep",
+  },
+  {
+    name: "reaper's notify",
+    file: "src/raw/raw-mutex.ts",
+    find: "        Atomics.notify(rt.words, index); // every waiter: one will take it and see the poison\n",
+    replace: "",
+    scenario: "holder-dies",
+  },
+  {
+    name: "generation check of the reaper's claim",
+    file: "src/runtime/reap.ts",
+    find: "    stateGeneration(state) === generation &&\n",
+    replace: "",
+    scenario: "slot-reused",
+  },
+  {
+    name: "generation check of liveness",
+    file: "src/runtime/runtime.ts",
+    find: "return statusOf(state) === ThreadStatus.Alive && stateGeneration(state) === generationOf(id);",
+    replace: "return statusOf(state) === ThreadStatus.Alive;",
+    scenario: "slot-reused",
+  },
+  {
+    name: "condvar waiter counted before it sleeps",
+    file: "src/raw/raw-condvar.ts",
+    find: "    Atomics.add(words, this.#waiters, 1);\n",
+    replace: "",
+    scenario: "condvar-notify-vs-wait",
+  },
+  {
+    name: "semaphore reaper's notify",
+    file: "src/raw/raw-semaphore.ts",
+    find: "    Atomics.notify(rt.words, index); // every waiter: they may want different numbers of permits\n",
+    replace: "",
+    scenario: "semaphore-holder-dies",
+  },
+  {
+    name: "rwlock writer preference (a waiting writer holds back new readers)",
+    file: "src/raw/raw-rwlock.ts",
+    find: "  return (state & MASK) < MAX_READERS && (state & WAITING) === 0;",
+    replace: "  return (state & MASK) < MAX_READERS;",
+    scenario: "rwlock-writer-preference",
+  },
+  {
+    name: "rwlock reader marks itself waiting before it sleeps",
+    file: "src/raw/raw-rwlock.ts",
+    find: "      const waiting = state | READERS_WAITING;\n",
+    replace: "      const waiting = state;\n",
+    scenario: "rwlock-writer-preference",
+  },
+  {
+    name: "channel: the senders-gone wake bumps the sequence word",
+    file: "src/raw/raw-channel.ts",
+    find: "  Atomics.add(words, rseq, 1);\n",
+    replace: "",
+    scenario: "channel-disconnect",
+  },
+  {
+    name: "generation check of dead-holder recovery",
+    file: "src/runtime/reap.ts",
+    find: "    if (statusOf(state) === ThreadStatus.Dead && stateGeneration(state) === generationOf(holder)) {",
+    replace: "    if (statusOf(state) === ThreadStatus.Dead) {",
+    scenario: "slot-reused-dying",
+  },
+  {
+    name: "a parked transaction notices its wound",
+    file: "src/parking/park.ts",
+    find: "      if (interrupted?.()) throw interruptedWait;\n",
+    replace: "",
+    scenario: "transaction-wound",
+  },
+];
+
+const only = process.argv[2]?.split(",");
+let wrong = 0;
+for (const m of mutations) {
+  if (only && !only.includes(m.scenario) && !only.includes(m.name)) continue;
+  const scratch = mkdtempSync(join(tmpdir(), "threadsafe-mutant-"));
+  try {
+    cpSync(join(root, "src"), join(scratch, "src"), { recursive: true });
+    mkdirSync(join(scratch, "test", "model"), { recursive: true });
+    cpSync(join(here, "scenarios.ts"), join(scratch, "test", "model", "scenarios.ts"));
+    const path = join(scratch, m.file);
+    const text = readFileSync(path, "utf8");
+    if (text.split(m.find).length !== 2) throw new Error(`mutation "${m.name}": the line to change is not (once) in ${m.file}`);
+    writeFileSync(path, text.replace(m.find, m.replace));
+    const run = spawnSync(process.execPath, [join(here, "run.mjs"), "--root", scratch, "--out", join(scratch, "build"), "--only", m.scenario], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const failedAsExpected = run.status === 1 && run.stdout.includes(`FAIL ${m.scenario}`);
+    console.log(`${failedAsExpected ? "caught " : "MISSED "} ${m.name} (${m.file}) → ${m.scenario}`);
+    console.log(run.stdout.split("\n").map((line) => `    ${line}`).join("\n"));
+    if (!failedAsExpected) wrong++;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+console.log(wrong === 0 ? "mutations: every safeguard is needed by a scenario" : `mutations: ${wrong} not caught`);
+process.exit(wrong === 0 ? 0 : 1);

@@ -1,0 +1,828 @@
+/**
+ * Scenarios for the model checker (test/model/README.md). Bundled by esbuild together with the real src/ modules;
+ * the scheduler (main thread) imports the bundle to set each scenario up, and every simulated thread imports it to
+ * run its body under the Atomics shim. A body returns its outcome as a string; `check` judges one explored
+ * interleaving from the outcomes and the trace.
+ */
+
+import { Runtime } from "../../src/runtime/runtime.ts";
+import { joinRuntime } from "../../src/runtime/current.ts";
+import { settings, storeSettings } from "../../src/runtime/config.ts";
+import { ObjectKind, WaitKind } from "../../src/runtime/kinds.ts";
+import { PoisonCause } from "../../src/runtime/objects.ts";
+import { allocateObject, countNew, generationOfObject, holdsIndex } from "../../src/runtime/lifetime.ts";
+import { RawCondvar } from "../../src/raw/raw-condvar.ts";
+import { Mutex } from "../../src/sync/mutex.ts";
+import { transaction } from "../../src/sync/transaction.ts";
+import { shareableNamed } from "../../src/sync/shareable.ts";
+import { allocateDataViews, newDataTag } from "../../src/sync/data.ts";
+import { i32 } from "../../src/layout/index.ts";
+import { DISCONNECTED, RawChannel, RecvWait, S_CHANNEL, S_CHANNEL_GENERATION, initRing, parkOn, ringBytes } from "../../src/raw/raw-channel.ts";
+import { MASK as RW_MASK, RawRwLock, WRITERS_WAITING } from "../../src/raw/raw-rwlock.ts";
+import { RawSemaphore, initSemaphore } from "../../src/raw/raw-semaphore.ts";
+import { reapThread } from "../../src/runtime/reap.ts";
+import { setParkSliceMs } from "../../src/parking/park.ts";
+import { RawMutex, heldWord } from "../../src/raw/raw-mutex.ts";
+import { H_PARK_SLICE_MS, H_TXN_TICKETS_I64, H_WAIT_TICKETS_I64 } from "../../src/runtime/runtime.ts";
+import { MAX_THREADS, THREAD_RECORD_WORDS, T_STATE, ThreadStatus, stateWord } from "../../src/runtime/threads.ts";
+import * as threadFields from "../../src/runtime/threads.ts";
+import { OBJECT_RECORD_WORDS } from "../../src/runtime/objects.ts";
+import * as objectFields from "../../src/runtime/objects.ts";
+
+/** What a simulated thread's body gets. */
+export interface Env {
+  readonly rt: Runtime;
+  readonly data: Record<string, number>;
+  readonly me: number;
+  /** The scenario buffer (tracked like the runtime's words): [0] the hold word, then the scenario's own words. */
+  readonly shared: Int32Array;
+  /** Buffers the setup made besides the runtime's (a channel's ring, a Mutex's data): not tracked, not steps. */
+  readonly extras: readonly SharedArrayBuffer[];
+  /** What the scenario's `init` made in this thread. */
+  readonly objects: readonly unknown[];
+  /** Blocks for good (until the scheduler kills the thread): a thread that keeps what it holds. */
+  hold(): never;
+}
+
+/** One executed step, as the checker records it. */
+export interface TraceEvent {
+  readonly thread: number;
+  /** "step" (an operation), "timeout", "die", "done". */
+  readonly kind: string;
+  readonly op?: string;
+  readonly word?: number;
+  readonly result?: string;
+  /** A compare-and-swap's expected and new values, and whether it succeeded. */
+  readonly from?: number;
+  readonly to?: number;
+  readonly success?: boolean;
+}
+
+/** What `check` is given about one explored interleaving. */
+export interface Run {
+  readonly outcomes: readonly string[];
+  readonly trace: readonly TraceEvent[];
+  readonly data: Record<string, number>;
+  /** The wait ticket each thread last took, as seen when thread `t` finished. */
+  ticketsWhenDone(t: number): readonly number[];
+  /** Whether thread `t` made a successful compare-and-swap on `word` before dying (or ever). */
+  casSucceeded(t: number, word: number): boolean;
+  /** Index in the trace of thread `t`'s first taking of the Mutex whose word is `word` (a CAS from no owner), or -1. */
+  acquiredAt(t: number, word: number): number;
+  /** The transaction ticket thread `t` took (0 if none). */
+  txnTicket(t: number): number;
+  /** A word of the runtime buffer in the final memory. */
+  load(word: number): number;
+  /** Whether thread `id` is alive in the final memory. */
+  isAlive(id: number): boolean;
+}
+
+export interface ThreadSpec {
+  readonly name: string;
+  body(env: Env): string;
+  /** The scheduler may kill this thread before any of its operations, or while it sleeps. */
+  readonly mortal?: boolean;
+  /** Index of the thread this one reaps: it starts only once that thread has died. */
+  readonly reaperOf?: number;
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly description: string;
+  readonly threads: readonly ThreadSpec[];
+  /** "raised": a waiter's 100 ms re-check slice never times out, so no wake-up may depend on it. */
+  readonly slice: "raised" | "default";
+  /** Every read of the clock advances it 1 ms (a slow machine): waits are published at once. */
+  readonly tick?: boolean;
+  readonly preemptions: number;
+  /** Objects may be reclaimed (their kind and name words change): those words are not assumed constant. */
+  readonly reclaims?: boolean;
+  /** Interleavings to run at most (default 4000). */
+  readonly budget?: number;
+  /** Timeouts allowed in one interleaving before it counts as a hang. */
+  readonly maxTimeouts?: number;
+  setup(rt: Runtime, ids: readonly number[]): Record<string, number>;
+  /**
+   * Run once in each simulated thread when it starts (real Atomics, before the initial memory is taken): makes the
+   * thread's own objects, e.g. the public Mutex objects revived from the setup's records. Becomes `env.objects`.
+   */
+  init?(env: Env): unknown[];
+  check(run: Run): string | undefined;
+}
+
+const cores: object[] = [];
+/** The extra buffers the last setup made (see Env.extras). */
+let extraBuffers: SharedArrayBuffer[] = [];
+/** Thread slots besides the scenario threads' whose records the setup says may change. */
+const hotSlots: number[] = [];
+function keep<T extends object>(core: T): T {
+  cores.push(core); // never collected: the reference entry it stands for stays
+  return core;
+}
+
+/** Index in the scenario buffer of the flag a condvar scenario's waiter waits for (index 0 is the hold word). */
+const FLAG = 1;
+
+/** A Mutex object whose reference entries name `users` (so a reaper finds what a dead user holds). */
+function newMutex(rt: Runtime, name: string, users: readonly number[]): number {
+  const id = allocateObject(rt, ObjectKind.Mutex, name, undefined, 0);
+  users.forEach((user, i) => {
+    if (i > 0) Atomics.add(rt.words, rt.objectBase(id) + objectFields.O_REFS, 1); // allocateObject counted the first
+    const core = {};
+    cores.push(core); // never collected: the entry stays
+    countNew(rt, user, id, core);
+  });
+  return id;
+}
+
+function lockAs(rt: Runtime, mutex: number, thread: number): void {
+  Atomics.store(rt.words, rt.stateIndex(mutex), heldWord(thread));
+}
+
+function errorName(error: unknown): string {
+  const name = (error as { name?: unknown })?.name;
+  if (name === "ModelAbort") throw error;
+  return typeof name === "string" ? name : "error";
+}
+
+const DEADLOCK = "DeadlockError";
+
+/** Exactly one thread of a cycle reports it, the one with the highest ticket; the others complete. */
+function oneVictim(run: Run, members: readonly number[]): string | undefined {
+  const victims = members.filter((t) => run.outcomes[t] === DEADLOCK);
+  if (victims.length !== 1) return `expected exactly one DeadlockError, got ${victims.length}: ${run.outcomes.join(", ")}`;
+  for (const t of members) {
+    if (t !== victims[0] && run.outcomes[t] !== "completed") return `thread ${t} should complete, got ${run.outcomes[t]}`;
+  }
+  const victim = victims[0]!;
+  const tickets = run.ticketsWhenDone(victim);
+  for (const t of members) {
+    if (t !== victim && tickets[t]! > tickets[victim]!) {
+      return `the victim (thread ${victim}, ticket ${tickets[victim]}) is not the highest ticket (thread ${t} has ${tickets[t]})`;
+    }
+  }
+  return undefined;
+}
+
+/** Thread body: one transaction locking the scenario's Mutex objects `first`, then `second`. */
+function runTransaction(env: Env, first: number, second: number): string {
+  const [x, y] = [env.objects[first] as Mutex<number>, env.objects[second] as Mutex<number>];
+  let runs = 0;
+  transaction((tx) => {
+    runs++;
+    tx.lock(x);
+    tx.lock(y);
+  });
+  return `ran ${runs} time${runs === 1 ? "" : "s"}`;
+}
+
+/** Thread body: takes `first` (already held from setup), then `second`; releases both. */
+function holdThenLock(firstKey: string, secondKey: string) {
+  return (env: Env): string => {
+    const first = new RawMutex(env.rt, env.data[firstKey]!);
+    const second = new RawMutex(env.rt, env.data[secondKey]!);
+    try {
+      second.lock(Infinity);
+    } catch (error) {
+      const name = errorName(error);
+      first.unlock(false);
+      return name;
+    }
+    second.unlock(false);
+    first.unlock(false);
+    return "completed";
+  };
+}
+
+export const scenarios: Scenario[] = [
+  {
+    name: "ab-ba",
+    description: "two threads, each holding one lock, take the other's: exactly one DeadlockError, in the highest ticket",
+    slice: "default",
+    preemptions: 2,
+    budget: 1500,
+    maxTimeouts: 8,
+    threads: [
+      { name: "A", body: holdThenLock("a", "b") },
+      { name: "B", body: holdThenLock("b", "a") },
+    ],
+    setup(rt, [a, b]) {
+      const ma = newMutex(rt, "a", [a!, b!]);
+      const mb = newMutex(rt, "b", [a!, b!]);
+      lockAs(rt, ma, a!);
+      lockAs(rt, mb, b!);
+      return { a: ma, b: mb };
+    },
+    check: (run) => oneVictim(run, [0, 1]),
+  },
+  {
+    name: "unlock-vs-sleep",
+    description: "an unlock races a waiter going to sleep: the waiter always gets the lock, with no re-check slice to rescue it",
+    slice: "raised",
+    preemptions: 3,
+    threads: [
+      {
+        name: "holder",
+        body(env) {
+          new RawMutex(env.rt, env.data.m!).unlock(false);
+          return "completed";
+        },
+      },
+      {
+        name: "waiter",
+        body(env) {
+          const m = new RawMutex(env.rt, env.data.m!);
+          m.lock(Infinity);
+          m.unlock(false);
+          return "completed";
+        },
+      },
+    ],
+    setup(rt, [holder, waiter]) {
+      const m = newMutex(rt, "m", [holder!, waiter!]);
+      lockAs(rt, m, holder!);
+      return { m };
+    },
+    check: (run) => (run.outcomes.every((o) => o === "completed") ? undefined : `outcomes: ${run.outcomes.join(", ")}`),
+  },
+  {
+    name: "holder-dies",
+    description:
+      "a holder dies (and is reaped) while a waiter spins, publishes and sleeps: the waiter always gets the lock, poisoned if the holder had it",
+    slice: "raised",
+    preemptions: 2,
+    budget: 8000,
+    threads: [
+      {
+        name: "holder",
+        mortal: true,
+        body(env) {
+          new RawMutex(env.rt, env.data.m!).lock(Infinity);
+          return env.hold();
+        },
+      },
+      {
+        name: "waiter",
+        body(env) {
+          const m = new RawMutex(env.rt, env.data.m!);
+          const poisoned = m.lock(Infinity);
+          m.unlock(false);
+          return poisoned ? "poisoned" : "clean";
+        },
+      },
+      {
+        name: "reaper",
+        reaperOf: 0,
+        body(env) {
+          reapThread(env.rt, env.data.holder!, PoisonCause.Exited);
+          return "reaped";
+        },
+      },
+    ],
+    setup(rt, [holder, waiter]) {
+      const m = newMutex(rt, "m", [holder!, waiter!]);
+      return { m, holder: holder!, mWord: rt.stateIndex(m) };
+    },
+    check(run) {
+      const waiter = run.outcomes[1];
+      if (waiter !== "poisoned" && waiter !== "clean") return `the waiter did not get the lock: ${waiter}`;
+      const holderTook = run.acquiredAt(0, run.data.mWord!);
+      const waiterTook = run.acquiredAt(1, run.data.mWord!);
+      // Exact: poisoned exactly when the holder had taken the lock first (it then never released it: it died).
+      const expected = holderTook >= 0 && holderTook < waiterTook ? "poisoned" : "clean";
+      return waiter === expected ? undefined : `the waiter got the lock ${waiter}, expected ${expected}`;
+    },
+  },
+  {
+    name: "ring-3",
+    description: "three threads in a ring A→B→C→A: exactly one DeadlockError, in the highest ticket",
+    slice: "default",
+    preemptions: 1,
+    budget: 1200,
+    maxTimeouts: 10,
+    threads: [
+      { name: "A", body: holdThenLock("a", "b") },
+      { name: "B", body: holdThenLock("b", "c") },
+      { name: "C", body: holdThenLock("c", "a") },
+    ],
+    setup(rt, ids) {
+      const [a, b, c] = ids as [number, number, number];
+      const ma = newMutex(rt, "a", ids);
+      const mb = newMutex(rt, "b", ids);
+      const mc = newMutex(rt, "c", ids);
+      lockAs(rt, ma, a);
+      lockAs(rt, mb, b);
+      lockAs(rt, mc, c);
+      return { a: ma, b: mb, c: mc };
+    },
+    check: (run) => oneVictim(run, [0, 1, 2]),
+  },
+  {
+    name: "chain-dissolves",
+    description:
+      "W waits for L, held by U, who waits (with a timeout) for X; U gives up, releases L and waits for M, held by W: " +
+      "a walk that mixes U's old wait with its new one sees a cycle that never existed; never a DeadlockError",
+    slice: "default",
+    tick: true,
+    preemptions: 2,
+    budget: 8000,
+    maxTimeouts: 8,
+    threads: [
+      {
+        name: "W",
+        body(env) {
+          const l = new RawMutex(env.rt, env.data.l!);
+          const m = new RawMutex(env.rt, env.data.m!);
+          try {
+            l.lock(Infinity);
+          } catch (error) {
+            const name = errorName(error);
+            m.unlock(false);
+            return name;
+          }
+          l.unlock(false);
+          m.unlock(false);
+          return "completed";
+        },
+      },
+      {
+        name: "U",
+        body(env) {
+          const l = new RawMutex(env.rt, env.data.l!);
+          const m = new RawMutex(env.rt, env.data.m!);
+          const x = new RawMutex(env.rt, env.data.x!);
+          try {
+            x.lock(5);
+            return "took X"; // cannot happen: H holds X for good
+          } catch (error) {
+            const name = errorName(error);
+            if (name !== "LockTimeoutError") {
+              l.unlock(false);
+              return name;
+            }
+          }
+          l.unlock(false);
+          try {
+            m.lock(Infinity);
+          } catch (error) {
+            return errorName(error);
+          }
+          m.unlock(false);
+          return "completed";
+        },
+      },
+      {
+        name: "H",
+        body(env) {
+          return env.hold();
+        },
+      },
+    ],
+    setup(rt, ids) {
+      const [w, u, h] = ids as [number, number, number];
+      const l = newMutex(rt, "L", ids);
+      const m = newMutex(rt, "M", ids);
+      const x = newMutex(rt, "X", ids);
+      lockAs(rt, l, u);
+      lockAs(rt, m, w);
+      lockAs(rt, x, h);
+      return { l, m, x };
+    },
+    check: (run) =>
+      run.outcomes[0] === "completed" && run.outcomes[1] === "completed"
+        ? undefined
+        : `outcomes: ${run.outcomes.join(", ")}`,
+  },
+  {
+    name: "slot-reused",
+    description:
+      "H took a lock after its reaper ran, and its slot now runs N (the next generation); a waiter on H's lock and a " +
+      "late second reap of H race N: the waiter gets the lock poisoned, N stays alive, the late reap does nothing",
+    slice: "default",
+    preemptions: 2,
+    maxTimeouts: 6,
+    threads: [
+      {
+        name: "N",
+        body(env) {
+          return env.rt.isAlive(env.me) ? "alive" : "dead";
+        },
+      },
+      {
+        name: "W",
+        body(env) {
+          const m = new RawMutex(env.rt, env.data.m!);
+          const poisoned = m.lock(Infinity);
+          m.unlock(false);
+          return poisoned ? "poisoned" : "clean";
+        },
+      },
+      {
+        name: "late reap",
+        body(env) {
+          return reapThread(env.rt, env.data.h!, PoisonCause.Exited) === undefined ? "nothing to do" : "reaped";
+        },
+      },
+    ],
+    setup(rt, ids) {
+      const [h, w] = ids as [number, number, number];
+      const m = newMutex(rt, "m", [h, w]);
+      reapThread(rt, h, PoisonCause.Exited); // H died and was reaped: its slot is free for the next generation
+      lockAs(rt, m, h); // … but the word names it: it took the lock after its reaper ran
+      Atomics.store(rt.words, H_NEXT_SLOT_WORD, (h & (MAX_THREADS - 1)) - 1); // the next thread gets H's slot
+      const n = rt.allocateThread("N");
+      return { m, h, n, thread0: n };
+    },
+    check(run) {
+      if (run.outcomes[0] !== "alive") return `N (the slot's new generation) saw itself ${run.outcomes[0]}`;
+      if (run.outcomes[1] !== "poisoned") return `the waiter got the lock ${run.outcomes[1]}`;
+      if (run.outcomes[2] !== "nothing to do") return `the late reap of H did something: ${run.outcomes[2]}`;
+      if (!run.isAlive(run.data.n!)) return "N, alive, was reaped by the late reap of its slot's previous thread";
+      return undefined;
+    },
+  },
+  {
+    name: "slot-reused-dying",
+    description:
+      "as slot-reused, but the slot's next generation N is itself dead and its reap has stalled: the waiter on the " +
+      "lock the first thread took after its reap still recovers it, poisoned",
+    slice: "default",
+    preemptions: 2,
+    maxTimeouts: 6,
+    threads: [
+      {
+        name: "W",
+        body(env) {
+          const m = new RawMutex(env.rt, env.data.m!);
+          const poisoned = m.lock(Infinity);
+          m.unlock(false);
+          return poisoned ? "poisoned" : "clean";
+        },
+      },
+      {
+        name: "late reap",
+        body(env) {
+          return reapThread(env.rt, env.data.h!, PoisonCause.Exited) === undefined ? "nothing to do" : "reaped";
+        },
+      },
+    ],
+    setup(rt, ids) {
+      const [w] = ids as [number, number];
+      const h = rt.allocateThread("H");
+      const m = newMutex(rt, "m", [h, w]);
+      reapThread(rt, h, PoisonCause.Exited);
+      lockAs(rt, m, h); // taken after its reaper ran
+      Atomics.store(rt.words, H_NEXT_SLOT_WORD, (h & (MAX_THREADS - 1)) - 1);
+      const n = rt.allocateThread("N");
+      // N died too, and its reaper stalled right after claiming it (no exit cause recorded yet).
+      const nBase = rt.threadBase(n & (MAX_THREADS - 1));
+      Atomics.store(rt.words, nBase + T_STATE, stateWord(n >>> 10, ThreadStatus.Dead));
+      hotSlots.push(n & (MAX_THREADS - 1));
+      return { m, h };
+    },
+    check: (run) =>
+      run.outcomes[0] === "poisoned" && run.outcomes[1] === "nothing to do" ? undefined : `outcomes: ${run.outcomes.join(", ")}`,
+  },
+  {
+    name: "condvar-notify-vs-wait",
+    description:
+      "a waiter checks a flag under the mutex and waits on the condvar; a notifier sets the flag under the mutex and " +
+      "notifies after releasing it: the waiter always sees the flag, with no re-check slice to rescue it",
+    slice: "raised",
+    preemptions: 2,
+    threads: [
+      {
+        name: "waiter",
+        body(env) {
+          const m = new RawMutex(env.rt, env.data.m!);
+          const cv = new RawCondvar(env.rt, env.data.cv!, env.data.waiterHolds!);
+          m.lock(Infinity);
+          // The order of sync/condvar.ts `#wait`: enter, release, sleep, take the mutex back, leave.
+          while (Atomics.load(env.shared, FLAG) === 0) {
+            cv.enter(env.data.m!);
+            m.unlock(false);
+            cv.sleep(Infinity, () => false);
+            m.lock(Infinity);
+            cv.leave(env.data.m!);
+          }
+          m.unlock(false);
+          return "saw the flag";
+        },
+      },
+      {
+        name: "notifier",
+        body(env) {
+          const m = new RawMutex(env.rt, env.data.m!);
+          const cv = new RawCondvar(env.rt, env.data.cv!, env.data.notifierHolds!);
+          m.lock(Infinity);
+          Atomics.store(env.shared, FLAG, 1);
+          m.unlock(false);
+          cv.notifyOne();
+          return "notified";
+        },
+      },
+    ],
+    setup(rt, ids) {
+      const [waiter, notifier] = ids as [number, number];
+      const m = newMutex(rt, "m", ids);
+      const cv = allocateObject(rt, ObjectKind.Condvar, "cv", undefined, 0);
+      const waiterHolds = holdsIndex(rt, countNew(rt, waiter, cv, keep({})));
+      Atomics.add(rt.words, rt.objectBase(cv) + objectFields.O_REFS, 1);
+      const notifierHolds = holdsIndex(rt, countNew(rt, notifier, cv, keep({})));
+      return { m, cv, waiterHolds, notifierHolds };
+    },
+    check: (run) => (run.outcomes[0] === "saw the flag" && run.outcomes[1] === "notified" ? undefined : `outcomes: ${run.outcomes.join(", ")}`),
+  },
+  {
+    name: "semaphore-holder-dies",
+    description:
+      "the only permit's holder dies (and is reaped) while a waiter spins, publishes and sleeps: the permit comes back " +
+      "and the waiter gets it, with no re-check slice to rescue it",
+    slice: "raised",
+    preemptions: 2,
+    threads: [
+      {
+        name: "holder",
+        mortal: true,
+        body(env) {
+          const sem = new RawSemaphore(env.rt, env.data.sem!);
+          sem.attach(env.data.holderHolds!);
+          sem.acquire(1, Infinity);
+          return env.hold();
+        },
+      },
+      {
+        name: "waiter",
+        body(env) {
+          const sem = new RawSemaphore(env.rt, env.data.sem!);
+          sem.attach(env.data.waiterHolds!);
+          sem.acquire(1, Infinity);
+          sem.release(1);
+          return "got the permit";
+        },
+      },
+      {
+        name: "reaper",
+        reaperOf: 0,
+        body(env) {
+          reapThread(env.rt, env.data.holder!, PoisonCause.Exited);
+          return "reaped";
+        },
+      },
+    ],
+    setup(rt, ids) {
+      const [holder, waiter] = ids as [number, number];
+      const sem = allocateObject(rt, ObjectKind.Semaphore, "sem", undefined, 0);
+      initSemaphore(rt, sem, 1);
+      const holderHolds = holdsIndex(rt, countNew(rt, holder, sem, keep({})));
+      Atomics.add(rt.words, rt.objectBase(sem) + objectFields.O_REFS, 1);
+      const waiterHolds = holdsIndex(rt, countNew(rt, waiter, sem, keep({})));
+      return { sem, holder, holderHolds, waiterHolds, semWord: rt.stateIndex(sem) };
+    },
+    check(run) {
+      if (run.outcomes[1] !== "got the permit") return `the waiter: ${run.outcomes[1]}`;
+      // Every permit is free at the end, except the one a holder still alive (holding for good) took.
+      const holderHas =
+        run.outcomes[0] === "holding" &&
+        run.trace.some((e) => e.thread === 0 && e.op === "compareExchange" && e.word === run.data.semWord && e.success && e.to === e.from! - 1);
+      const free = run.load(run.data.semWord!);
+      const expected = holderHas ? 0 : 1;
+      return free === expected ? undefined : `${free} permits free at the end, expected ${expected}`;
+    },
+  },
+  {
+    name: "rwlock-writer-preference",
+    description:
+      "R1 holds a read lock; a writer and a second reader arrive: no reader gets in while a writer waits, and when " +
+      "R1 leaves everyone gets through, with no re-check slice to rescue a lost wake-up",
+    slice: "raised",
+    preemptions: 2,
+    threads: [
+      {
+        name: "R1",
+        body(env) {
+          const rw = new RawRwLock(env.rt, env.data.rw!);
+          rw.holdsAt = env.data.r1Holds!;
+          rw.readUnlock();
+          return "released";
+        },
+      },
+      {
+        name: "writer",
+        body(env) {
+          const rw = new RawRwLock(env.rt, env.data.rw!);
+          rw.holdsAt = env.data.writerHolds!;
+          rw.write(Infinity);
+          rw.writeUnlock(false);
+          return "wrote";
+        },
+      },
+      {
+        name: "R2",
+        body(env) {
+          const rw = new RawRwLock(env.rt, env.data.rw!);
+          rw.holdsAt = env.data.r2Holds!;
+          rw.read(Infinity);
+          rw.readUnlock();
+          return "read";
+        },
+      },
+    ],
+    setup(rt, ids) {
+      const rw = allocateObject(rt, ObjectKind.RwLock, "rw", undefined, 0);
+      const holds = ids.map((id, i) => {
+        if (i > 0) Atomics.add(rt.words, rt.objectBase(rw) + objectFields.O_REFS, 1);
+        return holdsIndex(rt, countNew(rt, id, rw, keep({})));
+      });
+      Atomics.store(rt.words, rt.stateIndex(rw), 1); // R1's read hold
+      Atomics.store(rt.words, holds[0]!, 1);
+      return { rw, r1Holds: holds[0]!, writerHolds: holds[1]!, r2Holds: holds[2]!, rwWord: rt.stateIndex(rw) };
+    },
+    check(run) {
+      if (run.outcomes.join() !== "released,wrote,read") return `outcomes: ${run.outcomes.join(", ")}`;
+      // Writer preference: a read hold is never added while the writers-waiting bit is set.
+      const barged = run.trace.findIndex(
+        (e) =>
+          e.thread === 2 && e.op === "compareExchange" && e.word === run.data.rwWord && e.success &&
+          (e.to! & RW_MASK) === (e.from! & RW_MASK) + 1 && (e.from! & WRITERS_WAITING) !== 0,
+      );
+      return barged < 0 ? undefined : `R2 took a read hold while a writer was waiting (step ${barged + 1})`;
+    },
+  },
+  {
+    name: "channel-disconnect",
+    description:
+      "a receiver waits on an empty channel while the only sender's thread dies and is reaped (its Sender count " +
+      "goes, the channel is marked senders-gone): the receiver always ends with DISCONNECTED, no slice",
+    slice: "raised",
+    preemptions: 2,
+    reclaims: true,
+    threads: [
+      {
+        name: "sender",
+        mortal: true,
+        body(env) {
+          return env.hold();
+        },
+      },
+      {
+        name: "receiver",
+        body(env) {
+          const raw = new RawChannel(env.rt, env.data.channel!, env.extras[0]!, env.me);
+          // As sync/channel.ts recv: parkOn(new RecvWait(raw, core), WaitKind.Recv, timeout).
+          const pos = parkOn(new RecvWait(raw, { closed: false }), WaitKind.Recv, Infinity);
+          return pos === DISCONNECTED ? "disconnected" : `received at ${pos}`;
+        },
+      },
+      {
+        name: "reaper",
+        reaperOf: 0,
+        body(env) {
+          reapThread(env.rt, env.data.sender!, PoisonCause.Exited);
+          return "reaped";
+        },
+      },
+    ],
+    setup(rt, ids) {
+      const [sender, receiver] = ids as [number, number];
+      // As sync/channel.ts create(), with the sides counted by the two threads.
+      const data = new SharedArrayBuffer(ringBytes(1, 8));
+      initRing(data, 1, 1, 8);
+      extraBuffers.push(data);
+      const channel = allocateObject(rt, ObjectKind.Channel, "ch", undefined, 0);
+      Atomics.add(rt.words, rt.objectBase(channel) + objectFields.O_REFS, 1); // one count for each side's link
+      const generation = generationOfObject(rt, channel);
+      const [senderSide, receiverSide] = [ObjectKind.ChannelSender, ObjectKind.ChannelReceiver].map((kind) => {
+        const id = allocateObject(rt, kind, "ch", undefined, 0);
+        Atomics.store(rt.words, rt.objectBase(id) + S_CHANNEL_GENERATION, generation);
+        Atomics.store(rt.words, rt.objectBase(id) + S_CHANNEL, channel + 1);
+        return id;
+      }) as [number, number];
+      countNew(rt, sender, senderSide, keep({}));
+      countNew(rt, receiver, receiverSide, keep({}));
+      return { channel, sender };
+    },
+    check: (run) => (run.outcomes[1] === "disconnected" ? undefined : `the receiver: ${run.outcomes[1]}`),
+  },
+  {
+    name: "transaction-wound",
+    description:
+      "two wound-wait transactions take the same two mutexes in opposite orders (the real transaction(), tx.lock, " +
+      "Mutex): both finish, the older one never rolls back (a wound may race the younger one's sleep)",
+    slice: "raised",
+    preemptions: 2,
+    maxTimeouts: 10,
+    threads: [
+      { name: "T1", body: (env) => runTransaction(env, 0, 1) },
+      { name: "T2", body: (env) => runTransaction(env, 1, 0) },
+    ],
+    setup(rt) {
+      const ids: Record<string, number> = {};
+      for (const name of ["a", "b"]) {
+        const tag = newDataTag();
+        const views = allocateDataViews(i32, tag);
+        const id = allocateObject(rt, ObjectKind.Mutex, name, undefined, tag);
+        Atomics.add(rt.words, rt.objectBase(id) + objectFields.O_REFS, 1); // one count for each thread (retained)
+        extraBuffers.push(views.buffer);
+        ids[name] = id;
+      }
+      return ids;
+    },
+    init(env) {
+      // Each thread revives the two Mutex objects from their records, as receiving their handles would.
+      const kind = shareableNamed("Mutex")!;
+      return [env.data.a!, env.data.b!].map((id, k) => {
+        const parts = { data: env.extras[k]!, layout: i32.describe() };
+        kind.checkParts(env.rt, id, parts);
+        return kind.fromHandle(env.rt, id, parts, true);
+      });
+    },
+    check(run) {
+      if (!run.outcomes.every((o) => o.startsWith("ran "))) return `outcomes: ${run.outcomes.join(", ")}`;
+      const older = run.txnTicket(0) < run.txnTicket(1) ? 0 : 1;
+      return run.outcomes[older] === "ran 1 time" ? undefined : `the older transaction (thread ${older}) rolled back: ${run.outcomes[older]}`;
+    },
+  },
+];
+
+/** Run in the scheduler: a fresh runtime for `scenario`, its threads allocated, its objects made. */
+export function createModel(scenario: Scenario): {
+  rtBuffer: SharedArrayBuffer;
+  ids: number[];
+  data: Record<string, number>;
+  cold: Uint8Array;
+  labels: Record<number, string>;
+  extras: SharedArrayBuffer[];
+} {
+  extraBuffers = [];
+  hotSlots.length = 0;
+  settings.stallWarnMs = 0; // the virtual clock jumps: no stall reports
+  const rt = Runtime.create(16);
+  storeSettings(rt);
+  const ids = scenario.threads.map((t) => rt.allocateThread(t.name));
+  const data = scenario.setup(rt, ids);
+  // A setup may run a thread under another id than the one allocated for it (`thread<t>`).
+  ids.forEach((_, t) => {
+    if (data[`thread${t}`] !== undefined) ids[t] = data[`thread${t}`]!;
+  });
+  setParkSliceMs(rt, scenario.slice === "raised" ? 1e9 : 0);
+  // Words no scenario thread writes: everything but the scenario threads' records, the scenario objects' mutable
+  // words, the header's counters and free lists, and the arena. Loads of them run without a scheduling point (they
+  // commute with everything); the checker fails any interleaving that writes one, so the list cannot silently lie.
+  const cold = new Uint8Array(rt.words.length).fill(1);
+  const hot = (from: number, to: number): void => void cold.fill(0, from, to);
+  // The header: every word but the constants (magic, version, id, sizes), the object count and the settings.
+  hot(0, HEADER_WORDS);
+  for (const constant of [0, 1, 2, 3, 4, 5, 7, 8, H_PARK_SLICE_MS]) cold[constant] = 1;
+  for (const slot of [...ids.map((id) => id & (MAX_THREADS - 1)), ...hotSlots]) hot(rt.threadBase(slot), rt.threadBase(slot) + THREAD_RECORD_WORDS);
+  for (let id = 0; id < rt.objectCount(); id++) {
+    const base = rt.objectBase(id);
+    hot(base, base + OBJECT_RECORD_WORDS);
+    if (!scenario.reclaims) for (const readOnly of [objectFields.O_KIND, objectFields.O_NAME, objectFields.O_LEVEL]) cold[base + readOnly] = 1;
+  }
+  for (let entry = 0; entry < rt.refSlots; entry++) {
+    const index = rt.refsBase + entry * 3;
+    if (rt.words[index] !== 0) hot(index, index + 3);
+  }
+  const labels: Record<number, string> = {};
+  const tFields = Object.entries(threadFields).filter(([k, v]) => /^T_[A-Z0-9_]+$/.test(k) && typeof v === "number");
+  const threadLabels: Array<[number, string]> = [
+    ...ids.map((id, t): [number, string] => [id & (MAX_THREADS - 1), scenario.threads[t]!.name]),
+    ...hotSlots.map((slot): [number, string] => [slot, `slot${slot}`]),
+  ];
+  for (const [slot, name] of threadLabels) {
+    const base = rt.threadBase(slot);
+    for (const [k, v] of tFields) {
+      const word = k.endsWith("_I64") ? base + 2 * (v as number) : base + (v as number);
+      labels[word] = `${name}.${k.replace(/^T_/, "").replace(/_I64$/, "")}`;
+    }
+  }
+  const oFields = Object.entries(objectFields).filter(([k, v]) => /^O_[A-Z0-9_]+$/.test(k) && typeof v === "number");
+  for (let id = 0; id < rt.objectCount(); id++) {
+    const name = rt.objectName(id);
+    const base = rt.objectBase(id);
+    for (let k = 0; k < OBJECT_RECORD_WORDS; k++) labels[base + k] = `${name}.word${k}`;
+    for (const [k, v] of oFields) if ((v as number) < OBJECT_RECORD_WORDS) labels[base + (v as number)] = `${name}.${k.replace(/^O_/, "")}`;
+  }
+  labels[2 * H_WAIT_TICKETS_I64] = "ticketCounter";
+  labels[H_PARK_SLICE_MS] = "parkSliceMs";
+  labels[2 * H_TXN_TICKETS_I64] = "transactionTicketCounter";
+  return { rtBuffer: rt.buffer, ids, data, cold, labels, extras: extraBuffers };
+}
+
+/** Run in a simulated thread: joins the scenario's runtime as thread `id`. */
+export function joinModelRuntime(buffer: SharedArrayBuffer, id: number): Runtime {
+  settings.stallWarnMs = 0;
+  return joinRuntime(buffer, id);
+}
+
+const HEADER_WORDS = 64;
+const H_NEXT_SLOT_WORD = 9;
+
+/** Run in the scheduler after an interleaving: whether thread `id` is alive in the runtime in `buffer`. */
+export function aliveIn(buffer: SharedArrayBuffer, id: number): boolean {
+  return Runtime.attach(buffer).isAlive(id);
+}
+
+export const TXN_TICKET_WORD = 2 * H_TXN_TICKETS_I64;
+export const TICKET_WORD = 2 * H_WAIT_TICKETS_I64;
