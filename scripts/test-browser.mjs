@@ -19,6 +19,7 @@ const partTimeoutMs = Number(process.env.PART_TIMEOUT_MS ?? 90_000);
 
 function skip(reason) {
   console.log(`browser tests skipped: ${reason}`);
+  console.log("# pass 0\n# fail 0\n# skipped 1"); // the counts scripts/test-runtimes.mjs reads
   process.exit(0);
 }
 
@@ -167,4 +168,5 @@ try {
   rmSync(out, { recursive: true, force: true });
 }
 console.log(`browser (Chromium ${version}): ${passed}/${parts.length} parts passed${failed.length ? `; failed: ${failed.join(", ")}` : ""}`);
+console.log(`# pass ${passed}\n# fail ${parts.length - passed}`); // the counts scripts/test-runtimes.mjs reads
 process.exit(failed.length ? 1 : 0);
