@@ -443,7 +443,7 @@ export class RwLock<T> implements SharedObject {
   withWrite<R>(fn: (guard: RwLockWriteGuard<T>) => R, options?: LockOptions): R {
     if (typeof fn !== "function") throw new TypeError(`threadsafe: withWrite(fn): fn must be a function, got ${describe(fn)}`);
     const guard = options === undefined ? this.write() : acquireBlocking(this.#core.writing, timeoutOf(options, "withWrite"));
-    return runWithGuard(guard, fn, poisonWriteGuard, `RwLock "${this.name}": withWrite(fn)`, "rwlock.withWriteAsync(fn)");
+    return runWithGuard(guard, fn, poisonWriteGuard, "RwLock", this.name, "withWrite(fn)", "rwlock.withWriteAsync(fn)");
   }
 
   /** Like `withRead`, for async callbacks: awaits a read lock without blocking, awaits `fn`, then releases. */
