@@ -75,6 +75,12 @@ export class RawMutex {
   readonly index: number;
   /** Index of the count of waits in progress (A_PARKERS). */
   readonly parkers: number;
+  /**
+   * The word of this lock held by this thread, uncontended and unpoisoned. Computed once: a thread's id never
+   * changes (runtime/current.ts), and V8 keeps imported module bindings in cells, so computing it on each lock and
+   * unlock cost three cell loads, their checks and a shift (docs/measurements.md §13).
+   */
+  readonly #mine: number;
 
   constructor(rt: Runtime, id: number) {
     this.rt = rt;
@@ -82,11 +88,13 @@ export class RawMutex {
     this.words = rt.words;
     this.index = rt.stateIndex(id);
     this.parkers = rt.objectBase(id) + O_AUX + A_PARKERS;
+    if (currentThreadId === 0) throw new Error("threadsafe: internal: a RawMutex was made before this thread joined its runtime");
+    this.#mine = heldWord(currentThreadId);
   }
 
   /** The fast path: takes a free, unpoisoned lock with one compare-and-swap. */
   tryLockFast(): boolean {
-    return Atomics.compareExchange(this.words, this.index, FREE, (currentThreadId << OWNER_SHIFT) | LOCKED) === FREE;
+    return Atomics.compareExchange(this.words, this.index, FREE, this.#mine) === FREE;
   }
 
   /** Takes the lock if it is free right now (poisoned or not). Never blocks. */
@@ -164,7 +172,7 @@ export class RawMutex {
       this.unlockSlow(true, Atomics.load(this.words, this.index));
       return;
     }
-    const held = (currentThreadId << OWNER_SHIFT) | LOCKED;
+    const held = this.#mine;
     const seen = Atomics.compareExchange(this.words, this.index, held, FREE);
     if (seen !== held) this.unlockSlow(false, seen); // contended or poisoned: the CAS told us the word
   }
