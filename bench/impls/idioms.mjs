@@ -70,12 +70,13 @@ async function usingTsx() {
   } catch (e) {
     throw new Unavailable(`tsx not installed (npm install): ${e?.message ?? e}`);
   }
-  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const { mkdirSync, rmSync, writeFileSync } = await import('node:fs');
   const dir = new URL('../../.bench-tmp/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   const file = new URL(`using-tsx-${process.pid}.ts`, dir);
   writeFileSync(file, USING_SOURCE.replace('(m, n)', '(m: { lock(): { value: number } & Disposable }, n: number)'));
   const mod = await api.tsImport(file.href, import.meta.url);
+  rmSync(file, { force: true });
   const version = createRequire(import.meta.url)('tsx/package.json').version;
   return { mod, how: `\`using\` in a .ts file run by tsx ${version} (its esbuild, target: the running Node)` };
 }
