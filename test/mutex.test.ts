@@ -273,3 +273,39 @@ test("bad writes leave the old value intact", { timeout: 10_000 }, () => {
   assert.throws(() => m.lock({ timeout: Number.NaN }), RangeError);
   assert.throws(() => m.lock({ timeout: "1" as never }), TypeError);
 });
+
+test("withAsync on a free lock: a plain callback runs at once and releases before the promise settles; an async one holds until it settles; a throw or rejection poisons", { timeout: 10_000 }, async () => {
+  const m = new Mutex(i32, 0, { name: "with-async" });
+  let seen: MutexGuard<number> | undefined;
+  const plain = m.withAsync((g) => {
+    seen = g;
+    g.value += 1;
+    return g.value;
+  });
+  assert.ok(seen, "the callback ran during the call");
+  assert.equal(seen.held, false, "released before withAsync returned");
+  const again = m.tryLock();
+  assert.ok(again, "the lock is free again");
+  again.unlock();
+  assert.equal(await plain, 1);
+
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const pending = m.withAsync(async (g) => {
+    await gate;
+    g.value += 1;
+    return g.value;
+  });
+  assert.equal(m.tryLock(), undefined, "held while the async callback is pending");
+  release();
+  assert.equal(await pending, 2);
+  assert.equal(m.get(), 2);
+
+  await assert.rejects(m.withAsync(() => { throw new Error("sync boom"); }), /sync boom/);
+  assert.equal(m.isPoisoned(), true, "a throwing callback poisons");
+  m.clearPoison();
+  await assert.rejects(m.withAsync(async () => { throw new Error("async boom"); }), /async boom/);
+  assert.equal(m.isPoisoned(), true, "a rejecting callback poisons");
+  m.clearPoison();
+  assert.equal(m.get(), 2);
+});

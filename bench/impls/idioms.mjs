@@ -48,6 +48,39 @@ async function usingLoop(native) {
   return { mod: await importSource(code), how: `\`using\` lowered by esbuild ${esbuildVersion()} (target node20: try/finally + its __using/__callDispose helpers)` };
 }
 
+// `using` compiled by tsc (target ES2022: its __addDisposableResource/__disposeResources helpers, an env object per
+// block) and by tsx as a user running a .ts file would (tsx compiles with esbuild for the running Node: lowered on
+// Node 20, as the esbuild row; whatever esbuild decides for newer Nodes).
+async function usingTsc() {
+  let ts;
+  try {
+    ts = (await import('typescript')).default;
+  } catch (e) {
+    throw new Unavailable(`typescript not installed (npm install): ${e?.message ?? e}`);
+  }
+  const { outputText } = ts.transpileModule(USING_SOURCE, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } });
+  if (/\busing\s+g\b/.test(outputText)) throw new Error('tsc left `using` in its ES2022 output');
+  return { mod: await importSource(outputText), how: `\`using\` lowered by tsc ${ts.version} (target ES2022: __addDisposableResource/__disposeResources)` };
+}
+
+async function usingTsx() {
+  let api;
+  try {
+    api = await import('tsx/esm/api');
+  } catch (e) {
+    throw new Unavailable(`tsx not installed (npm install): ${e?.message ?? e}`);
+  }
+  const { mkdirSync, rmSync, writeFileSync } = await import('node:fs');
+  const dir = new URL('../../.bench-tmp/', import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  const file = new URL(`using-tsx-${process.pid}.ts`, dir);
+  writeFileSync(file, USING_SOURCE.replace('(m, n)', '(m: { lock(): { value: number } & Disposable }, n: number)'));
+  const mod = await api.tsImport(file.href, import.meta.url);
+  rmSync(file, { force: true });
+  const version = createRequire(import.meta.url)('tsx/package.json').version;
+  return { mod, how: `\`using\` in a .ts file run by tsx ${version} (its esbuild, target: the running Node)` };
+}
+
 /** { loop(n), note } for one idiom on mutex `m` (a Mutex<i32>). */
 export async function idiomLoop(variant, m, who) {
   const proto = Object.getPrototypeOf(m);
@@ -79,12 +112,14 @@ export async function idiomLoop(variant, m, who) {
       };
     }
     case 'using':
+    case 'using-tsc':
+    case 'using-tsx':
     case 'using-native': {
       const g = m.lock();
       const disposable = typeof g[Symbol.dispose] === 'function';
       g.unlock();
       if (!disposable) throw new Unavailable(`${who}: the guard has no [Symbol.dispose] in this build`);
-      const { mod, how } = await usingLoop(variant === 'using-native');
+      const { mod, how } = variant === 'using-tsc' ? await usingTsc() : variant === 'using-tsx' ? await usingTsx() : await usingLoop(variant === 'using-native');
       return { loop: (n) => mod.loop(m, n), note: `\`using g = m.lock(); g.value += 1;\`: ${how}` };
     }
     default:

@@ -11,10 +11,12 @@ export const CASES = [
     quickOps: 100_000,
     floor: 'raw-futex',
     // `threadsafe` is `lock()`/`unlock()` (the goal row); the variants are the other idioms (impls/idioms.mjs).
-    impls: ['raw-futex', 'raw-adaptive', 'atomics-add', 'threadsafe', 'threadsafe:with', 'threadsafe:using', 'threadsafe:using-native', 'threadsafe:withAsync', 'multithreading', 'atomics-mutex'],
+    impls: ['raw-futex', 'raw-adaptive', 'atomics-add', 'threadsafe', 'threadsafe:with', 'threadsafe:using', 'threadsafe:using-tsc', 'threadsafe:using-tsx', 'threadsafe:using-native', 'threadsafe:withAsync', 'multithreading', 'atomics-mutex'],
     variants: {
       with: '`m.with(fn)`',
       using: '`using g = m.lock()` (esbuild, node20)',
+      'using-tsc': '`using g = m.lock()` (tsc, ES2022)',
+      'using-tsx': '`using g = m.lock()` (tsx)',
       'using-native': '`using g = m.lock()` (native)',
       withAsync: '`await m.withAsync(fn)`',
     },

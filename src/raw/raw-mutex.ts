@@ -16,11 +16,23 @@
  * - Fast path: one compare-and-swap from 0 to "held by me". No allocation, no clock, no stack.
  * - Slow path: a short bounded spin, then parking (parking/park.ts) until a claim succeeds.
  * - Unlock notifies only when the word says a waiter may exist.
+ *
+ * | word | meaning |
+ * |---|---|
+ * | O_STATE | the lock word above |
+ * | O_AUX + 0 (A_PARKERS) | waits in progress past the spin (counted before they mark the word CONTENDED) |
+ *
+ * A waiter that takes the lock after a wake marks it CONTENDED only while other waits are counted. Drepper's
+ * protocol marks it CONTENDED always (it cannot know), and so does Rust's: then the next unlock notifies nobody,
+ * and, worse, a thread that finds the word CONTENDED parks at once instead of spinning, so two busy threads
+ * stay in a sleep/wake convoy (measured: 2 workers × 1,000,000, 2× the ns/op of a lock that re-takes the word
+ * as plain LOCKED). A woken waiter also spins before it marks the word again (as Rust's does): the thread that
+ * woke it usually takes the lock again at once and holds it for a few ns only.
  */
 
 import { currentThreadId } from "../runtime/current.js";
 import { ObjectKind, WaitKind, registerKind } from "../runtime/kinds.js";
-import { PoisonCause } from "../runtime/objects.js";
+import { O_AUX, PoisonCause } from "../runtime/objects.js";
 import { clearPoisonRecord, poisonDetails, recordPoison, type PoisonDetails } from "../runtime/poison.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { selfDeadlockError } from "../deadlock/report.js";
@@ -43,6 +55,8 @@ export function heldWord(id: number): number {
 
 /** Spins before parking: measured best on 2 cores at ≤100 (docs/measurements.md). */
 const SPIN_LIMIT = 100;
+/** Offset from O_AUX of the count of waits in progress (see the table above). */
+const A_PARKERS = 0;
 
 /** What `attempt` returns when it took the lock: plain, or poisoned. */
 const TOOK = 0;
@@ -55,24 +69,33 @@ export type Acquired = (typeof Acquired)[keyof typeof Acquired];
 export type { PoisonDetails };
 
 /** One Mutex of the runtime's object table, operated on from this thread. */
-export class RawMutex implements Parkable {
+export class RawMutex {
   readonly rt: Runtime;
   readonly id: number;
   readonly words: Int32Array;
   readonly index: number;
-  /** The word `attempt` last asked the parker to sleep on. */
-  expected = 0;
+  /** Index of the count of waits in progress (A_PARKERS). */
+  readonly parkers: number;
+  /**
+   * The word of this lock held by this thread, uncontended and unpoisoned. Computed once: a thread's id never
+   * changes (runtime/current.ts), and V8 keeps imported module bindings in cells, so computing it on each lock and
+   * unlock cost three cell loads, their checks and a shift (docs/measurements.md §13).
+   */
+  readonly #mine: number;
 
   constructor(rt: Runtime, id: number) {
     this.rt = rt;
     this.id = id;
     this.words = rt.words;
     this.index = rt.stateIndex(id);
+    this.parkers = rt.objectBase(id) + O_AUX + A_PARKERS;
+    if (currentThreadId === 0) throw new Error("threadsafe: internal: a RawMutex was made before this thread joined its runtime");
+    this.#mine = heldWord(currentThreadId);
   }
 
   /** The fast path: takes a free, unpoisoned lock with one compare-and-swap. */
   tryLockFast(): boolean {
-    return Atomics.compareExchange(this.words, this.index, FREE, (currentThreadId << OWNER_SHIFT) | LOCKED) === FREE;
+    return Atomics.compareExchange(this.words, this.index, FREE, this.#mine) === FREE;
   }
 
   /** Takes the lock if it is free right now (poisoned or not). Never blocks. */
@@ -97,30 +120,10 @@ export class RawMutex implements Parkable {
     return Atomics.load(this.words, this.index) >>> OWNER_SHIFT;
   }
 
-  /** Takes a free lock as a woken waiter would: marked contended, since others may still be parked. */
-  private claim(word: number, contended: boolean): boolean {
+  /** Takes a free lock (`word`) for this thread, marked CONTENDED or LOCKED, keeping its poison bit. */
+  claim(word: number, contended: boolean): boolean {
     const target = (currentThreadId << OWNER_SHIFT) | (contended ? CONTENDED : LOCKED) | (word & POISONED);
     return Atomics.compareExchange(this.words, this.index, word, target) === word;
-  }
-
-  /** One step of a parked wait (see Parkable): take the lock if free, else mark it contended and sleep on that. */
-  attempt(): number {
-    for (;;) {
-      const word = Atomics.load(this.words, this.index);
-      if ((word & STATE_MASK) === FREE) {
-        if (this.claim(word, true)) return word & POISONED ? TOOK_POISONED : TOOK;
-        continue;
-      }
-      if ((word & STATE_MASK) === CONTENDED) {
-        this.expected = word;
-        return PARKED;
-      }
-      const contended = (word & ~STATE_MASK) | CONTENDED;
-      if (Atomics.compareExchange(this.words, this.index, word, contended) === word) {
-        this.expected = contended;
-        return PARKED;
-      }
-    }
   }
 
   /**
@@ -140,7 +143,12 @@ export class RawMutex implements Parkable {
       pause();
     }
     if (this.heldByMe()) throw selfDeadlockError(this.rt, currentThreadId, this.id);
-    return park(this, WaitKind.Lock, timeoutMs, onPark, interrupted) === TOOK_POISONED;
+    const wait = new MutexWait(this, true);
+    try {
+      return park(wait, WaitKind.Lock, timeoutMs, onPark, interrupted) === TOOK_POISONED;
+    } finally {
+      wait.leave();
+    }
   }
 
   /**
@@ -151,7 +159,12 @@ export class RawMutex implements Parkable {
     if (signal?.aborted) throw signal.reason;
     const immediate = this.tryLock(); // a free lock needs no keep-alive, no published wait, no contended mark
     if (immediate !== Acquired.No) return immediate === Acquired.Poisoned;
-    return (await parkAsync(this, WaitKind.Lock, timeoutMs, signal)) === TOOK_POISONED;
+    const wait = new MutexWait(this, false);
+    try {
+      return (await parkAsync(wait, WaitKind.Lock, timeoutMs, signal)) === TOOK_POISONED;
+    } finally {
+      wait.leave();
+    }
   }
 
   /** Releases the lock, held by this thread; with `poison`, marks it poisoned first. */
@@ -160,7 +173,7 @@ export class RawMutex implements Parkable {
       this.unlockSlow(true, Atomics.load(this.words, this.index));
       return;
     }
-    const held = (currentThreadId << OWNER_SHIFT) | LOCKED;
+    const held = this.#mine;
     const seen = Atomics.compareExchange(this.words, this.index, held, FREE);
     if (seen !== held) this.unlockSlow(false, seen); // contended or poisoned: the CAS told us the word
   }
@@ -205,6 +218,79 @@ export class RawMutex implements Parkable {
   /** How the lock came to be poisoned (valid while it is poisoned). */
   poisonDetails(): PoisonDetails {
     return poisonDetails(this.rt, this.id);
+  }
+}
+
+/** One wait for a RawMutex past its spin, as parking drives it (one per wait: async waits of a thread overlap). */
+class MutexWait implements Parkable {
+  readonly rt: Runtime;
+  readonly id: number;
+  readonly words: Int32Array;
+  readonly index: number;
+  /** The word `attempt` last asked the parker to sleep on. */
+  expected = 0;
+  readonly #raw: RawMutex;
+  /** Whether this wait is counted in A_PARKERS. */
+  #counted = false;
+  /** Whether to spin before marking the word again after a wake (blocking waits; an async one must not stall its loop). */
+  #spin = false;
+  readonly #spins: boolean;
+
+  constructor(raw: RawMutex, spins: boolean) {
+    this.#raw = raw;
+    this.rt = raw.rt;
+    this.id = raw.id;
+    this.words = raw.words;
+    this.index = raw.index;
+    this.#spins = spins;
+  }
+
+  /** One step of a parked wait (see Parkable): take the lock if free, else mark it contended and sleep on that. */
+  attempt(): number {
+    const { words, index } = this;
+    const spin = this.#spin;
+    this.#spin = this.#spins; // the first attempt follows lock()'s own spin; every later one follows a sleep
+    for (let spun = spin ? 0 : SPIN_LIMIT; ; ) {
+      const word = Atomics.load(words, index);
+      if ((word & STATE_MASK) === FREE) {
+        // CONTENDED only while other waits are counted: one of them may be asleep and needs the unlock's notify.
+        const others = Atomics.load(words, this.#raw.parkers) - (this.#counted ? 1 : 0);
+        if (this.#raw.claim(word, others > 0)) {
+          this.leave();
+          return word & POISONED ? TOOK_POISONED : TOOK;
+        }
+        continue;
+      }
+      if ((word & STATE_MASK) === LOCKED && spun < SPIN_LIMIT) {
+        // Held by a running thread that no one waits for: it will usually release within a few ns.
+        spun++;
+        pause();
+        continue;
+      }
+      if (!this.#counted) {
+        // Counted before the word is marked: a waiter that takes the lock meanwhile then keeps it CONTENDED.
+        Atomics.add(words, this.#raw.parkers, 1);
+        this.#counted = true;
+        continue;
+      }
+      if ((word & STATE_MASK) === CONTENDED) {
+        this.expected = word;
+        return PARKED;
+      }
+      const contended = (word & ~STATE_MASK) | CONTENDED;
+      if (Atomics.compareExchange(words, index, word, contended) === word) {
+        this.expected = contended;
+        return PARKED;
+      }
+    }
+  }
+
+  /** Ends this wait's count (it took the lock, or gave up: timeout, deadlock, abort). */
+  leave(): void {
+    if (this.#counted) {
+      this.#counted = false;
+      Atomics.sub(this.words, this.#raw.parkers, 1);
+    }
   }
 }
 

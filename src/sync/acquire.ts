@@ -144,9 +144,18 @@ export async function acquireAsync<G extends ReleasableGuard>(core: LockCore<G>,
  * Runs `fn` with `guard` (the body of `with`-style methods), then releases the guard. If `fn` throws, the guard is
  * released poisoned (`poison`), as a panic poisons a Rust lock, and the error propagates. If `fn` returns a promise,
  * its critical section would go on past an `await` without the lock: the guard is released poisoned and a TypeError
- * says to use `asyncTwin`.
+ * says to use `asyncTwin`. The message's parts (`kind "name": call`) are joined only then: building it on every
+ * call cost a string allocation per `with`.
  */
-export function runWithGuard<G extends ReleasableGuard, R>(guard: G, fn: (guard: G) => R, poison: (guard: G) => void, call: string, asyncTwin: string): R {
+export function runWithGuard<G extends ReleasableGuard, R>(
+  guard: G,
+  fn: (guard: G) => R,
+  poison: (guard: G) => void,
+  kind: string,
+  name: string,
+  call: string,
+  asyncTwin: string,
+): R {
   let result: R;
   try {
     result = fn(guard);
@@ -158,7 +167,7 @@ export function runWithGuard<G extends ReleasableGuard, R>(guard: G, fn: (guard:
     poison(guard);
     void Promise.resolve(result).catch(() => {});
     throw new TypeError(
-      `threadsafe: ${call} got an async fn, which would keep running after the lock is released; use "await ${asyncTwin}". ` +
+      `threadsafe: ${kind} "${name}": ${call} got an async fn, which would keep running after the lock is released; use "await ${asyncTwin}". ` +
         `The lock was poisoned.`,
     );
   }
@@ -166,11 +175,15 @@ export function runWithGuard<G extends ReleasableGuard, R>(guard: G, fn: (guard:
   return result;
 }
 
-/** `runWithGuard` for async callbacks: awaits `fn`, then releases the guard (poisoned if `fn` threw or rejected). */
+/**
+ * `runWithGuard` for async callbacks: awaits `fn`, then releases the guard (poisoned if `fn` threw or rejected).
+ * A callback that returns a plain value is not awaited: the guard is released before this returns.
+ */
 export async function runWithGuardAsync<G extends ReleasableGuard, R>(guard: G, fn: (guard: G) => R | PromiseLike<R>, poison: (guard: G) => void): Promise<R> {
   let result: R;
   try {
-    result = await fn(guard);
+    const returned = fn(guard);
+    result = isThenable(returned) ? await returned : returned;
   } catch (error) {
     poison(guard);
     throw error;

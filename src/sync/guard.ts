@@ -53,24 +53,29 @@ export let guardForWait: <T>(guard: MutexGuard<T>, step: "core" | "release" | "r
  * } // released here, even if the block throws
  */
 export class MutexGuard<T> implements Disposable, Liveness {
+  // Two fields and no private methods: a private method gives every instance a brand slot and every call a brand
+  // check, and this object is allocated by every lock() (docs/measurements.md, "the guard").
   readonly #core: MutexCore<T>;
-  #held = true;
+  #held: boolean;
 
   /** @internal Guards come from `Mutex.lock()` and its siblings. */
   constructor(token: typeof guardToken, core: MutexCore<T>) {
     if (token !== guardToken) throw new TypeError("threadsafe: a MutexGuard comes from mutex.lock(); it cannot be constructed");
     this.#core = core;
+    this.#held = true;
   }
 
   /** The protected value (a live view for `struct` and `array` layouts). */
   get value(): T {
-    if (!this.#held) throw this.#released("read value through");
-    return this.#core.layout.read(this.#core.views, DATA_OFFSET, this);
+    const core = this.#core;
+    if (!this.#held) throw releasedError(core, "read value through");
+    return core.layout.read(core.views, DATA_OFFSET, this);
   }
 
   set value(value: Assignable<T>) {
-    if (!this.#held) throw this.#released("write value through");
-    this.#core.layout.write(this.#core.views, DATA_OFFSET, value as T);
+    const core = this.#core;
+    if (!this.#held) throw releasedError(core, "write value through");
+    core.layout.write(core.views, DATA_OFFSET, value as T);
   }
 
   /** The name of the mutex this guard holds. */
@@ -92,14 +97,14 @@ export class MutexGuard<T> implements Disposable, Liveness {
       throw new Error(`threadsafe: unlock() called twice on a guard of Mutex "${this.#core.name}"; it was already released`);
     }
     this.#held = false;
-    this.#release(false);
+    release(this.#core, false);
   }
 
   /** Releases the mutex if this guard still holds it; what `using` calls at the end of the block. */
   [Symbol.dispose](): void {
     if (this.#held) {
       this.#held = false;
-      this.#release(false);
+      release(this.#core, false);
     }
   }
 
@@ -107,7 +112,7 @@ export class MutexGuard<T> implements Disposable, Liveness {
     unlockPoisoned = (guard) => {
       if (guard.#held) {
         guard.#held = false;
-        guard.#release(true);
+        release(guard.#core, true);
       }
     };
   }
@@ -118,10 +123,10 @@ export class MutexGuard<T> implements Disposable, Liveness {
       if (step === "reheld") {
         guard.#held = true;
       } else if (!guard.#held) {
-        throw guard.#released("wait on a Condvar with");
+        throw releasedError(guard.#core, "wait on a Condvar with");
       } else if (step === "release") {
         guard.#held = false;
-        guard.#release(false);
+        release(guard.#core, false);
       }
       return guard.#core;
     };
@@ -129,7 +134,7 @@ export class MutexGuard<T> implements Disposable, Liveness {
 
   /** Throws if this guard was released: views of `struct`/`array` values call it on every access. */
   assertLive(): void {
-    if (!this.#held) throw this.#released("use a view of");
+    if (!this.#held) throw releasedError(this.#core, "use a view of");
   }
 
   /**
@@ -138,17 +143,17 @@ export class MutexGuard<T> implements Disposable, Liveness {
    * catch. Prefer `value` unless you measured that the copy matters.
    */
   unsafeBytes(): Uint8Array {
-    if (!this.#held) throw this.#released("take bytes through");
+    if (!this.#held) throw releasedError(this.#core, "take bytes through");
     return new Uint8Array(this.#core.views.buffer, DATA_OFFSET, this.#core.layout.size);
   }
+}
 
-  #release(poison: boolean): void {
-    const core = this.#core;
-    if (anyTracked) released(core.raw.rt, core.raw.id);
-    core.raw.unlock(poison);
-  }
+/** Releases a hold of `core`'s mutex (the guard has already marked itself released). */
+function release<T>(core: MutexCore<T>, poison: boolean): void {
+  if (anyTracked) released(core.raw.rt, core.raw.id);
+  core.raw.unlock(poison);
+}
 
-  #released(action: string): Error {
-    return new Error(`threadsafe: cannot ${action} a guard of Mutex "${this.#core.name}" after it was unlocked`);
-  }
+function releasedError<T>(core: MutexCore<T>, action: string): Error {
+  return new Error(`threadsafe: cannot ${action} a guard of Mutex "${core.name}" after it was unlocked`);
 }

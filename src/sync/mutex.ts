@@ -138,12 +138,29 @@ export class Mutex<T> implements SharedObject {
    */
   with<R>(fn: (guard: MutexGuard<T>) => R, options?: LockOptions): R {
     if (typeof fn !== "function") throw new TypeError(`threadsafe: with(fn): fn must be a function, got ${describe(fn)}`);
-    return runWithGuard(this.#lockFor(options, "with"), fn, poisonGuard, `Mutex "${this.name}": with(fn)`, "mutex.withAsync(fn)");
+    const core = this.#core;
+    const guard =
+      options === undefined && !tracking && core.level === undefined && core.raw.tryLockFast()
+        ? new MutexGuard(guardToken, core)
+        : this.#lockFor(options, "with");
+    return runWithGuard(guard, fn, poisonGuard, "Mutex", this.name, "with(fn)", "mutex.withAsync(fn)");
   }
 
   /** Like `with`, for async callbacks: awaits the lock without blocking, awaits `fn`, then unlocks. */
-  async withAsync<R>(fn: (guard: MutexGuard<T>) => R | PromiseLike<R>, options?: LockAsyncOptions): Promise<R> {
-    if (typeof fn !== "function") throw new TypeError(`threadsafe: withAsync(fn): fn must be a function, got ${describe(fn)}`);
+  withAsync<R>(fn: (guard: MutexGuard<T>) => R | PromiseLike<R>, options?: LockAsyncOptions): Promise<R> {
+    if (typeof fn !== "function") {
+      return Promise.reject(new TypeError(`threadsafe: withAsync(fn): fn must be a function, got ${describe(fn)}`));
+    }
+    const core = this.#core;
+    // A free lock runs `fn` at once: no promise for the lock, no await for a callback that returns a plain value
+    // (measured: 3 awaits made withAsync 2.8× lockAsync).
+    if (options === undefined && !tracking && core.level === undefined && core.raw.tryLockFast()) {
+      return runWithGuardAsync(new MutexGuard(guardToken, core), fn, poisonGuard);
+    }
+    return this.#withAsyncSlow(fn, options);
+  }
+
+  async #withAsyncSlow<R>(fn: (guard: MutexGuard<T>) => R | PromiseLike<R>, options: LockAsyncOptions | undefined): Promise<R> {
     return runWithGuardAsync(await this.#lockAsyncFor(options, "withAsync"), fn, poisonGuard);
   }
 

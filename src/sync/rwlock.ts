@@ -122,6 +122,7 @@ interface RwLockCore<T> {
  */
 export class RwLockReadGuard<T> implements Disposable, Liveness {
   readonly #core: RwLockCore<T>;
+  // No private methods (a brand slot per guard, a brand check per call): see MutexGuard.
   #held = true;
 
   /** @internal Guards come from `RwLock.read()` and its siblings. */
@@ -132,13 +133,13 @@ export class RwLockReadGuard<T> implements Disposable, Liveness {
 
   /** The protected value (a live, read-only view for `struct` and `array` layouts). */
   get value(): T {
-    if (!this.#held) throw this.#released("read value through");
+    if (!this.#held) throw readReleased(this.#core, "read value through");
     return this.#core.layout.read(this.#core.views, DATA_OFFSET, this);
   }
 
   /** Always throws: a read guard cannot write. */
   set value(_value: never) {
-    if (!this.#held) throw this.#released("write value through");
+    if (!this.#held) throw readReleased(this.#core, "write value through");
     throw new TypeError(`threadsafe: value is read-only through a read guard of RwLock "${this.#core.name}"; take write() to change it`);
   }
 
@@ -161,31 +162,23 @@ export class RwLockReadGuard<T> implements Disposable, Liveness {
   unlock(): void {
     if (!this.#held) throw new Error(`threadsafe: unlock() called twice on a read guard of RwLock "${this.#core.name}"; it was already released`);
     this.#held = false;
-    this.#release();
+    releaseRead(this.#core);
   }
 
   /** Releases the read lock if this guard still holds it; what `using` calls at the end of the block. */
   [Symbol.dispose](): void {
     if (this.#held) {
       this.#held = false;
-      this.#release();
+      releaseRead(this.#core);
     }
   }
 
   /** Throws if this guard was released: views of `struct`/`array` values call it on every access. */
   assertLive(): void {
-    if (!this.#held) throw this.#released("use a view of");
+    if (!this.#held) throw readReleased(this.#core, "use a view of");
   }
 
-  #release(): void {
-    const core = this.#core;
-    if (anyTracked) released(core.raw.rt, core.raw.id);
-    core.raw.readUnlock();
-  }
 
-  #released(action: string): Error {
-    return new Error(`threadsafe: cannot ${action} a read guard of RwLock "${this.#core.name}" after it was unlocked`);
-  }
 }
 
 /**
@@ -200,6 +193,7 @@ export class RwLockReadGuard<T> implements Disposable, Liveness {
  */
 export class RwLockWriteGuard<T> implements Disposable, Liveness {
   readonly #core: RwLockCore<T>;
+  // No private methods: see MutexGuard.
   #held = true;
 
   /** @internal Guards come from `RwLock.write()` and its siblings. */
@@ -210,12 +204,12 @@ export class RwLockWriteGuard<T> implements Disposable, Liveness {
 
   /** The protected value (a live view for `struct` and `array` layouts). */
   get value(): T {
-    if (!this.#held) throw this.#released("read value through");
+    if (!this.#held) throw writeReleased(this.#core, "read value through");
     return this.#core.layout.read(this.#core.views, DATA_OFFSET, this);
   }
 
   set value(value: Assignable<T>) {
-    if (!this.#held) throw this.#released("write value through");
+    if (!this.#held) throw writeReleased(this.#core, "write value through");
     this.#core.layout.write(this.#core.views, DATA_OFFSET, value as T);
   }
 
@@ -238,7 +232,7 @@ export class RwLockWriteGuard<T> implements Disposable, Liveness {
    * using r = w.downgrade();   // others may read now; no writer can change what we just wrote
    */
   downgrade(): RwLockReadGuard<T> {
-    if (!this.#held) throw this.#released("downgrade");
+    if (!this.#held) throw writeReleased(this.#core, "downgrade");
     this.#held = false;
     this.#core.raw.downgrade(); // the lock stays held by this thread: held.ts keeps tracking it
     return new RwLockReadGuard(guardToken, this.#core);
@@ -248,14 +242,14 @@ export class RwLockWriteGuard<T> implements Disposable, Liveness {
   unlock(): void {
     if (!this.#held) throw new Error(`threadsafe: unlock() called twice on a write guard of RwLock "${this.#core.name}"; it was already released`);
     this.#held = false;
-    this.#release(false);
+    releaseWrite(this.#core, false);
   }
 
   /** Releases the write lock if this guard still holds it; what `using` calls at the end of the block. */
   [Symbol.dispose](): void {
     if (this.#held) {
       this.#held = false;
-      this.#release(false);
+      releaseWrite(this.#core, false);
     }
   }
 
@@ -263,14 +257,14 @@ export class RwLockWriteGuard<T> implements Disposable, Liveness {
     unlockPoisoned = (guard) => {
       if (guard.#held) {
         guard.#held = false;
-        guard.#release(true);
+        releaseWrite(guard.#core, true);
       }
     };
   }
 
   /** Throws if this guard was released: views of `struct`/`array` values call it on every access. */
   assertLive(): void {
-    if (!this.#held) throw this.#released("use a view of");
+    if (!this.#held) throw writeReleased(this.#core, "use a view of");
   }
 
   /**
@@ -278,19 +272,29 @@ export class RwLockWriteGuard<T> implements Disposable, Liveness {
    * cannot be revoked when the guard is released.
    */
   unsafeBytes(): Uint8Array {
-    if (!this.#held) throw this.#released("take bytes through");
+    if (!this.#held) throw writeReleased(this.#core, "take bytes through");
     return new Uint8Array(this.#core.views.buffer, DATA_OFFSET, this.#core.layout.size);
   }
 
-  #release(poison: boolean): void {
-    const core = this.#core;
-    if (anyTracked) released(core.raw.rt, core.raw.id);
-    core.raw.writeUnlock(poison);
-  }
 
-  #released(action: string): Error {
-    return new Error(`threadsafe: cannot ${action} a write guard of RwLock "${this.#core.name}" after it was unlocked`);
-  }
+}
+
+function releaseRead<T>(core: RwLockCore<T>): void {
+  if (anyTracked) released(core.raw.rt, core.raw.id);
+  core.raw.readUnlock();
+}
+
+function releaseWrite<T>(core: RwLockCore<T>, poison: boolean): void {
+  if (anyTracked) released(core.raw.rt, core.raw.id);
+  core.raw.writeUnlock(poison);
+}
+
+function readReleased<T>(core: RwLockCore<T>, action: string): Error {
+  return new Error(`threadsafe: cannot ${action} a read guard of RwLock "${core.name}" after it was unlocked`);
+}
+
+function writeReleased<T>(core: RwLockCore<T>, action: string): Error {
+  return new Error(`threadsafe: cannot ${action} a write guard of RwLock "${core.name}" after it was unlocked`);
 }
 
 /**
@@ -443,7 +447,7 @@ export class RwLock<T> implements SharedObject {
   withWrite<R>(fn: (guard: RwLockWriteGuard<T>) => R, options?: LockOptions): R {
     if (typeof fn !== "function") throw new TypeError(`threadsafe: withWrite(fn): fn must be a function, got ${describe(fn)}`);
     const guard = options === undefined ? this.write() : acquireBlocking(this.#core.writing, timeoutOf(options, "withWrite"));
-    return runWithGuard(guard, fn, poisonWriteGuard, `RwLock "${this.name}": withWrite(fn)`, "rwlock.withWriteAsync(fn)");
+    return runWithGuard(guard, fn, poisonWriteGuard, "RwLock", this.name, "withWrite(fn)", "rwlock.withWriteAsync(fn)");
   }
 
   /** Like `withRead`, for async callbacks: awaits a read lock without blocking, awaits `fn`, then releases. */
