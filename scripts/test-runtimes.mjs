@@ -7,6 +7,7 @@
 //   node scripts/test-runtimes.mjs                  every runtime
 //   node scripts/test-runtimes.mjs deno bun         only these
 //   node scripts/test-runtimes.mjs bun --only mutex only the test files whose name contains "mutex"
+//   node scripts/test-runtimes.mjs --jobs 2         two runtimes at a time
 //   node scripts/test-runtimes.mjs --list           the runtimes and the exact versions they install
 //
 // It prints each runtime's output as it runs, then one table of pass/fail/skip counts; it exits 1 when any runtime
@@ -18,6 +19,12 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const scratch = join(root, ".runtimes");
+const jobsAt = process.argv.indexOf("--jobs");
+const jobs = jobsAt === -1 ? 1 : Number(process.argv.splice(jobsAt, 2)[1]);
+if (!Number.isInteger(jobs) || jobs < 1) {
+  console.error("test-runtimes: --jobs takes a whole number ≥ 1");
+  process.exit(2);
+}
 const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt === -1 ? undefined : process.argv.splice(onlyAt, 2)[1];
 const testFiles = readdirSync(join(root, "test"))
@@ -131,8 +138,8 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 const chosen = args.length > 0 ? args : Object.keys(RUNTIMES);
-const results = [];
-for (const name of chosen) {
+/** Runs the suite on one runtime: installs it, runs its commands, adds up their counts. */
+async function runRuntime(name) {
   const spec = RUNTIMES[name];
   console.log(`\n=== ${name}`);
   const started = Date.now();
@@ -155,8 +162,21 @@ for (const name of chosen) {
   // A runtime that could not run at all (the browser run without Chromium) reports itself skipped, with its reason
   // printed above; anything else that passed nothing proved nothing.
   const ok = code === 0 && counts !== undefined && counts.fail === 0 && (counts.pass > 0 || counts.skip > 0);
-  results.push({ name, version: spec.pkg ?? "chromium", ok, counts, seconds: Math.round((Date.now() - started) / 1000), code });
+  return { name, version: spec.pkg ?? "chromium", ok, counts, seconds: Math.round((Date.now() - started) / 1000), code };
 }
+
+// --jobs N runs N runtimes at once (their output lines carry the runtime's name). The suites' bounds only guard
+// against hangs, so they hold under the extra load; CI uses 2 to stay within its budget on 2 cores.
+const results = new Array(chosen.length);
+let next = 0;
+await Promise.all(
+  Array.from({ length: Math.min(jobs, chosen.length) }, async () => {
+    while (next < chosen.length) {
+      const index = next++;
+      results[index] = await runRuntime(chosen[index]);
+    }
+  }),
+);
 
 console.log("\nruntime   version          pass  fail  skip  time   result");
 for (const { name, version, ok, counts, seconds, code } of results) {

@@ -43,7 +43,7 @@ interface Edge {
 
 /** Parses the client detail of 40P01: "Process 1 waits for ExclusiveLock on advisory lock [5,…,2,1]; blocked by process 2." */
 function edgesOf(detail: string): Edge[] {
-  return [...detail.matchAll(/Process (\d+) waits for \w+ on (.+?); blocked by process (\d+)\./g)].map((m) => ({
+  return [...detail.matchAll(/Process (\d+) waits for \w+ on (.+?); blocked by \w+ (\d+)\./g)].map((m) => ({
     pid: Number(m[1]),
     lock: m[2]!,
     blockedBy: Number(m[3]),
