@@ -8,7 +8,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { array, f64, i32, spawn, struct, syncChannel, type JoinHandle } from "threadsafe";
-import { T_CHANNEL_POS, currentRuntime } from "../dist/internal.js";
+import { T_CHANNEL_POS, currentRuntime, terminateStopsAtOnce } from "../dist/internal.js";
 import { sleep, until } from "./support/contract-helpers.ts";
 
 /** Body words per message: writing them is most of a send, so a kill often lands between claim and publication. */
@@ -66,7 +66,15 @@ function produce(tx: Tx, acked: Int32Array, p: number, seqLimit: number, bodyWor
   return seqLimit;
 }
 
-test("soak: producers terminated mid-send never block the ring, never tear or duplicate a message, never lose a returned send", { timeout: 600_000 }, async () => {
+// Where terminate() is a request (Deno, browsers), a thread obeys it only where the library waits or takes or
+// releases a mutex, never between a channel claim and its publication: no kill can land mid-send there, so this
+// soak (which fails when none did) cannot apply.
+const midSendKillsImpossible = terminateStopsAtOnce
+  ? undefined
+  : "terminate() is a request here, obeyed only at library waits and mutex calls: a send is never cut between its claim and its publication";
+if (midSendKillsImpossible !== undefined) console.log(`# skipping the channel soak: ${midSendKillsImpossible}`);
+
+test("soak: producers terminated mid-send never block the ring, never tear or duplicate a message, never lose a returned send", { timeout: 600_000, skip: midSendKillsImpossible }, async () => {
   const maxProducers = MAX_ROUNDS * PRODUCERS_PER_ROUND;
   const counts = new Int32Array(new SharedArrayBuffer(4 * maxProducers * SEQ_LIMIT));
   const acked = new Int32Array(new SharedArrayBuffer(4 * (maxProducers + 1)));

@@ -27,7 +27,7 @@ import {
   u8,
   type JoinHandle,
 } from "threadsafe";
-import { currentRuntime, setParkSliceMs } from "../dist/internal.js";
+import { currentRuntime, setParkSliceMs, terminateStopsAtOnce } from "../dist/internal.js";
 import { collectUntil, flags, signal, until } from "./support/contract-helpers.ts";
 
 /** Raises the parking slice for the duration of `fn` (a lost wake-up then hangs past the test's bound). */
@@ -337,7 +337,14 @@ function victim(side: Sender<number> | Receiver<number>, f: Int32Array, way: Way
 }
 
 async function finish(h: JoinHandle<string>, way: Way, f: Int32Array): Promise<void> {
-  if (way === "terminate") await h.terminate();
+  if (way === "terminate") {
+    const terminated = h.terminate();
+    // Where terminate() is a request (Deno, browsers: README, "Thread ends on each runtime"), a victim waiting in its
+    // own Atomics.wait is not stopped: it is released from that wait after the request and obeys at the end of its
+    // function, never returning. On Node and Bun the release would race the termination.
+    if (!terminateStopsAtOnce) signal(f, 2);
+    await terminated;
+  }
   if (way === "close") {
     await until("the victim closed its side", () => Atomics.load(f, 3) === 1);
   }

@@ -11,10 +11,13 @@ import { serveSupervisor } from "./lifeline.js";
 // Reaping releases holds through each kind's protocol: the supervisor loads them all, as every library thread does.
 import "../raw/protocols.js";
 
-const init = (await workerInitData()) as { runtime: SharedArrayBuffer; port: MessagePort };
-const rt = Runtime.attach(init.runtime);
-
-serveSupervisor(init.port, (threadId, lifeline) => {
-  // A thread that ended on its own has usually reaped itself already; then this does nothing.
-  onPortClose(lifeline, () => reapThread(rt, threadId, PoisonCause.Terminated));
+// No top-level `await` (see thread/worker.ts: Node 22 aborts when a worker is terminated around the end of an
+// asynchronously evaluated module).
+void workerInitData().then((data) => {
+  const init = data as { runtime: SharedArrayBuffer; port: MessagePort };
+  const rt = Runtime.attach(init.runtime);
+  serveSupervisor(init.port, (threadId, lifeline) => {
+    // A thread that ended on its own has usually reaped itself already; then this does nothing.
+    onPortClose(lifeline, () => reapThread(rt, threadId, PoisonCause.Terminated));
+  });
 });
