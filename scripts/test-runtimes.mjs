@@ -8,6 +8,7 @@
 //   node scripts/test-runtimes.mjs deno bun         only these
 //   node scripts/test-runtimes.mjs bun --only mutex only the test files whose name contains "mutex"
 //   node scripts/test-runtimes.mjs --jobs 2         two runtimes at a time
+//   node scripts/test-runtimes.mjs --report-only bun  run bun, report its counts, do not fail on them
 //   node scripts/test-runtimes.mjs --list           the runtimes and the exact versions they install
 //
 // It prints each runtime's output as it runs, then one table of pass/fail/skip counts; it exits 1 when any runtime
@@ -25,6 +26,10 @@ if (!Number.isInteger(jobs) || jobs < 1) {
   console.error("test-runtimes: --jobs takes a whole number ≥ 1");
   process.exit(2);
 }
+// --report-only a,b: these runtimes run and are reported, but their failures do not fail the run (runtimes with
+// known failures listed in the README, "Running the tests on each runtime").
+const reportAt = process.argv.indexOf("--report-only");
+const reportOnly = new Set(reportAt === -1 ? [] : process.argv.splice(reportAt, 2)[1].split(","));
 const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt === -1 ? undefined : process.argv.splice(onlyAt, 2)[1];
 const testFiles = readdirSync(join(root, "test"))
@@ -185,4 +190,6 @@ for (const { name, version, ok, counts, seconds, code } of results) {
     `${name.padEnd(9)} ${version.padEnd(16)} ${cell(counts?.pass)}  ${cell(counts?.fail)}  ${cell(counts?.skip)}  ${`${seconds}s`.padStart(5)}  ${ok ? "ok" : counts === undefined ? `FAILED (no counts; exit ${code})` : `FAILED (exit ${code})`}`,
   );
 }
-process.exit(results.every((result) => result.ok) ? 0 : 1);
+const reported = results.filter((result) => !result.ok && reportOnly.has(result.name)).map((result) => result.name);
+if (reported.length > 0) console.log(`reported, not gating (known failures, README "Running the tests on each runtime"): ${reported.join(", ")}`);
+process.exit(results.every((result) => result.ok || reportOnly.has(result.name)) ? 0 : 1);
