@@ -16,7 +16,7 @@ const EXCEPTIONS: Record<string, { count: number; why: string }> = {
     why: "the header of a buffer being created (not shared yet) or attached (write-once words, checked once)",
   },
   "src/runtime/lifetime.ts": {
-    count: 3,
+    count: 2,
     why: "a plain pre-filter over the reference table's holder words; every hit is read again with Atomics",
   },
   "src/raw/raw-rwlock.ts": {

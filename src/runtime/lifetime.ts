@@ -16,7 +16,8 @@
  * names its owner in its word and leaves it 0.
  *
  * Entries are found by their index (kept by whoever made them), never by key: the only searches are the scans of
- * a dead thread's entries, on the slow path of reaping.
+ * a dead thread's entries, on the slow path of reaping, which the thread's count of entries (threads.ts,
+ * T_REF_ENTRIES) cuts short.
  *
  * ## When a thread stops counting
  *
@@ -46,7 +47,7 @@ import {
   KIND_MASK,
 } from "./objects.js";
 import { ANY_WAIT, protocolOf } from "./kinds.js";
-import { MAX_THREADS, T_STATE, ThreadStatus, stateGeneration, statusOf, threadIdOf } from "./threads.js";
+import { MAX_THREADS, T_REF_ENTRIES, T_STATE, ThreadStatus, slotOf, stateGeneration, statusOf, threadIdOf } from "./threads.js";
 import { H_FREE_OBJECTS_I64, H_OBJECT_COUNT, H_TRANSIT_TICKETS, REF_WORDS, type Runtime } from "./runtime.js";
 
 
@@ -185,9 +186,15 @@ function entryIndex(rt: Runtime, entry: number): number {
   return rt.refsBase + entry * REF_WORDS;
 }
 
+/** Int32 index of the count of entries thread `holder` has (T_REF_ENTRIES). */
+function entryCountIndex(rt: Runtime, holder: number): number {
+  return rt.threadBase(slotOf(holder)) + T_REF_ENTRIES;
+}
+
 /** Claims an entry for `(holder, id)` and returns its number. The caller has already added the count it stands for. */
 function claimEntry(rt: Runtime, holder: number, id: number): number {
   const mask = rt.refSlots - 1;
+  if (isThreadHolder(holder)) Atomics.add(rt.words, entryCountIndex(rt, holder), 1);
   let entry = firstProbe(holder, id, mask);
   for (let probe = 0; probe < rt.refSlots; probe++, entry = (entry + 1) & mask) {
     const index = entryIndex(rt, entry);
@@ -199,6 +206,7 @@ function claimEntry(rt: Runtime, holder: number, id: number): number {
     Atomics.store(rt.words, index + R_HOLDER, holder); // last: an entry with a holder is whole
     return entry;
   }
+  if (isThreadHolder(holder)) Atomics.sub(rt.words, entryCountIndex(rt, holder), 1);
   release(rt, id);
   throw new RangeError(
     `threadsafe: the runtime's reference table is full (${rt.refSlots} pairs of a holder and an object it has). ` +
@@ -221,6 +229,7 @@ function takeEntry(rt: Runtime, entry: number, holder: number, id: number): bool
   Atomics.store(rt.words, index + R_OBJECT, 0);
   Atomics.store(rt.words, index + R_HOLDS, 0);
   Atomics.store(rt.words, index + R_HOLDER, TOMBSTONE);
+  if (isThreadHolder(holder)) Atomics.sub(rt.words, entryCountIndex(rt, holder), 1);
   return true;
 }
 
@@ -236,12 +245,25 @@ export function holdsIndex(rt: Runtime, entry: number): number {
   return entryIndex(rt, entry) + R_HOLDS;
 }
 
+/**
+ * The entries of thread `threadId`: a scan of the table that stops once it has found as many as the thread counts
+ * (none at all for a thread that counted nothing). Slow path: reaping and reports.
+ */
+function entriesOf(rt: Runtime, threadId: number): number[] {
+  const words = rt.words;
+  const found: number[] = [];
+  const expected = Atomics.load(words, entryCountIndex(rt, threadId));
+  for (let entry = 0; entry < rt.refSlots && found.length < expected; entry++) {
+    if (words[entryIndex(rt, entry) + R_HOLDER] === threadId) found.push(entry);
+  }
+  return found;
+}
+
 /** Calls `visit(objectId, holds)` for every entry of thread `threadId` (slow: a scan of the table). */
 export function visitEntriesOf(rt: Runtime, threadId: number, visit: (id: number, holds: number) => void): void {
   const words = rt.words;
-  for (let entry = 0; entry < rt.refSlots; entry++) {
+  for (const entry of entriesOf(rt, threadId)) {
     const index = entryIndex(rt, entry);
-    if (words[index + R_HOLDER] !== threadId) continue;
     const id = Atomics.load(words, index + R_OBJECT) - 1;
     if (id >= 0 && Atomics.load(words, index + R_HOLDER) === threadId) visit(id, Atomics.load(words, index + R_HOLDS));
   }
@@ -254,8 +276,7 @@ export function visitEntriesOf(rt: Runtime, threadId: number, visit: (id: number
  */
 export function dropEntriesOf(rt: Runtime, threadId: number, release: (id: number, holds: number) => void): void {
   const words = rt.words;
-  const found: number[] = [];
-  for (let entry = 0; entry < rt.refSlots; entry++) if (words[entryIndex(rt, entry) + R_HOLDER] === threadId) found.push(entry);
+  const found = entriesOf(rt, threadId);
   for (const entry of found) {
     const index = entryIndex(rt, entry);
     const id = Atomics.load(words, index + R_OBJECT) - 1;

@@ -36,6 +36,7 @@ import {
   MAX_THREADS,
   THREAD_RECORD_WORDS,
   T_DUMP_REF,
+  T_REF_ENTRIES,
   T_EXIT_CAUSE,
   T_NAME,
   T_PLATFORM_ID,
@@ -262,8 +263,11 @@ export class Runtime {
       if (predecessorName !== 0) freeString(this.arena, predecessorName);
       clearDump(this, id);
       // A reused slot starts clean: nothing awaited, no requests, no transaction, no stacks of its predecessor.
-      // (Its dump area, T_DUMP_REF, is kept for the slot's next thread.)
-      for (let word = T_STATE + 1; word < THREAD_RECORD_WORDS; word++) if (word !== T_DUMP_REF) Atomics.store(this.words, base + word, 0);
+      // (Its dump area, T_DUMP_REF, is kept for the slot's next thread; so is T_REF_ENTRIES, which a late reaper of
+      // the predecessor may still be lowering.)
+      for (let word = T_STATE + 1; word < THREAD_RECORD_WORDS; word++) {
+        if (word !== T_DUMP_REF && word !== T_REF_ENTRIES) Atomics.store(this.words, base + word, 0);
+      }
       let ref = nameRef;
       try {
         ref ||= this.storeName(`thread-${id}`);

@@ -64,6 +64,15 @@ export const T_WAIT_VALUE = 17;
  */
 export const T_TERMINATE = 18;
 /**
+ * How many reference entries (runtime/lifetime.ts) name a thread of this slot as their holder. Raised before an
+ * entry is claimed and lowered after one is dropped, so it is never below the number a scan can see: a reaper's scan
+ * of the table stops once it has found that many, and a thread that counted nothing (an empty spawned function) is
+ * reaped without one. It is the slot's, not one generation's (a late reaper of the previous thread may still lower
+ * it): an entry of another generation, or one left half-claimed by a thread killed inside `claimEntry`, keeps it too
+ * high, which costs a longer scan, never a missed entry.
+ */
+export const T_REF_ENTRIES = 19;
+/**
  * A channel send in progress (raw/raw-channel.ts): the channel record this thread is claiming a ring slot of, plus
  * one, and the position, plus one. Set before the claim and cleared once the message is published, so a receiver that
  * finds a claimed slot unpublished can tell a slow sender (alive, with this claim) from a dead one.
