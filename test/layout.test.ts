@@ -473,6 +473,40 @@ test("struct views: bad writes name the path and change nothing", () => {
   assert.deepEqual(bytesOf(views), before);
 });
 
+test("struct writes take exactly the own fields, each read once in field order (compiled and generic paths agree)", () => {
+  const guard = new FakeGuard();
+  const Point = struct({ x: i32, "a-b": f64, "0": u8, "with \"quote\"": string(8) });
+  const views = viewsFor(Point);
+  const reads: string[] = [];
+  const source = {};
+  for (const [key, value] of [["0", 3], ["with \"quote\"", "q"], ["x", 1], ["a-b", 2.5]] as const) {
+    Object.defineProperty(source, key, { enumerable: true, get: () => (reads.push(key), value) });
+  }
+  Point.write(views, 0, source as never);
+  assert.deepEqual(reads, ["0", "x", "a-b", 'with "quote"']); // field order: an object literal puts "0" first
+  assert.deepEqual(snapshot(Point.read(views, 0, guard)), { x: 1, "a-b": 2.5, "0": 3, 'with "quote"': "q" });
+  // an own field that is not enumerable still counts (the generic path); an inherited one does not
+  const hidden = { x: 4, "a-b": 5, "0": 6 };
+  Object.defineProperty(hidden, 'with "quote"', { enumerable: false, value: "h" });
+  Point.write(views, 0, hidden as never);
+  assert.deepEqual(snapshot(Point.read(views, 0, guard)), { x: 4, "a-b": 5, "0": 6, 'with "quote"': "h" });
+  const inherited = Object.assign(Object.create({ x: 1 }), { "a-b": 5, "0": 6, 'with "quote"': "h" });
+  assert.throws(() => Point.write(views, 0, inherited), { name: "TypeError", message: /^value: missing field "x"/ });
+  // as many keys as fields, one of them unknown
+  assert.throws(() => Point.write(views, 0, { x: 1, "a-b": 2, "0": 3, y: 4 } as never), { name: "TypeError", message: /^value: missing field "with \\"quote\\""/ });
+  // the first bad field is the one named, with its path
+  assert.throws(() => Point.write(views, 0, { x: 1, "a-b": "2", "0": 3, 'with "quote"': "too long a string" } as never), { name: "TypeError", message: /^value\["a-b"\]: expected a number/ });
+  assert.deepEqual(snapshot(Point.read(views, 0, guard)), { x: 4, "a-b": 5, "0": 6, 'with "quote"': "h" });
+  // over 64 fields the generic loops serve (as where run-time compilation is refused): the same rules
+  const wideValue = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`f${i}`, i]));
+  const Wide = struct(Object.fromEntries(Object.keys(wideValue).map((key) => [key, u8])));
+  const wideViews = viewsFor(Wide);
+  Wide.write(wideViews, 0, wideValue as never);
+  assert.deepEqual(snapshot(Wide.read(wideViews, 0, guard)), wideValue);
+  assert.throws(() => Wide.write(wideViews, 0, { ...wideValue, extra: 1 } as never), { name: "TypeError", message: /^value: unknown field "extra"/ });
+  assert.throws(() => Wide.write(wideViews, 0, { ...wideValue, f3: 256 } as never), { name: "RangeError", message: /^value\.f3: 256 is out of range/ });
+});
+
 test("array views: indexing, get/set, iteration, copies", () => {
   const guard = new FakeGuard();
   const A = array(i32, 5);

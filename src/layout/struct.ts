@@ -2,6 +2,7 @@
 
 import type { DataViews, Infer, Layout, LayoutDescriptor, Liveness } from "./layout.js";
 import { viewClass, type ViewConstructor } from "./view.js";
+import { compileStructCodecs, type StructCodecs } from "./struct-codecs.js";
 import {
   BaseLayout,
   INSPECT,
@@ -143,6 +144,8 @@ export class StructLayoutImpl<T extends object> extends BaseLayout<T> implements
   readonly #offsets: readonly number[];
   readonly #index: ReadonlyMap<string, number>;
   readonly #View: ViewConstructor;
+  /** Compiled hot paths (struct-codecs.ts): undefined until first used, null where they cannot be compiled. */
+  #codecs: StructCodecs | null | undefined;
   #descriptor: LayoutDescriptor | undefined;
   #name: string | undefined;
 
@@ -226,6 +229,8 @@ export class StructLayoutImpl<T extends object> extends BaseLayout<T> implements
       }
       source = layout.snapshot(value[VIEWS], value[OFFSET]);
     }
+    const fast = this.#compiled()?.prepare(source);
+    if (fast !== undefined) return fast;
     const names = this.#names;
     const layouts = this.#layouts;
     const prepared = new Array<unknown>(names.length);
@@ -254,12 +259,16 @@ export class StructLayoutImpl<T extends object> extends BaseLayout<T> implements
       return;
     }
     const values = prepared as unknown[];
+    const codecs = this.#compiled();
+    if (codecs) return codecs.store(views, offset, values);
     const layouts = this.#layouts;
     const offsets = this.#offsets;
     for (let i = 0; i < layouts.length; i++) layouts[i].store(views, offset + offsets[i], values[i]);
   }
 
   snapshot(views: DataViews, offset: number): Record<string, unknown> {
+    const codecs = this.#compiled();
+    if (codecs) return codecs.snapshot(views, offset);
     const out: Record<string, unknown> = {};
     const names = this.#names;
     const layouts = this.#layouts;
@@ -288,6 +297,11 @@ export class StructLayoutImpl<T extends object> extends BaseLayout<T> implements
     text += this.#names.length === 0 ? "}" : " }";
     if (budget === 80) this.#name = text;
     return text;
+  }
+
+  #compiled(): StructCodecs | null {
+    if (this.#codecs === undefined) this.#codecs = compileStructCodecs(this.#names, this.#layouts, this.#offsets) ?? null;
+    return this.#codecs;
   }
 
   #fieldList(): string {
