@@ -486,10 +486,15 @@ for (const way of ways) {
 test("a Sender garbage-collected in its thread disconnects: the blocked receiver drains and ends", { timeout: 60_000 }, async () => {
   await withLongSlices(async () => {
     const name = "dc-gc";
+    // The Sender stays reachable (never closed) until the receiver blocks, then is dropped: a collector that runs
+    // on its own (JSC's, under Bun, did before the receiver had started) would otherwise disconnect the channel
+    // before the wait this test is about.
+    const kept: { tx?: Sender<number> } = {};
     const make = (): Receiver<number> => {
       const [tx, rx] = syncChannel(i32, 4, { name });
       tx.send(1);
-      return rx; // tx is unreachable from here on, never closed
+      kept.tx = tx;
+      return rx;
     };
     const rx = make();
     const f = flags();
@@ -506,6 +511,7 @@ test("a Sender garbage-collected in its thread disconnects: the blocked receiver
     );
     rx.close();
     await until("the receiver drained and blocks", () => Atomics.load(f, 0) === 1 && hasWaiter(name, "sync"));
+    delete kept.tx; // unreachable from here on
     let done = false;
     const joined = r.join().then((got) => {
       done = true;

@@ -428,8 +428,10 @@ let watchToken = 0;
 // In a Web Worker (no document, a global postMessage, no worker_threads parent: browsers, Deno), take watch()'s
 // message before user code can see it: the library is imported before the worker's own code runs, so this listener
 // comes first. Not in worker_threads workers, which watch() follows by their threadId (and where a global message
-// listener could keep a worker alive that would otherwise end).
-if (!workerThreads?.parentPort) {
+// listener could keep a worker alive that would otherwise end). Not on Bun: its main thread has a global postMessage
+// too, and a global message listener there keeps the process alive forever (a program that imported the library
+// never exited); Bun's Web Workers have a parentPort and watch() follows them by their threadId.
+if (runtimeKind !== "bun" && !workerThreads?.parentPort) {
   const scope = globalThis as unknown as {
     document?: unknown;
     postMessage?: unknown;
