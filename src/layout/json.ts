@@ -15,6 +15,9 @@ export interface JsonLayout<T = JsonValue> extends Layout<T> {
   readonly maxBytes: number;
 }
 
+/** Text whose UTF-8 is one byte per character. */
+const ASCII_ONLY = /^[\0-\x7f]*$/;
+
 /** Deepest nesting of arrays and objects inside one `json` value. */
 export const MAX_JSON_DEPTH = 1000;
 
@@ -118,8 +121,9 @@ export class JsonLayoutImpl<T> extends BaseLayout<T> implements JsonLayout<T> {
   prepare(value: unknown): string {
     validateJson(value, 0, [], this.maxBytes);
     const text = JSON.stringify(value);
-    // JSON.stringify escapes lone surrogates, so its text is always well-formed.
-    const bytes = utf8Length(text);
+    // JSON.stringify escapes lone surrogates, so its text is always well-formed. ASCII text (the common case) has as
+    // many bytes as characters, which one native regex test tells ~3× faster than counting in a loop.
+    const bytes = text.length <= this.maxBytes && ASCII_ONLY.test(text) ? text.length : utf8Length(text);
     if (bytes > this.maxBytes) {
       rangeFail(`the JSON text is ${bytes} bytes of UTF-8, over the budget of ${this.#name} (${this.maxBytes} bytes)`);
     }
