@@ -43,7 +43,21 @@ const globals = globalThis as unknown as {
   readonly Deno?: unknown;
   readonly Bun?: unknown;
   readonly Worker?: new (url: URL | string, options?: { type?: string; name?: string }) => WebWorker;
+  readonly navigator?: { readonly locks?: WebLocks };
 };
+
+/** The Web Locks API (`navigator.locks`), as far as the library uses it. */
+interface WebLocks {
+  request(name: string, callback: () => Promise<unknown> | unknown): Promise<unknown>;
+}
+
+/**
+ * Web Locks, where a worker's locks are released by the browser when the worker's context is destroyed (the spec's
+ * "release the locks of a terminated agent"): a lock the worker holds for its whole life, requested by its starter,
+ * is granted exactly when the worker can no longer run. Browsers only: Deno and Bun start workers through
+ * worker_threads here and have exit events of their own.
+ */
+const webLocks: WebLocks | undefined = globals.navigator?.locks;
 
 interface WebWorker {
   postMessage(value: unknown, transfer?: readonly unknown[]): void;
@@ -153,6 +167,12 @@ export interface PlatformWorker {
   /** Called once when the worker has ended, however it ended; `error` is set when it died of an error. */
   onExit(listener: (exitCode: number, error: unknown) => void): void;
   terminate(): Promise<void>;
+  /**
+   * Where the runtime stops a busy worker only some time after `terminate()` and reports nothing when it has
+   * (browsers: ~2 s in Chromium): stops it, and `onExit` fires once it can no longer run (a Web Lock the worker holds
+   * is released). Undefined where such an end cannot be known.
+   */
+  readonly stopAndReport?: () => void;
   /** Whether this worker keeps the process alive. */
   setKeepsAlive(keep: boolean): void;
 }
@@ -179,7 +199,11 @@ export function startWorker(url: URL, data: unknown, transfer: readonly Transfer
   const WorkerClass = globals.Worker;
   if (!WorkerClass) throw new Error("threadsafe: this runtime has no Worker to start threads with");
   const worker = new WorkerClass(url, { type: "module", name });
-  worker.postMessage({ threadsafeInit: data }, transfer);
+  // The worker holds a Web Lock of this name for as long as it can run (workerInitData), and says when it holds it;
+  // this side then asks for the same lock, which is granted once the worker is gone, however it went (terminated
+  // while busy in its own code, crashed, out of memory): its end, when it could not post one itself.
+  const lifeLock = webLocks ? `threadsafe-thread-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}` : undefined;
+  worker.postMessage({ threadsafeInit: data, threadsafeLifeLock: lifeLock }, transfer);
   const exitListeners: Array<(code: number, error: unknown) => void> = [];
   let ended = false;
   const end = (code: number, error: unknown) => {
@@ -197,6 +221,10 @@ export function startWorker(url: URL, data: unknown, transfer: readonly Transfer
   });
   const messageListeners: Array<(value: unknown) => void> = [];
   worker.addEventListener("message", (event) => {
+    if (lifeLock !== undefined && (event.data as { threadsafeHoldsLifeLock?: unknown } | null)?.threadsafeHoldsLifeLock === lifeLock) {
+      void webLocks!.request(lifeLock, () => end(1, undefined));
+      return;
+    }
     const ended = (event.data as { threadsafeEnded?: unknown } | null)?.threadsafeEnded;
     if (typeof ended === "number") {
       // The worker posts this as its last act and then never runs again (endThisThread): now it can be stopped.
@@ -221,6 +249,7 @@ export function startWorker(url: URL, data: unknown, transfer: readonly Transfer
       worker.terminate();
       end(1, undefined);
     },
+    stopAndReport: lifeLock === undefined ? undefined : () => worker.terminate(),
     setKeepsAlive: () => {},
   };
 }
@@ -247,7 +276,16 @@ export async function workerInitData(): Promise<unknown> {
     };
     scope.addEventListener(
       "message",
-      (event) => resolve((event.data as { threadsafeInit?: unknown }).threadsafeInit),
+      (event) => {
+        const { threadsafeInit, threadsafeLifeLock } = event.data as { threadsafeInit?: unknown; threadsafeLifeLock?: unknown };
+        if (typeof threadsafeLifeLock !== "string" || !webLocks) return resolve(threadsafeInit);
+        // Held until this worker's context is destroyed (startWorker): granted before the thread runs any code.
+        void webLocks.request(threadsafeLifeLock, () => {
+          postToParent({ threadsafeHoldsLifeLock: threadsafeLifeLock });
+          resolve(threadsafeInit);
+          return new Promise(() => {});
+        });
+      },
       { once: true },
     );
   });

@@ -45,6 +45,12 @@ const liveChildren = new Set<Promise<void>>();
 /** The handles of the threads this thread started whose workers have not exited yet. */
 const runningHandles = new Set<JoinHandle<unknown>>();
 
+/**
+ * How long `terminate()` lets a thread obey its request (it does at its next library call) before stopping it where
+ * the runtime can (PlatformWorker.stopAndReport): a stop that lands mid-release leaves the release to the reaper.
+ */
+const STOP_AFTER_MS = 200;
+
 /** The message that asks a spawned thread to terminate (see JoinHandle.terminate and worker.ts). */
 export const TERMINATE_MESSAGE = "threadsafe:terminate";
 /** What a thread that obeys a request to terminate posts last: `{ kind, heldLocks }` (worker.ts). */
@@ -200,8 +206,10 @@ export class JoinHandle<R> {
    * runs on for a while, this is a request the thread obeys at the next point where the library runs in it: any
    * blocking or async wait of the library (at once, even if it already sleeps there), taking or releasing a `Mutex`,
    * or its event loop (between tasks, or while it awaits). It then releases what it holds (poisoned) and never runs
-   * again. A thread busy in code of its own that never gets there (an endless loop, its own `Atomics.wait`) is not
-   * stopped and keeps its locks, as a live thread would; this promise resolves once it has stopped.
+   * again. A thread busy in code of its own that never gets there (an endless loop, its own `Atomics.wait`): in
+   * browsers it is stopped by the browser (its worker's own `terminate()`, 200 ms after the request), and reaped once
+   * it can no longer run (a Web Lock it held for its life is released); on Deno it is not stopped and keeps its locks,
+   * as a live thread would. This promise resolves once the thread has stopped.
    */
   async terminate(): Promise<void> {
     this.#terminating = true;
@@ -211,9 +219,12 @@ export class JoinHandle<R> {
     }
     const rt = runtime();
     // Repeated until the worker has exited: a wake-up that lands just before the thread goes to sleep is lost, and a
-    // message may arrive before the thread listens.
+    // message may arrive before the thread listens. A thread that has not obeyed after a while is busy in its own
+    // code: where the runtime can stop it and tell when it has (browsers), it is stopped, and reaped then.
+    let waitedMs = 0;
     for (let pauseMs = 5; !this.#hasExited; pauseMs = Math.min(pauseMs * 2, 100)) {
       this.#requestEnd(rt);
+      if (waitedMs < STOP_AFTER_MS && (waitedMs += pauseMs) >= STOP_AFTER_MS) this.#worker.stopAndReport?.();
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([this.#exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, pauseMs)))]);
       clearTimeout(timer);

@@ -228,6 +228,33 @@ const parts = {
     return "PoisonError; join: terminated";
   },
 
+  async busyHolder() {
+    // A holder busy in its own code never reaches the library, so it cannot obey terminate()'s request: Chromium stops
+    // it some time after Worker.terminate() and says nothing, but the Web Lock it held for its life is released then,
+    // and that is when the library reaps it (never before: a thread declared dead must not run again).
+    const m = new Mutex(i32, 0);
+    const flags = new Int32Array(new SharedArrayBuffer(8));
+    const handle = spawn((m, flags) => {
+      const guard = m.lock();
+      guard.value = 1;
+      Atomics.store(flags, 0, 1);
+      for (;;) Atomics.add(flags, 1, 1); // busy until stopped: never calls the library again
+    }, [m, flags]);
+    await until(() => Atomics.load(flags, 0) === 1, "the thread to hold the lock");
+    await handle.terminate();
+    const stoppedAt = Atomics.load(flags, 1);
+    const error = await rejectionOf(m.lockAsync(), "lockAsync() of the stopped holder's lock");
+    check(error instanceof PoisonError, `expected PoisonError, got ${describeError(error)}`);
+    same(error.intoInner().value, 1, "the value the holder wrote");
+    const joined = await rejectionOf(handle.join(), "join() of the terminated thread");
+    check(joined instanceof ThreadError, `expected ThreadError, got ${describeError(joined)}`);
+    same(joined.how, "terminated", "ThreadError.how");
+    // Reaped only once it could no longer run: its counter has not moved since.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    same(Atomics.load(flags, 1), stoppedAt, "the busy thread's counter after it was reaped");
+    return "stopped, then PoisonError; join: terminated";
+  },
+
   async shareWeb() {
     const counter = new Mutex(i32, 0);
     const workers = [];
