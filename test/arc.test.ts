@@ -13,6 +13,7 @@ import { Worker } from "node:worker_threads";
 import * as threadsafe from "threadsafe";
 import { Mutex, ThreadError, i32, share, receive, spawn, struct, type Layout } from "threadsafe";
 import { collectUntil, flags, gc, macrotaskTurn, signal, until } from "./support/contract-helpers.js";
+import { terminateWaiting } from "./support/terminate.ts";
 
 interface WeakHandle<T> {
   upgrade(): T | undefined;
@@ -108,7 +109,7 @@ test("Arc.strongCount: back to 1 after the holding thread is terminate()d", { ti
   try {
     await until("the thread has the mutex", () => Atomics.load(f, 0) === 1);
     assert.equal(Arc().strongCount(m), 2);
-    await h.terminate();
+    await terminateWaiting(h, () => signal(f, 7)); // where terminate() is a request, it obeys as its function ends
     await assert.rejects(h.join(), (e: unknown) => e instanceof ThreadError);
   } finally {
     signal(f, 7);

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Arc, Mutex, PoisonError, ThreadError, i32, spawn, type MutexGuard } from "threadsafe";
 import { flags, ownerOf, probe, signal, until } from "./support/contract-helpers.js";
+import { terminateWaiting } from "./support/terminate.ts";
 
 test("a guard dropped without release and collected: the lock stays held and counted while its thread lives, then is poisoned and released when it ends", { timeout: 60_000 }, async () => {
   const m = new Mutex(i32, 0, { name: "dropped-guard" });
@@ -121,7 +122,7 @@ test("clearing the poison clears its record: a later poisoning by another thread
   );
   try {
     await until("the second thread holds the lock", () => Atomics.load(f, 0) === 1);
-    await second.terminate();
+    await terminateWaiting(second, () => signal(f, 7)); // where terminate() is a request, it obeys in its unlock()
     await assert.rejects(second.join(), (e: unknown) => e instanceof ThreadError && e.how === "terminated");
   } finally {
     signal(f, 7);

@@ -30,6 +30,7 @@ import {
 } from "threadsafe";
 import { setParkSliceMs, sharedObject } from "../dist/internal.js";
 import { waitUntil } from "./support/wait-for.ts";
+import { terminateWaiting } from "./support/terminate.ts";
 
 /** The names of the objects `threads` are blocked on, per dumpLocks(). */
 function blockedOnName(name: string): number {
@@ -53,6 +54,22 @@ async function withLongSlices(object: SharedObject, body: () => Promise<void>): 
 
 function flags(n = 8): Int32Array {
   return new Int32Array(new SharedArrayBuffer(4 * n));
+}
+
+/** Sets flag `i` and wakes whoever waits on it. */
+function signal(f: Int32Array, i: number): void {
+  Atomics.store(f, i, 1);
+  Atomics.notify(f, i);
+}
+
+/**
+ * The terminated-inside-fn tests' victims wait in their own Atomics.wait until terminated. Where terminate() is a
+ * request (test/support/terminate.ts), they are released from it (flag 7) after the request and go on to lock this
+ * mutex, their next call into the library, where they obey, still inside fn. Where terminate() stops a thread at
+ * once, they are never released and never lock it.
+ */
+function obeyPoint(name: string): Mutex<number> {
+  return new Mutex(i32, 0, { name: `${name}-obey-point` });
 }
 
 // ## Once
@@ -185,14 +202,15 @@ test("Once: a thread terminated inside fn poisons it; every waiter (sync, async,
   const f = flags();
   await withLongSlices(once, async () => {
     const victim = spawn(
-      (once: Once, f: Int32Array) => {
+      (once: Once, f: Int32Array, obey: Mutex<number>) => {
         once.callOnce(() => {
           Atomics.store(f, 0, 1);
           Atomics.notify(f, 0);
-          for (;;) Atomics.wait(f, 7, 0); // until terminated
+          while (Atomics.load(f, 7) === 0) Atomics.wait(f, 7, 0); // until terminated (or released: obeyPoint)
+          obey.lock().unlock();
         });
       },
-      [once, f],
+      [once, f, obeyPoint("od-once")],
       { name: "once-victim" },
     );
     await waitUntil(() => Atomics.load(f, 0) === 1, "the victim is inside fn");
@@ -216,7 +234,7 @@ test("Once: a thread terminated inside fn poisons it; every waiter (sync, async,
     );
     await waitForBlocked("od-once", 2);
     assert.equal(dumpLocks().locks.find((l) => l.lock.name === "od-once")?.owner?.name, "once-victim", "the dump names the runner as holder");
-    await victim.terminate();
+    await terminateWaiting(victim, () => signal(f, 7));
     for (const outcome of [...(await Promise.all(waiters.map((w) => w.join()))), await mainAsync]) {
       assert.match(outcome, /^PoisonError: threadsafe: Once "od-once" is poisoned: thread "once-victim" \(id \d+\) was terminated \(or crashed\) while running its initializer/);
     }
@@ -391,13 +409,14 @@ test("OnceLock: a thread terminated inside fn leaves it empty and wakes the wait
   const runs = new AtomicI32(0);
   await withLongSlices(cell, async () => {
     const victim = spawn(
-      (cell: OnceLock<number>, f: Int32Array) =>
+      (cell: OnceLock<number>, f: Int32Array, obey: Mutex<number>) =>
         cell.getOrInit(() => {
           Atomics.store(f, 0, 1);
           Atomics.notify(f, 0);
-          for (;;) Atomics.wait(f, 7, 0); // until terminated
+          while (Atomics.load(f, 7) === 0) Atomics.wait(f, 7, 0); // until terminated (or released: obeyPoint)
+          return obey.with((g) => g.value);
         }),
-      [cell, f],
+      [cell, f, obeyPoint("od-cell")],
       { name: "cell-victim" },
     );
     await waitUntil(() => Atomics.load(f, 0) === 1, "the victim is inside fn");
@@ -418,7 +437,7 @@ test("OnceLock: a thread terminated inside fn leaves it empty and wakes the wait
     const mainWait = cell.waitAsync();
     await waitForBlocked("od-cell", 3);
     assert.equal(cell.get(), undefined);
-    await victim.terminate();
+    await terminateWaiting(victim, () => signal(f, 7));
     const values = await Promise.all(waiters.map((w) => w.join()));
     assert.equal(runs.load(), 1, "exactly one waiter ran its fn");
     assert.ok(values[0]! >= 100 && values[0]! < 103);
@@ -553,18 +572,19 @@ test("LazyLock: init is sent as source text (a closure over a local fails the sa
 test("LazyLock: a thread terminated inside init poisons it; waiters wake with PoisonError, no hang", { timeout: 60_000 }, async () => {
   const f = flags();
   const lazy = new LazyLock(i32, () => {
-    const f = (globalThis as unknown as { lazyFlags: Int32Array }).lazyFlags;
+    const { lazyFlags: f, lazyObey: obey } = globalThis as unknown as { lazyFlags: Int32Array; lazyObey: Mutex<number> };
     Atomics.store(f, 0, 1);
     Atomics.notify(f, 0);
-    for (;;) Atomics.wait(f, 7, 0); // until terminated
+    while (Atomics.load(f, 7) === 0) Atomics.wait(f, 7, 0); // until terminated (or released: obeyPoint)
+    return obey.with((g) => g.value);
   }, { name: "od-lazy" });
   await withLongSlices(lazy, async () => {
     const victim = spawn(
-      (lazy: LazyLock<number>, f: Int32Array) => {
-        (globalThis as unknown as { lazyFlags: Int32Array }).lazyFlags = f;
+      (lazy: LazyLock<number>, f: Int32Array, obey: Mutex<number>) => {
+        Object.assign(globalThis, { lazyFlags: f, lazyObey: obey });
         return lazy.value;
       },
-      [lazy, f],
+      [lazy, f, obeyPoint("od-lazy")],
       { name: "lazy-victim" },
     );
     await waitUntil(() => Atomics.load(f, 0) === 1, "the victim is inside init");
@@ -580,7 +600,7 @@ test("LazyLock: a thread terminated inside init poisons it; waiters wake with Po
       { name: "lazy-waiter" },
     );
     await waitForBlocked("od-lazy", 1);
-    await victim.terminate();
+    await terminateWaiting(victim, () => signal(f, 7));
     assert.match(await waiter.join(), /^PoisonError: threadsafe: LazyLock "od-lazy" is poisoned: thread "lazy-victim" \(id \d+\) was terminated/);
     assert.throws(() => lazy.value, PoisonError);
   });

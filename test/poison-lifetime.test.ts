@@ -9,6 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Mutex, MutexGuard, PoisonError, ThreadError, currentThread, dumpLocks, i32, spawn } from "threadsafe";
 import { flags, macrotaskTurn, ownerOf, probe, signal, until } from "./support/contract-helpers.js";
+import { terminateWaiting } from "./support/terminate.ts";
 
 /** Poisons `m` from this thread: a with() callback that throws. */
 function poisonHere(m: Mutex<number>): void {
@@ -326,7 +327,7 @@ async function poisonByTermination(m: Mutex<number>, name: string): Promise<numb
   try {
     await until("thread A holds the lock", () => Atomics.load(f, 0) === 1);
     assert.equal(ownerOf(m.name), a.threadId);
-    await a.terminate();
+    await terminateWaiting(a, () => signal(f, 7)); // where terminate() is a request, A obeys as its function ends
     await assert.rejects(a.join(), (e: unknown) => e instanceof ThreadError && e.how === "terminated");
   } finally {
     signal(f, 7);
@@ -401,7 +402,7 @@ test("A terminated holding L; B takes L, ignores the PoisonError, then is termin
   try {
     await until("B caught the PoisonError", () => Atomics.load(f, 0) === 1);
     assert.equal(ownerOf(m.name), b.threadId, "B holds L through the unclaimed error");
-    await b.terminate();
+    await terminateWaiting(b, () => signal(f, 7)); // where terminate() is a request, B obeys as its function ends
     await assert.rejects(b.join(), (e: unknown) => e instanceof ThreadError);
   } finally {
     signal(f, 7);

@@ -24,10 +24,17 @@ import {
 } from "threadsafe";
 import { Runtime, setParkSliceMs } from "../dist/internal.js";
 import { lockState, waitForOwner, waitForWaiters, waitUntil } from "./support/wait-for.ts";
+import { terminateWaiting } from "./support/terminate.ts";
 
 /** A small shared Int32Array for making threads meet at known points. */
 function flags(n = 8): Int32Array {
   return new Int32Array(new SharedArrayBuffer(4 * n));
+}
+
+/** Sets flag `i` and wakes whoever waits on it. */
+function signalFlag(f: Int32Array, i: number): void {
+  Atomics.store(f, i, 1);
+  Atomics.notify(f, i);
 }
 
 /** Raises the parking slice so that a lost wake-up hangs (and fails on the test's time bound) instead of costing 100 ms. */
@@ -243,15 +250,17 @@ test("wake-ups (long parking slices): a writer's unlock wakes every blocked read
 test("a dead reader's hold is released, not poisoned; a waiting writer then gets in", { timeout: 30_000 }, async () => {
   for (const death of ["returned", "terminated"] as const) {
     const lock = new RwLock(i32, 1, { name: `reader-death-${death}` });
-    const ctl = flags(2);
+    const ctl = flags(3);
     const reader = spawn(
       (lock: RwLock<number>, ctl: Int32Array, death: string) => {
         const g = lock.read();
         void g;
         Atomics.store(ctl, 0, 1);
         Atomics.notify(ctl, 0);
-        // Until told to go: "returned" then ends holding the read guard; "terminated" never goes.
-        while (Atomics.load(ctl, 1) === 0 || death === "terminated") Atomics.wait(ctl, 1, 0, 1000);
+        // Until told to go: "returned" then ends holding the read guard; "terminated" goes only where terminate() is
+        // a request, released right after it (flag 2) to obey as its function ends.
+        const go = death === "terminated" ? 2 : 1;
+        while (Atomics.load(ctl, go) === 0) Atomics.wait(ctl, go, 0, 1000);
       },
       [lock, ctl, death],
       { name: `dying-reader-${death}` },
@@ -260,7 +269,7 @@ test("a dead reader's hold is released, not poisoned; a waiting writer then gets
     assert.deepEqual(lockState(lock)?.holders.map((t) => t.name), [`dying-reader-${death}`]);
     const writer = spawn((lock: RwLock<number>) => lock.withWrite((g) => (g.value += 1), { timeout: 20_000 }), [lock], { name: "after-death" });
     await waitForWaiters(lock, ["after-death"]);
-    if (death === "terminated") await reader.terminate();
+    if (death === "terminated") await terminateWaiting(reader, () => signalFlag(ctl, 2));
     else Atomics.store(ctl, 1, 1);
     const end = await reader.join().then(
       () => "ok",
@@ -281,7 +290,8 @@ test("a dead writer poisons the lock; a waiting reader wakes with PoisonError na
       const g = lock.write();
       g.value.a = 2;
       Atomics.store(ctl, 0, 1);
-      for (;;) Atomics.wait(ctl, 1, 0, 1000);
+      // Until terminated; where terminate() is a request, released after it to obey as its function ends, holding g.
+      while (Atomics.load(ctl, 1) === 0) Atomics.wait(ctl, 1, 0, 1000);
     },
     [lock, ctl],
     { name: "dying-writer" },
@@ -294,7 +304,7 @@ test("a dead writer poisons the lock; a waiting reader wakes with PoisonError na
     (e: unknown) => (e instanceof PoisonError ? { error: e, guard: e.intoInner() as RwLockReadGuard<{ a: number }> } : e),
   );
   await waitUntil(() => lockState(lock)?.waiters.some((w) => w.kind === "async") === true, "the main thread's readAsync waits");
-  await victim.terminate();
+  await terminateWaiting(victim, () => signalFlag(ctl, 1));
   const outcome = await reading;
   assert.ok(typeof outcome === "object" && outcome !== null && "guard" in outcome, String(outcome));
   const { error, guard: g } = outcome as { error: PoisonError<unknown>; guard: RwLockReadGuard<{ a: number }> };

@@ -18,6 +18,7 @@ import {
 } from "threadsafe";
 import { setParkSliceMs, sharedObject } from "../dist/internal.js";
 import { waitUntil } from "./support/wait-for.ts";
+import { terminateWaiting } from "./support/terminate.ts";
 
 /** A small shared flag array for making threads meet at known points. */
 function flags(n = 8): Int32Array {
@@ -293,7 +294,7 @@ for (const end of ["returned", "threw", "terminated"] as const satisfies readonl
   test(`permits of a thread that ${end} holding them come back, and its waiters wake (slice raised)`, { timeout: 60_000 }, async () => {
     const sem = new Semaphore(3, { name: `death-${end}` });
     await withLongSlices(sem, async () => {
-      const gate = flags(2); // 0: the victim holds its permits; 1: die now
+      const gate = flags(3); // 0: the victim holds its permits; 1: die now; 2: go on to the end (terminate() was asked)
       const victim = spawn(
         async (sem: Semaphore, gate: Int32Array, end: string) => {
           sem.acquire(2); // never released
@@ -301,7 +302,8 @@ for (const end of ["returned", "threw", "terminated"] as const satisfies readonl
           const until = Date.now() + 30_000;
           while (Atomics.load(gate, 1) === 0 && Date.now() < until) Atomics.wait(gate, 1, 0, 5);
           if (end === "threw") throw new Error("victim failed");
-          if (end === "terminated") for (;;) Atomics.wait(gate, 1, 1, 5); // until terminated
+          // Until terminated; where terminate() is a request, released after it to obey as the function ends.
+          if (end === "terminated") while (Atomics.load(gate, 2) === 0) Atomics.wait(gate, 2, 0, 5);
           return "returned";
         },
         [sem, gate, end],
@@ -316,7 +318,10 @@ for (const end of ["returned", "threw", "terminated"] as const satisfies readonl
       await waitUntil(() => (semState(sem)?.waiters.length ?? 0) === 2, "both waiters are listed");
       if (end === "terminated") {
         await waitUntil(() => dumpLocks().threads.some((t) => t.thread.name === `victim-${end}`), "the victim is listed");
-        void victim.terminate();
+        void terminateWaiting(victim, () => {
+          Atomics.store(gate, 2, 1);
+          Atomics.notify(gate, 2);
+        });
       }
       Atomics.store(gate, 1, 1);
       Atomics.notify(gate, 1);
