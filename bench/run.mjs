@@ -15,7 +15,7 @@ import { dirname, join, relative } from 'node:path';
 import { CASES, CASE_BY_NAME, GOALS, opsFor, splitEntry } from './lib/cases.mjs';
 import { IMPLS, implInfo, COMPARE_PREFIX } from './impls/index.mjs';
 import { prepareCompare } from './lib/compare.mjs';
-import { discoverRuntimes, ensureNode24 } from './lib/runtimes.mjs';
+import { EXTRA_MAJORS, discoverRuntimes, ensureNode } from './lib/runtimes.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const CASE_FILE = fileURLToPath(new URL('./case.mjs', import.meta.url));
@@ -649,7 +649,9 @@ async function main() {
 
   const started = new Date();
   const t0 = Date.now();
-  if (!o.noInstall && (!o.runtimes || o.runtimes.some((w) => w.startsWith('24') || w === 'node24'))) ensureNode24();
+  for (const major of EXTRA_MAJORS) {
+    if (!o.noInstall && (!o.runtimes || o.runtimes.some((w) => w.startsWith(String(major)) || w === `node${major}`))) ensureNode(major);
+  }
   const { runtimes: allRuntimes, notes } = discoverRuntimes(o.nodes);
   const runtimes = o.runtimes
     ? allRuntimes.filter((r) => o.runtimes.some((w) => w === r.id || w === String(r.major) || w === r.version || (w === 'current' && r.bin === process.execPath)))

@@ -1,10 +1,10 @@
 // Which Node binaries to run on: the one running this script, the first `node` on PATH outside
-// node_modules/.bin, a Node 24 from the `node` npm package (which ships a real binary), and any given
+// node_modules/.bin, Node 24 and Node 26 from the `node` npm package (which ships a real binary), and any given
 // with --node PATH.
 //
-// Node 24 is installed on first use into .bench-tmp/node24 rather than as a devDependency: the `node`
-// package declares a bin named `node`, which would put Node 24 first on the PATH of every npm script and
-// silently move `npm test` off Node 20.
+// Node 24 and 26 are installed on first use into .bench-tmp/node24 and .bench-tmp/node26 rather than as
+// devDependencies: the `node` package declares a bin named `node`, which would put it first on the PATH of every
+// npm script and silently move `npm test` off Node 20.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -35,23 +35,26 @@ function pathNode() {
   return undefined;
 }
 
-const NODE24_PREFIX = join(ROOT, '.bench-tmp', 'node24');
-const NODE24_BIN = join(NODE24_PREFIX, 'node_modules', 'node', 'bin', 'node');
+/** The Node majors installed from npm for their own columns (Atomics.Mutex and native `using` need 24+). */
+export const EXTRA_MAJORS = [24, 26];
+const prefixOf = (major) => join(ROOT, '.bench-tmp', `node${major}`);
+const binOf = (major) => join(prefixOf(major), 'node_modules', 'node', 'bin', 'node');
 
-/** Installs Node 24 from the npm registry into .bench-tmp/node24 if it is not there yet. */
-export function ensureNode24(log = console.log) {
-  if (existsSync(NODE24_BIN)) return NODE24_BIN;
-  log('bench: installing Node 24 (npm package node@24) into .bench-tmp/node24 for the second runtime column…');
+/** Installs Node `major` from the npm registry into .bench-tmp/node<major> if it is not there yet. */
+export function ensureNode(major, log = console.log) {
+  const bin = binOf(major);
+  if (existsSync(bin)) return bin;
+  log(`bench: installing Node ${major} (npm package node@${major}) into .bench-tmp/node${major} for its runtime column…`);
   try {
-    mkdirSync(NODE24_PREFIX, { recursive: true });
-    execFileSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', NODE24_PREFIX, 'node@24'], {
+    mkdirSync(prefixOf(major), { recursive: true });
+    execFileSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', prefixOf(major), `node@${major}`], {
       stdio: ['ignore', 'ignore', 'pipe'],
       timeout: 300_000,
     });
   } catch (e) {
-    log(`bench: could not install node@24: ${(e.stderr?.toString() || e.message).trim().split('\n').slice(-1)[0]}`);
+    log(`bench: could not install node@${major}: ${(e.stderr?.toString() || e.message).trim().split('\n').slice(-1)[0]}`);
   }
-  return existsSync(NODE24_BIN) ? NODE24_BIN : undefined;
+  return existsSync(bin) ? bin : undefined;
 }
 
 /**
@@ -63,14 +66,14 @@ export function discoverRuntimes(extra = []) {
   const candidates = [
     { bin: process.execPath, source: 'running node' },
     { bin: pathNode(), source: 'node on PATH' },
-    { bin: NODE24_BIN, source: 'node@24 npm package (.bench-tmp/node24)' },
+    ...EXTRA_MAJORS.map((major) => ({ bin: binOf(major), source: `node@${major} npm package (.bench-tmp/node${major})`, major })),
     ...extra.map((bin) => ({ bin, source: '--node' })),
   ];
   const seen = new Map();
   for (const c of candidates) {
     if (!c.bin || !existsSync(c.bin)) {
-      if (c.source.startsWith('node@24')) {
-        notes.push('Node 24 not found in .bench-tmp/node24 (it is installed from npm on first run; that failed or was skipped); running on the current Node only.');
+      if (c.major !== undefined) {
+        notes.push(`Node ${c.major} not found in .bench-tmp/node${c.major} (it is installed from npm on first run; that failed or was skipped): no node${c.major} column.`);
       } else if (c.source === '--node') {
         notes.push(`--node ${c.bin}: no such file`);
       }
@@ -92,8 +95,9 @@ export function discoverRuntimes(extra = []) {
     seen.set(c.bin, { id: `node${major}`, bin: c.bin, real, source: c.source, major, ...info });
   }
   const runtimes = [...seen.values()].sort((a, b) => cmpVersion(a.version, b.version));
-  if (runtimes.some((r) => r.major >= 24)) {
-    const i = notes.findIndex((n) => n.startsWith('Node 24 not found'));
+  for (const major of EXTRA_MAJORS) {
+    if (!runtimes.some((r) => r.major === major)) continue;
+    const i = notes.findIndex((n) => n.startsWith(`Node ${major} not found`));
     if (i >= 0) notes.splice(i, 1);
   }
   // Two binaries of one major would share an id: make them unique.
