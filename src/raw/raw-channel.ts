@@ -304,13 +304,14 @@ export class RawChannel {
   /** Publishes the message written at `pos`, and wakes a receiver if one may sleep. */
   publishSend(pos: number): void {
     Atomics.store(this.ring, this.seqIndex(pos), this.lap2(pos) + 1);
-    // Atomic, after the publication: a receiver that sees the announcement gone also sees the message.
-    Atomics.store(this.words, this.claimPosWord, 0);
     if (Atomics.load(this.words, this.rwait) !== 0) {
       Atomics.add(this.words, this.rseq, 1);
       Atomics.notify(this.words, this.rseq, 1);
       if (Atomics.load(this.words, this.select) !== 0) wakeSelectors(this.words);
     }
+    // Atomic, after the publication: a receiver that sees the announcement gone also sees the message. After the
+    // wake too: a sender killed between its bump and its notify is still announcing, so its reaper wakes the receivers.
+    Atomics.store(this.words, this.claimPosWord, 0);
   }
 
   /** Claims the oldest published message; returns its position, or -1 when there is none. */
@@ -446,13 +447,14 @@ export class RawChannel {
   /** Frees the slot of position `pos` once its message is read, and wakes senders if one may sleep. */
   finishRecv(pos: number): void {
     Atomics.store(this.ring, this.seqIndex(pos), (this.lap2(pos) + 2 * this.capacity) % (2 * this.modulus));
-    // Atomic, after the free: a thread that sees the announcement gone also sees the slot free.
-    Atomics.store(this.words, this.takePosWord, 0);
     if (Atomics.load(this.words, this.swait) !== 0) {
       Atomics.add(this.words, this.sseq, 1);
       // A rendezvous sender may wait for its pickup while another waits for the slot: both must look.
       Atomics.notify(this.words, this.sseq, this.rendezvous ? Infinity : 1);
     }
+    // Atomic, after the free: a thread that sees the announcement gone also sees the slot free. After the wake too: a
+    // receiver killed between its bump and its notify is still announcing, so its reaper wakes the senders.
+    Atomics.store(this.words, this.takePosWord, 0);
   }
 
   /** Whether the message at `pos` has been claimed by a receiver (or taken back). */

@@ -278,6 +278,10 @@ export class Sender<T> implements SharedObject {
  * is gone, `send` throws `SendError`. Iterable (sync and async): the loop ends once every sender is gone and the
  * channel is drained.
  *
+ * A receiving thread terminated in the middle of a receive never blocks the channel; the one message it had taken is
+ * lost with it (it was received, by a thread that died). While receivers live, a message arrives exactly once or
+ * `send` threw.
+ *
  * @example
  * const [tx, rx] = channel(struct({ id: i32, x: f64 }));
  * tx.send({ id: 1, x: 0.5 });
