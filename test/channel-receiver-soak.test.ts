@@ -17,7 +17,7 @@ import { until } from "./support/contract-helpers.ts";
 const BODY = 1024;
 const Msg = struct({ seq: i32, id: f64, body: array(i32, BODY) });
 type MsgValue = { seq: number; id: number; body: number[] };
-const makeChannel = () => syncChannel(Msg, 4, { name: "receiver-soak" });
+const makeChannel = (bound = 4) => syncChannel(Msg, bound, { name: `receiver-soak-${bound}` });
 type Tx = ReturnType<typeof makeChannel>[0];
 type Rx = ReturnType<typeof makeChannel>[1];
 /** Most messages the producer may send (it stops earlier when told). */
@@ -77,27 +77,29 @@ const midReceiveKillsImpossible = terminateStopsAtOnce
   : "terminate() is a request here, obeyed only at library waits and mutex calls: a receive is never cut between its take and its free";
 if (midReceiveKillsImpossible !== undefined) console.log(`# skipping the receiver soak: ${midReceiveKillsImpossible}`);
 
-test(
-  "soak: receivers terminated mid-receive never jam the ring, never receive a message twice, lose at most the message each one held",
-  { timeout: 600_000, skip: midReceiveKillsImpossible },
-  async () => {
-    const counts = new Int32Array(new SharedArrayBuffer(4 * SEQ_LIMIT));
-    const sent = new Int32Array(new SharedArrayBuffer(4));
-    const errors = new Int32Array(new SharedArrayBuffer(4));
-    const control = new Int32Array(new SharedArrayBuffer(4 * (2 + MAX_ROUNDS)));
-    const [tx, rx] = makeChannel();
-    const producer = spawn(produce, [tx, sent, control, SEQ_LIMIT, BODY], { name: "producer" });
-    tx.close(); // the producer is the only sender: once it returns, the drain ends with RecvError
-    const everyone: JoinHandle<number>[] = [producer];
-    try {
-      await soak(rx, producer, everyone, counts, sent, errors, control);
-    } finally {
-      Atomics.store(control, STOP, 1);
-      // A failure must not leave blocked workers keeping the test process alive.
-      await Promise.all(everyone.map((h) => h.terminate().catch(() => {})));
-    }
-  },
-);
+for (const bound of [4, 0]) {
+  test(
+    `soak (bound ${bound}): receivers terminated mid-receive never jam the ring, never receive a message twice, lose at most the message each one held`,
+    { timeout: 600_000, skip: midReceiveKillsImpossible },
+    async () => {
+      const counts = new Int32Array(new SharedArrayBuffer(4 * SEQ_LIMIT));
+      const sent = new Int32Array(new SharedArrayBuffer(4));
+      const errors = new Int32Array(new SharedArrayBuffer(4));
+      const control = new Int32Array(new SharedArrayBuffer(4 * (2 + MAX_ROUNDS)));
+      const [tx, rx] = makeChannel(bound);
+      const producer = spawn(produce, [tx, sent, control, SEQ_LIMIT, BODY], { name: "producer" });
+      tx.close(); // the producer is the only sender: once it returns, the drain ends with RecvError
+      const everyone: JoinHandle<number>[] = [producer];
+      try {
+        await soak(rx, producer, everyone, counts, sent, errors, control);
+      } finally {
+        Atomics.store(control, STOP, 1);
+        // A failure must not leave blocked workers keeping the test process alive.
+        await Promise.all(everyone.map((h) => h.terminate().catch(() => {})));
+      }
+    },
+  );
+}
 
 async function soak(
   rx: Rx,
@@ -152,5 +154,5 @@ async function soak(
   const lost = total - received;
   assert.ok(lost <= victims, `${lost} messages lost with ${victims} receivers killed (at most one each)`);
   assert.ok(midTake >= 1, `no kill landed between a take and its free in ${victims} receivers: the soak tested nothing`);
-  console.log(`# receiver soak: ${victims} receivers killed, ${midTake} between a take and its free, ${total} sent, ${lost} lost with them`);
+  console.log(`# receiver soak (${rx.name}): ${victims} receivers killed, ${midTake} between a take and its free, ${total} sent, ${lost} lost with them`);
 }
