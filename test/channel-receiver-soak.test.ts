@@ -5,7 +5,9 @@
 // recovery it would wait for it forever. Oracle, exact: the ring never jams (every victim gets messages, the producer
 // keeps sending, the final drain ends with RecvError), every message received is whole and was sent, none is received
 // twice, and at most one message is lost per receiver killed (the one it had taken: received, as Rust would say, by a
-// thread that died with it). Kills that landed mid-receive are counted from the thread records and must be > 0.
+// thread that died with it). Kills that landed mid-receive are counted from the thread records and must be > 0 (the
+// announcement is withdrawn after the free and its wake-up, so a kill in those few steps counts too; nearly all of a
+// take's time is reading the 4 KiB body). Run over a bounded ring and a rendezvous.
 // Nothing is timed; the bounds only turn a hang into a failure.
 import { test } from "node:test";
 import assert from "node:assert/strict";
