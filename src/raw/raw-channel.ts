@@ -64,6 +64,24 @@
  * published. The reaper wakes the receivers when a thread dies announcing a claim (the sender kind's `releaseDead`),
  * so they notice at once, not at their next slice.
  *
+ * ## A receiver that dies between taking a slot and freeing it
+ *
+ * The same can happen on the other side: a receiver killed after its claim of `head` and before it frees the slot
+ * leaves the slot "taken", and the sender that reaches it a lap later finds the ring full forever. So every take of
+ * the head (a receive, a skip of a dead sender's slot, a rendezvous sender taking its message back) is announced in
+ * the taker's thread record (T_CHANNEL_TAKE = channel + 1, T_CHANNEL_TAKE_POS = position + 1), with plain stores
+ * before the claiming compare-and-swap, and withdrawn with an atomic store after the slot is freed. A sender that finds
+ * the ring full, or a receiver that finds it empty, looks on the slow path at the slot the next position needs: if the
+ * head has passed its previous lap's position, the slot is still not free, and no live thread announces taking it, the
+ * taker died, and the slot is freed by a compare-and-swap (`reclaimDeadTake`). The reaper wakes both sides when a
+ * thread dies announcing a take.
+ *
+ * What is guaranteed: while receivers live, a message arrives exactly once or `send` threw. A message that a
+ * receiver took and died before returning is lost with it: Rust would say it was received (the receiver's thread had
+ * it), so it is never delivered again; nothing else is lost, and the ring never jams. An async receiver (`recvAsync`,
+ * `selectAsync`) claims, reads and frees in one synchronous step (`RecvWait`'s `onTake`): one announcement per thread
+ * holds only if no claim waits across tasks.
+ *
  * ## select
  *
  * A `select` over several receivers sleeps on one word, the runtime's H_SELECT_SEQ, after registering on every
@@ -78,7 +96,17 @@ import { ObjectKind, registerKind } from "../runtime/kinds.js";
 import { O_AUX, O_STATE } from "../runtime/objects.js";
 import { releaseRetained } from "../runtime/lifetime.js";
 import { H_SELECT_SEQ, type Runtime } from "../runtime/runtime.js";
-import { MAX_THREADS, T_CHANNEL_CLAIM, T_CHANNEL_POS, T_STATE, ThreadStatus, slotOf, statusOf } from "../runtime/threads.js";
+import {
+  MAX_THREADS,
+  T_CHANNEL_CLAIM,
+  T_CHANNEL_POS,
+  T_CHANNEL_TAKE,
+  T_CHANNEL_TAKE_POS,
+  T_STATE,
+  ThreadStatus,
+  slotOf,
+  statusOf,
+} from "../runtime/threads.js";
 import { PARKED, park, parkAsync, type Parkable } from "../parking/park.js";
 
 // ## Channel record words (offsets in the object record)
@@ -188,6 +216,9 @@ export class RawChannel {
   /** This thread's claim announcement words (see "A sender that dies" above). */
   private readonly claimWord: number;
   private readonly claimPosWord: number;
+  /** This thread's take announcement words (see "A receiver that dies" above). */
+  private readonly takeWord: number;
+  private readonly takePosWord: number;
 
   constructor(rt: Runtime, id: number, data: SharedArrayBuffer, threadId: number) {
     this.rt = rt;
@@ -209,6 +240,8 @@ export class RawChannel {
     const thread = rt.threadBase(slotOf(threadId));
     this.claimWord = thread + T_CHANNEL_CLAIM;
     this.claimPosWord = thread + T_CHANNEL_POS;
+    this.takeWord = thread + T_CHANNEL_TAKE;
+    this.takePosWord = thread + T_CHANNEL_TAKE_POS;
   }
 
   /** The Int32 index of the seq word of position `pos`'s slot. */
@@ -271,13 +304,14 @@ export class RawChannel {
   /** Publishes the message written at `pos`, and wakes a receiver if one may sleep. */
   publishSend(pos: number): void {
     Atomics.store(this.ring, this.seqIndex(pos), this.lap2(pos) + 1);
-    // Atomic, after the publication: a receiver that sees the announcement gone also sees the message.
-    Atomics.store(this.words, this.claimPosWord, 0);
     if (Atomics.load(this.words, this.rwait) !== 0) {
       Atomics.add(this.words, this.rseq, 1);
       Atomics.notify(this.words, this.rseq, 1);
       if (Atomics.load(this.words, this.select) !== 0) wakeSelectors(this.words);
     }
+    // Atomic, after the publication: a receiver that sees the announcement gone also sees the message. After the
+    // wake too: a sender killed between its bump and its notify is still announcing, so its reaper wakes the receivers.
+    Atomics.store(this.words, this.claimPosWord, 0);
   }
 
   /** Claims the oldest published message; returns its position, or -1 when there is none. */
@@ -289,8 +323,12 @@ export class RawChannel {
       const seq = Atomics.load(ring, this.seqIndex(pos));
       const d = seq === ready ? 0 : this.diff(seq, ready);
       if (d === 0) {
+        // Announced before the claim (plain stores: the compare-and-swap orders them before it).
+        this.words[this.takeWord] = this.id + 1;
+        this.words[this.takePosWord] = pos + 1;
         if (Atomics.compareExchange(ring, D_HEAD, pos, this.next(pos)) === pos) return pos;
       } else if (d < 0) {
+        this.words[this.takePosWord] = 0; // a lost claim's announcement must not outlive it (we may park)
         return -1; // free, or claimed by a sender that is still writing: nothing to take yet
       }
     }
@@ -302,12 +340,21 @@ export class RawChannel {
    * delays; a "no" is exact: the claimer announced before claiming, and clears only after publishing.
    */
   claimerAlive(pos: number): boolean {
+    return this.announcerAlive(pos, T_CHANNEL_CLAIM, T_CHANNEL_POS);
+  }
+
+  /** Whether a live thread announces a take of position `pos` of this channel: `claimerAlive` for receivers. */
+  takerAlive(pos: number): boolean {
+    return this.announcerAlive(pos, T_CHANNEL_TAKE, T_CHANNEL_TAKE_POS);
+  }
+
+  private announcerAlive(pos: number, channelWord: number, posWord: number): boolean {
     const words = this.words;
     const channel = this.id + 1;
     const position = pos + 1;
     for (let slot = 1; slot < MAX_THREADS; slot++) {
       const base = this.rt.threadBase(slot);
-      if (Atomics.load(words, base + T_CHANNEL_POS) !== position || Atomics.load(words, base + T_CHANNEL_CLAIM) !== channel) continue;
+      if (Atomics.load(words, base + posWord) !== position || Atomics.load(words, base + channelWord) !== channel) continue;
       // Read after the announcement: a new thread in a reused slot reads Alive before it clears the record.
       if (statusOf(Atomics.load(words, base + T_STATE)) === ThreadStatus.Alive) return true;
     }
@@ -326,7 +373,12 @@ export class RawChannel {
     if (Atomics.load(ring, this.seqIndex(pos)) !== free) return NO_SKIP; // published, or the last lap's being read
     if (Atomics.load(ring, D_TAIL) === pos) return NO_SKIP; // nobody claimed it: empty
     if (this.claimerAlive(pos)) return NO_SKIP; // a sender still writing it
-    if (Atomics.compareExchange(ring, D_HEAD, pos, this.next(pos)) !== pos) return LOOK_AGAIN;
+    // A take like any other (see "A receiver that dies"): this thread may die before it frees the slot.
+    this.announceTake(pos);
+    if (Atomics.compareExchange(ring, D_HEAD, pos, this.next(pos)) !== pos) {
+      this.words[this.takePosWord] = 0;
+      return LOOK_AGAIN;
+    }
     // The position is ours now. A claimer that published and withdrew its announcement just before our scan: take it.
     if (Atomics.load(ring, this.seqIndex(pos)) === free + 1) return pos;
     this.finishRecv(pos);
@@ -339,9 +391,57 @@ export class RawChannel {
       const pos = this.claimRecv();
       if (pos >= 0) return pos;
       const skipped = this.skipDeadClaim();
-      if (skipped === NO_SKIP) return -1;
+      if (skipped === NO_SKIP) {
+        // Nothing to take: if a receiver died holding the slot the next message needs, free it for the senders.
+        this.reclaimDeadTake(Atomics.load(this.ring, D_HEAD));
+        return -1;
+      }
       if (skipped >= 0) return skipped;
     }
+  }
+
+  /** `claimSend`, first freeing the slot it needs if a receiver died holding it (slow path: parked senders, `trySend`). */
+  claimSendReclaiming(): number {
+    const pos = this.claimSend();
+    if (pos >= 0 || !this.reclaimDeadTake(Atomics.load(this.ring, D_TAIL))) return pos;
+    return this.claimSend();
+  }
+
+  /** `hasRoom`, first freeing the slot it needs if a receiver died holding it. */
+  hasRoomReclaiming(): boolean {
+    return this.hasRoom() || (this.reclaimDeadTake(Atomics.load(this.ring, D_TAIL)) && this.hasRoom());
+  }
+
+  /** Announces this thread's take of position `pos` (plain stores: the compare-and-swap that follows orders them). */
+  private announceTake(pos: number): void {
+    this.words[this.takeWord] = this.id + 1;
+    this.words[this.takePosWord] = pos + 1;
+  }
+
+  /**
+   * Frees the slot that position `pos` needs (`pos` is the tail or the head) if the message of its previous lap was
+   * taken (the head moved past it) by a thread that died before freeing it, or by a receiver that died skipping a dead
+   * sender's slot. Returns whether it freed it. The message that thread took is gone with it: it had been received.
+   * A "no live taker" is exact (a taker announces before it claims and withdraws after it frees); a compare-and-swap
+   * frees the slot, so a taker that freed it meanwhile, or another thread that reclaimed it first, is never undone.
+   */
+  reclaimDeadTake(pos: number): boolean {
+    const ring = this.ring;
+    const capacity = this.capacity;
+    const prev = pos >= capacity ? pos - capacity : pos - capacity + this.modulus;
+    const taken = this.lap2(prev);
+    const index = this.seqIndex(pos);
+    const seq = Atomics.load(ring, index);
+    if (seq !== taken + 1 && seq !== taken) return false; // free for `pos` (or published for it): nothing held
+    // Not yet taken (the head has not passed it): unreceived (the ring is full) or being written, not ours to free.
+    if (this.diff(2 * Atomics.load(ring, D_HEAD), 2 * prev) <= 0) return false;
+    if (this.takerAlive(prev)) return false; // a receiver still reading it
+    if (Atomics.compareExchange(ring, index, seq, (taken + 2 * capacity) % (2 * this.modulus)) !== seq) return false;
+    if (Atomics.load(this.words, this.swait) !== 0) {
+      Atomics.add(this.words, this.sseq, 1);
+      Atomics.notify(this.words, this.sseq);
+    }
+    return true;
   }
 
   /** Frees the slot of position `pos` once its message is read, and wakes senders if one may sleep. */
@@ -352,6 +452,9 @@ export class RawChannel {
       // A rendezvous sender may wait for its pickup while another waits for the slot: both must look.
       Atomics.notify(this.words, this.sseq, this.rendezvous ? Infinity : 1);
     }
+    // Atomic, after the free: a thread that sees the announcement gone also sees the slot free. After the wake too: a
+    // receiver killed between its bump and its notify is still announcing, so its reaper wakes the senders.
+    Atomics.store(this.words, this.takePosWord, 0);
   }
 
   /** Whether the message at `pos` has been claimed by a receiver (or taken back). */
@@ -361,7 +464,11 @@ export class RawChannel {
 
   /** Takes back the unreceived message at `pos` (a rendezvous sender giving up); returns whether it did. */
   retract(pos: number): boolean {
-    if (Atomics.compareExchange(this.ring, D_HEAD, pos, this.next(pos)) !== pos) return false;
+    this.announceTake(pos); // a take: this thread may die before it frees the slot
+    if (Atomics.compareExchange(this.ring, D_HEAD, pos, this.next(pos)) !== pos) {
+      Atomics.store(this.words, this.takePosWord, 0);
+      return false;
+    }
     this.finishRecv(pos);
     return true;
   }
@@ -447,17 +554,28 @@ abstract class ChannelWait implements Parkable {
   }
 }
 
-/** Waits for a message: a position, or DISCONNECTED once the senders are gone and the ring is drained. */
+/**
+ * Waits for a message: a position, or DISCONNECTED once the senders are gone and the ring is drained. With `onTake`
+ * (an async receiver: its claim must not outlive the task that made it, see "A receiver that dies") the message is
+ * read and its slot freed by `onTake(pos)` inside the attempt that claimed it.
+ */
 export class RecvWait extends ChannelWait {
-  constructor(raw: RawChannel, side: Closable) {
+  constructor(
+    raw: RawChannel,
+    side: Closable,
+    readonly onTake?: (pos: number) => void,
+  ) {
     super(raw, side, true);
   }
   protected check(): number {
-    const pos = this.raw.claimRecvSkipping();
-    if (pos >= 0) return pos;
-    if (!this.raw.sendersGone()) return PARKED;
-    const last = this.raw.claimRecvSkipping(); // published before the last sender went: still ours to take
-    return last >= 0 ? last : DISCONNECTED;
+    let pos = this.raw.claimRecvSkipping();
+    if (pos < 0) {
+      if (!this.raw.sendersGone()) return PARKED;
+      pos = this.raw.claimRecvSkipping(); // published before the last sender went: still ours to take
+      if (pos < 0) return DISCONNECTED;
+    }
+    this.onTake?.(pos);
+    return pos;
   }
 }
 
@@ -475,8 +593,8 @@ export class SendWait extends ChannelWait {
   }
   protected check(): number {
     if (this.raw.receiversGone()) return DISCONNECTED;
-    if (!this.claim) return this.raw.hasRoom() ? ROOM : PARKED;
-    const pos = this.raw.claimSend();
+    if (!this.claim) return this.raw.hasRoomReclaiming() ? ROOM : PARKED;
+    const pos = this.raw.claimSendReclaiming();
     return pos >= 0 ? pos : PARKED;
   }
 }
@@ -517,9 +635,11 @@ export class SelectWait implements Parkable {
   pos = -1;
   private registered = false;
 
+  /** With `onTake(index, pos)`, the message is read and its slot freed in the attempt that claimed it (see RecvWait). */
   constructor(
     readonly raws: readonly RawChannel[],
     readonly sides: readonly Closable[],
+    readonly onTake?: (index: number, pos: number) => void,
   ) {
     this.rt = raws[0]!.rt;
     this.id = raws[0]!.id; // published as the wait's object (dumps, deadlock detection): the first channel
@@ -551,6 +671,7 @@ export class SelectWait implements Parkable {
       }
       if (pos >= 0) {
         this.pos = pos;
+        this.onTake?.(i, pos);
         return i;
       }
     }
@@ -634,11 +755,27 @@ registerKind({
   reclaimed: (rt, id) => sideGone(rt, id, SENDERS_GONE),
 });
 
+/**
+ * A dead receiver thread that announced a take on the channel of side record `sideId` (it died between taking a slot
+ * and freeing it): wakes the channel's senders and receivers, whose next attempt frees the slot
+ * (RawChannel.reclaimDeadTake; the ring lives in the channel's own buffer, which the reaper's thread may not have).
+ * Holds nothing: returns false.
+ */
+function deadReceiver(rt: Runtime, sideId: number, threadId: number): boolean {
+  const words = rt.words;
+  const link = Atomics.load(words, rt.objectBase(sideId) + S_CHANNEL) - 1;
+  const thread = rt.threadBase(slotOf(threadId));
+  if (link < 0 || Atomics.load(words, thread + T_CHANNEL_TAKE_POS) === 0 || Atomics.load(words, thread + T_CHANNEL_TAKE) !== link + 1) return false;
+  const base = rt.objectBase(link);
+  wakeEveryone(words, base + C_RSEQ, base + C_SSEQ);
+  return false;
+}
+
 registerKind({
   kind: ObjectKind.ChannelReceiver,
   displayName: "Receiver",
   holders() {},
   isPoisoned: () => false,
-  releaseDead: () => false,
+  releaseDead: (rt, id, threadId) => deadReceiver(rt, id, threadId),
   reclaimed: (rt, id) => sideGone(rt, id, RECEIVERS_GONE),
 });

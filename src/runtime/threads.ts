@@ -79,6 +79,13 @@ export const T_REF_ENTRIES = 19;
  */
 export const T_CHANNEL_CLAIM = 28;
 export const T_CHANNEL_POS = 29;
+/**
+ * A channel receive in progress (raw/raw-channel.ts): the channel record this thread is taking a ring slot of, plus
+ * one, and the position, plus one. Set before the head is claimed and cleared once the slot is freed, so a thread that
+ * finds a slot taken but never freed can tell a slow receiver (alive, with this take) from a dead one.
+ */
+export const T_CHANNEL_TAKE = 30;
+export const T_CHANNEL_TAKE_POS = 31;
 export const THREAD_RECORD_WORDS = 32;
 
 /** Bits of T_FLAGS. */

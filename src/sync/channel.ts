@@ -196,7 +196,7 @@ export class Sender<T> implements SharedObject {
     const prepared = prepareValue(layout, value);
     if (raw.receiversGone()) throw disconnectedSend(core, value);
     if (raw.rendezvous && !raw.receiverWaiting()) return false;
-    const pos = raw.claimSend();
+    const pos = raw.claimSendReclaiming(); // full: perhaps only because a receiver died holding a slot
     if (pos < 0) return false;
     layout.store(views, raw.payloadOffset(pos), prepared);
     raw.publishSend(pos);
@@ -278,6 +278,10 @@ export class Sender<T> implements SharedObject {
  * is gone, `send` throws `SendError`. Iterable (sync and async): the loop ends once every sender is gone and the
  * channel is drained.
  *
+ * A receiving thread terminated in the middle of a receive never blocks the channel; the one message it had taken is
+ * lost with it (it was received, by a thread that died). While receivers live, a message arrives exactly once or
+ * `send` threw.
+ *
  * @example
  * const [tx, rx] = channel(struct({ id: i32, x: f64 }));
  * tx.send({ id: 1, x: 0.5 });
@@ -343,13 +347,20 @@ export class Receiver<T> implements SharedObject {
     const signal = signalOf(options, "recvAsync");
     if (signal?.aborted) throw signal.reason;
     const { raw } = core.channel;
-    let pos = raw.claimRecv();
-    if (pos < 0) {
-      pos = await parkOnAsync(new RecvWait(raw, core), WaitKind.Recv, timeout, signal);
-      if (pos === DISCONNECTED) throw disconnectedRecv(core);
-      if (pos === CLOSED) throw closedError("Receiver", core.channel.name, "recvAsync");
-    }
-    return take(core.channel, pos);
+    const pos = raw.claimRecv();
+    if (pos >= 0) return take(core.channel, pos);
+    // The wait reads the message in the attempt that claims it: a claim held across tasks could be replaced by
+    // another receive of this thread (one announcement per thread), and a kill meanwhile would strand the slot.
+    const taken: { value?: Snapshot<T> } = {};
+    const result = await parkOnAsync(
+      new RecvWait(raw, core, (claimed) => (taken.value = take(core.channel, claimed))),
+      WaitKind.Recv,
+      timeout,
+      signal,
+    );
+    if (result === DISCONNECTED) throw disconnectedRecv(core);
+    if (result === CLOSED) throw closedError("Receiver", core.channel.name, "recvAsync");
+    return taken.value as Snapshot<T>;
   }
 
   /**
@@ -749,11 +760,16 @@ export async function selectAsync<const R extends readonly Receiver<unknown>[]>(
   const claimed = [0];
   const index = selectOnce(cores, claimed);
   if (index >= 0) return { index, value: take(cores[index]!.channel, claimed[0]!) } as Selected<R>;
+  // Read in the attempt that claims it (see recvAsync).
+  const taken: { value?: unknown } = {};
   const wait = new SelectWait(
     cores.map((core) => core.channel.raw),
     cores,
+    (i, pos) => (taken.value = take(cores[i]!.channel, pos)),
   );
-  return selectResult(cores, wait, await parkOnAsync(wait, WaitKind.Recv, timeout, signal), "selectAsync") as Selected<R>;
+  const result = await parkOnAsync(wait, WaitKind.Recv, timeout, signal);
+  if (result === DISCONNECTED || result === CLOSED) return selectResult(cores, wait, result, "selectAsync") as Selected<R>;
+  return { index: result, value: taken.value } as Selected<R>;
 }
 
 registerSide(ObjectKind.ChannelSender, "Sender");

@@ -50,7 +50,9 @@ async function startWorkers(lib, scenario, bundle) {
   );
   // The initial memory: after every thread joined (joining records its platform id).
   const snapshot = new Uint8Array(model.rtBuffer).slice();
-  return { model, control, scenarioBuffer, workers, snapshot };
+  // The extra buffers (a channel's ring) are untracked but not constant: each interleaving starts from their setup.
+  const extrasSnapshot = model.extras.map((buffer) => new Uint8Array(buffer).slice());
+  return { model, control, scenarioBuffer, workers, snapshot, extrasSnapshot };
 }
 
 function waitWhile(c, index, value) {
@@ -79,6 +81,7 @@ function runOnce(ctx, prefix, verbose) {
   const scen32 = new Int32Array(ctx.scenarioBuffer);
   const scen64 = new BigInt64Array(ctx.scenarioBuffer);
   new Uint8Array(model.rtBuffer).set(snapshot);
+  model.extras.forEach((buffer, i) => new Uint8Array(buffer).set(ctx.extrasSnapshot[i]));
   scen32.fill(0);
   let time = 1000;
   cf[C.G_TIME_F64] = time;

@@ -88,6 +88,27 @@ export const mutations = [
     scenario: "channel-disconnect",
   },
   {
+    name: "channel: the reaper of a receiver that died mid-take wakes the senders",
+    file: "src/raw/raw-channel.ts",
+    find: "  wakeEveryone(words, base + C_RSEQ, base + C_SSEQ);\n  return false;\n}\n\nregisterKind({\n  kind: ObjectKind.ChannelReceiver,",
+    replace: "  return false;\n}\n\nregisterKind({\n  kind: ObjectKind.ChannelReceiver,",
+    scenario: "channel-receiver-dies",
+  },
+  {
+    name: "channel: a slot taken by a dead receiver is freed",
+    file: "src/raw/raw-channel.ts",
+    find: "    if (this.takerAlive(prev)) return false; // a receiver still reading it\n",
+    replace: "    return false;\n",
+    scenario: "channel-receiver-dies",
+  },
+  {
+    name: "channel: a receiver withdraws its take only after its wake",
+    file: "src/raw/raw-channel.ts",
+    find: "    Atomics.store(this.ring, this.seqIndex(pos), (this.lap2(pos) + 2 * this.capacity) % (2 * this.modulus));\n",
+    replace: "    Atomics.store(this.ring, this.seqIndex(pos), (this.lap2(pos) + 2 * this.capacity) % (2 * this.modulus));\n    Atomics.store(this.words, this.takePosWord, 0);\n",
+    scenario: "channel-receiver-dies",
+  },
+  {
     name: "generation check of dead-holder recovery",
     file: "src/runtime/reap.ts",
     find: "    if (statusOf(state) === ThreadStatus.Dead && stateGeneration(state) === generationOf(holder)) {",

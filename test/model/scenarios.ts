@@ -17,7 +17,7 @@ import { transaction } from "../../src/sync/transaction.ts";
 import { shareableNamed } from "../../src/sync/shareable.ts";
 import { allocateDataViews, newDataTag } from "../../src/sync/data.ts";
 import { i32 } from "../../src/layout/index.ts";
-import { DISCONNECTED, RawChannel, RecvWait, S_CHANNEL, S_CHANNEL_GENERATION, initRing, parkOn, ringBytes } from "../../src/raw/raw-channel.ts";
+import { DISCONNECTED, RawChannel, RecvWait, S_CHANNEL, S_CHANNEL_GENERATION, SendWait, initRing, parkOn, ringBytes } from "../../src/raw/raw-channel.ts";
 import { MASK as RW_MASK, RawRwLock, WRITERS_WAITING } from "../../src/raw/raw-rwlock.ts";
 import { RawSemaphore, initSemaphore } from "../../src/raw/raw-semaphore.ts";
 import { reapThread } from "../../src/runtime/reap.ts";
@@ -703,6 +703,69 @@ export const scenarios: Scenario[] = [
       return { channel, sender };
     },
     check: (run) => (run.outcomes[1] === "disconnected" ? undefined : `the receiver: ${run.outcomes[1]}`),
+  },
+  {
+    name: "channel-receiver-dies",
+    description:
+      "a full ring of one slot: a receiver takes the message and may die before freeing the slot (and is reaped) " +
+      "while a sender waits for room: the sender always gets the slot, no slice",
+    slice: "raised",
+    preemptions: 2,
+    threads: [
+      {
+        name: "receiver",
+        mortal: true,
+        body(env) {
+          const raw = new RawChannel(env.rt, env.data.channel!, env.extras[0]!, env.me);
+          const pos = raw.claimRecv(); // the ring's words are not tracked: the claim is one step with what follows
+          Atomics.load(env.shared, 1); // reading the message: a step, so the scheduler may kill the receiver here
+          raw.finishRecv(pos);
+          return `took ${pos}`;
+        },
+      },
+      {
+        name: "sender",
+        body(env) {
+          const raw = new RawChannel(env.rt, env.data.channel!, env.extras[0]!, env.me);
+          // As sync/channel.ts send on a full ring: claimSend, then parkOn(new SendWait(raw, core), …).
+          let pos = raw.claimSend();
+          if (pos < 0) pos = parkOn(new SendWait(raw, { closed: false }), WaitKind.Send, Infinity);
+          return pos === DISCONNECTED ? "disconnected" : `claimed ${pos}`;
+        },
+      },
+      {
+        name: "reaper",
+        reaperOf: 0,
+        body(env) {
+          reapThread(env.rt, env.data.receiver!, PoisonCause.Terminated);
+          return "reaped";
+        },
+      },
+    ],
+    setup(rt, ids) {
+      const [receiver, sender] = ids as [number, number];
+      const data = new SharedArrayBuffer(ringBytes(1, 8));
+      initRing(data, 1, 1, 8);
+      extraBuffers.push(data);
+      const channel = allocateObject(rt, ObjectKind.Channel, "ch", undefined, 0);
+      Atomics.add(rt.words, rt.objectBase(channel) + objectFields.O_REFS, 1); // one count for each side's link
+      const generation = generationOfObject(rt, channel);
+      const [senderSide, receiverSide] = [ObjectKind.ChannelSender, ObjectKind.ChannelReceiver].map((kind) => {
+        const id = allocateObject(rt, kind, "ch", undefined, 0);
+        Atomics.store(rt.words, rt.objectBase(id) + S_CHANNEL_GENERATION, generation);
+        Atomics.store(rt.words, rt.objectBase(id) + S_CHANNEL, channel + 1);
+        return id;
+      }) as [number, number];
+      countNew(rt, sender, senderSide, keep({}));
+      countNew(rt, receiver, receiverSide, keep({}));
+      // The sender's thread also has a Receiver (a second count of the record): the receivers never all go.
+      Atomics.add(rt.words, rt.objectBase(receiverSide) + objectFields.O_REFS, 1);
+      countNew(rt, sender, receiverSide, keep({}));
+      const setupRaw = new RawChannel(rt, channel, data, sender);
+      setupRaw.publishSend(setupRaw.claimSend()); // the ring is full: one message, at position 0
+      return { channel, receiver };
+    },
+    check: (run) => (run.outcomes[1] === "claimed 1" ? undefined : `the sender: ${run.outcomes[1]}`),
   },
   {
     name: "transaction-wound",
