@@ -4,8 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Barrier, ThreadError, TimeoutError, dumpLocks, spawn, type BarrierWaitResult } from "threadsafe";
-import { setParkSliceMs, sharedObject } from "../dist/internal.js";
 import { waitUntil } from "./support/wait-for.ts";
+import { withRaisedSlice } from "./support/park-slice.ts";
 
 function words(n: number): Int32Array {
   return new Int32Array(new SharedArrayBuffer(4 * n));
@@ -16,17 +16,6 @@ function barrierWaiters(b: Barrier): string[] {
   return (dumpLocks().locks.find((l) => l.lock.id === b.lockId)?.waiters ?? []).map((w) => w.thread.name);
 }
 
-/** Raises the parking slice during `fn`: a lost wake-up then hangs (the test's timeout fails it). */
-async function withLongSlices<R>(b: Barrier, fn: () => Promise<R>): Promise<R> {
-  const rt = b[sharedObject]().rt;
-  setParkSliceMs(rt, 600_000);
-  try {
-    return await fn();
-  } finally {
-    setParkSliceMs(rt, 0);
-  }
-}
-
 test("10 threads × 100 rounds: exactly one leader per round, nobody passes early (slice raised)", { timeout: 120_000 }, async () => {
   const THREADS = 10;
   const ROUNDS = 100;
@@ -34,7 +23,7 @@ test("10 threads × 100 rounds: exactly one leader per round, nobody passes earl
   const arrived = words(ROUNDS); // per round: how many arrived before waiting
   const leaders = words(ROUNDS);
   const early = words(1); // waits that returned before the round's 10 arrivals
-  await withLongSlices(barrier, async () => {
+  await withRaisedSlice(async () => {
     const handles = [];
     for (let t = 0; t < THREADS; t++) {
       handles.push(

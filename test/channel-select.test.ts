@@ -5,19 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RecvError, TimeoutError, dumpLocks, i32, json, select, selectAsync, spawn, string, syncChannel, channel, type Receiver, type Sender } from "threadsafe";
-import { currentRuntime, setParkSliceMs } from "../dist/internal.js";
 import { until } from "./support/contract-helpers.ts";
-
-async function withLongSlices<R>(fn: () => Promise<R>): Promise<R> {
-  syncChannel(i32, 1);
-  const rt = currentRuntime()!;
-  setParkSliceMs(rt, 600_000);
-  try {
-    return await fn();
-  } finally {
-    setParkSliceMs(rt, 0);
-  }
-}
+import { withRaisedSlice } from "./support/park-slice.ts";
 
 /** Whether dumpLocks() lists a waiter of `kind` on the channel named `name` (a select publishes on its first channel). */
 function hasWaiter(name: string, kind: "sync" | "async"): boolean {
@@ -72,7 +61,7 @@ test("select validates its arguments with threadsafe: errors", async () => {
 });
 
 test("a blocked select is woken by a send on any of its channels (long parking slices), sync and async", { timeout: 120_000 }, async () => {
-  await withLongSlices(async () => {
+  await withRaisedSlice(async () => {
     for (const mode of ["sync", "async"] as const) {
       for (const which of [0, 1, 2]) {
         const names = [0, 1, 2].map((k) => `sel-wake-${mode}-${which}-${k}`);
@@ -101,7 +90,7 @@ test("a blocked select is woken by a send on any of its channels (long parking s
 });
 
 test("a blocked select ends with RecvError when the last sender of the last connected channel goes (long slices)", { timeout: 60_000 }, async () => {
-  await withLongSlices(async () => {
+  await withRaisedSlice(async () => {
     const [aTx, aRx] = syncChannel(i32, 2, { name: "sel-dc-a" });
     const [bTx, bRx] = syncChannel(i32, 2, { name: "sel-dc-b" });
     aTx.close();

@@ -27,20 +27,9 @@ import {
   u8,
   type JoinHandle,
 } from "threadsafe";
-import { currentRuntime, setParkSliceMs, terminateStopsAtOnce } from "../dist/internal.js";
+import { terminateStopsAtOnce } from "../dist/internal.js";
 import { collectUntil, flags, signal, until } from "./support/contract-helpers.ts";
-
-/** Raises the parking slice for the duration of `fn` (a lost wake-up then hangs past the test's bound). */
-async function withLongSlices<R>(fn: () => Promise<R>): Promise<R> {
-  syncChannel(i32, 1); // make sure this thread has joined a runtime
-  const rt = currentRuntime()!;
-  setParkSliceMs(rt, 600_000);
-  try {
-    return await fn();
-  } finally {
-    setParkSliceMs(rt, 0);
-  }
-}
+import { withRaisedSlice } from "./support/park-slice.ts";
 
 /** Whether dumpLocks() lists a waiter of `kind` on the channel named `name`. */
 function hasWaiter(name: string, kind: "sync" | "async"): boolean {
@@ -359,7 +348,7 @@ async function settle(h: JoinHandle<string>, way: Way, f: Int32Array): Promise<v
 for (const way of ways) {
   for (const mode of ["blocked-sync", "blocked-async", "not-blocked"] as const) {
     test(`senders gone by ${way}: a ${mode} receiver drains, then gets RecvError`, { timeout: 60_000 }, async () => {
-      await withLongSlices(async () => {
+      await withRaisedSlice(async () => {
         const name = `dc-recv-${way}-${mode}`;
         const [tx, rx] = syncChannel(i32, 8, { name });
         const f = flags();
@@ -408,7 +397,7 @@ for (const way of ways) {
     });
 
     test(`receivers gone by ${way}: a ${mode} sender gets SendError carrying its value`, { timeout: 60_000 }, async () => {
-      await withLongSlices(async () => {
+      await withRaisedSlice(async () => {
         const name = `dc-send-${way}-${mode}`;
         const [tx, rx] = syncChannel(i32, 1, { name });
         tx.send(7); // full
@@ -455,7 +444,7 @@ for (const way of ways) {
   }
 
   test(`rendezvous: a sender waiting for pickup gets SendError when the receivers go by ${way}`, { timeout: 60_000 }, async () => {
-    await withLongSlices(async () => {
+    await withRaisedSlice(async () => {
       const name = `dc-pickup-${way}`;
       const [tx, rx] = syncChannel(i32, 0, { name });
       const f = flags();
@@ -484,7 +473,7 @@ for (const way of ways) {
 }
 
 test("a Sender garbage-collected in its thread disconnects: the blocked receiver drains and ends", { timeout: 60_000 }, async () => {
-  await withLongSlices(async () => {
+  await withRaisedSlice(async () => {
     const name = "dc-gc";
     // The Sender stays reachable (never closed) until the receiver blocks, then is dropped: a collector that runs
     // on its own (JSC's, under Bun, did before the receiver had started) would otherwise disconnect the channel
@@ -578,7 +567,7 @@ test("all threads asleep: two threads each blocked in recv on a channel only the
 });
 
 test("wake-ups (long parking slices): blocked receivers are woken by sends, blocked senders by receives, sync and async", { timeout: 60_000 }, async () => {
-  await withLongSlices(async () => {
+  await withRaisedSlice(async () => {
     for (const bound of [1, 0]) {
       // ping-pong: each side blocks on every message, so each round needs the other side's notify
       const [ping, pingRx] = syncChannel(i32, bound, { name: `ping-${bound}` });
