@@ -124,7 +124,7 @@ const bundled = (name, kind, withImport) => ({
 
 const all = [
   ...["mutex", "struct", "tryLock", "lockAsync", "lockMainBlocked", "lockMainSelf", "spawn10", "spawnInWorker",
-    "deadlock", "threadError", "poison", "busyHolder", "shareWeb", "watchWeb", "spawnModule", "importInThread", "workerLoadError"].map((n) => probe(n)),
+    "deadlock", "threadError", "poison", "busyHolder", "terminateAtStart", "shareWeb", "watchWeb", "spawnModule", "importInThread", "workerLoadError"].map((n) => probe(n)),
   bundled("bundleEsm", "esm", true),
   bundled("bundleIife", "iife", false),
   probe("notIsolated", "/plain/test/browser/index.html"),

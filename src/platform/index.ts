@@ -48,7 +48,8 @@ const globals = globalThis as unknown as {
 
 /** The Web Locks API (`navigator.locks`), as far as the library uses it. */
 interface WebLocks {
-  request(name: string, callback: () => Promise<unknown> | unknown): Promise<unknown>;
+  request(name: string, callback: (lock: unknown) => Promise<unknown> | unknown): Promise<unknown>;
+  request(name: string, options: { ifAvailable: boolean }, callback: (lock: unknown) => Promise<unknown> | unknown): Promise<unknown>;
 }
 
 /**
@@ -204,6 +205,23 @@ export function startWorker(url: URL, data: unknown, transfer: readonly Transfer
   // while busy in its own code, crashed, out of memory): its end, when it could not post one itself.
   const lifeLock = webLocks ? `threadsafe-thread-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}` : undefined;
   worker.postMessage({ threadsafeInit: data, threadsafeLifeLock: lifeLock }, transfer);
+  let lifeLockHeld = false;
+  /** Stops the worker; its end is reported once it can no longer run (see lifeLock). */
+  const stopAndReport = (): void => {
+    worker.terminate();
+    if (lifeLockHeld) return; // the request made when it said it holds the lock reports its end
+    // It has not said it holds its lock yet, and it runs no code of the thread before it does (workerInitData). If
+    // the lock is free, this side takes it for good: the stopped worker can never get it, so never runs. If not, it
+    // took it just now: its end is reported when the lock is released, as usual.
+    void webLocks!.request(lifeLock!, { ifAvailable: true }, (lock) => {
+      if (lock === null) {
+        void webLocks!.request(lifeLock!, () => end(1, undefined));
+        return;
+      }
+      end(1, undefined);
+      return new Promise(() => {});
+    });
+  };
   const exitListeners: Array<(code: number, error: unknown) => void> = [];
   let ended = false;
   const end = (code: number, error: unknown) => {
@@ -222,6 +240,7 @@ export function startWorker(url: URL, data: unknown, transfer: readonly Transfer
   const messageListeners: Array<(value: unknown) => void> = [];
   worker.addEventListener("message", (event) => {
     if (lifeLock !== undefined && (event.data as { threadsafeHoldsLifeLock?: unknown } | null)?.threadsafeHoldsLifeLock === lifeLock) {
+      lifeLockHeld = true;
       void webLocks!.request(lifeLock, () => end(1, undefined));
       return;
     }
@@ -249,7 +268,7 @@ export function startWorker(url: URL, data: unknown, transfer: readonly Transfer
       worker.terminate();
       end(1, undefined);
     },
-    stopAndReport: lifeLock === undefined ? undefined : () => worker.terminate(),
+    stopAndReport: lifeLock === undefined ? undefined : stopAndReport,
     setKeepsAlive: () => {},
   };
 }

@@ -255,6 +255,24 @@ const parts = {
     return "stopped, then PoisonError; join: terminated";
   },
 
+  async terminateAtStart() {
+    // terminate() right after spawn(): whether the worker has started its thread yet or not, terminate() resolves,
+    // join() says terminated, and the thread's function never ran to its end.
+    const flags = new Int32Array(new SharedArrayBuffer(4));
+    const handles = [];
+    for (let i = 0; i < 3; i++) handles.push(spawn((flags) => { for (;;) Atomics.add(flags, 0, 1); }, [flags]));
+    await Promise.all(handles.map((h) => h.terminate()));
+    for (const h of handles) {
+      const joined = await rejectionOf(h.join(), "join() of a thread terminated at its start");
+      check(joined instanceof ThreadError, `expected ThreadError, got ${describeError(joined)}`);
+      same(joined.how, "terminated", "ThreadError.how");
+    }
+    const after = Atomics.load(flags, 0);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    same(Atomics.load(flags, 0), after, "the counter after every thread was reaped");
+    return "3 × terminated at start";
+  },
+
   async shareWeb() {
     const counter = new Mutex(i32, 0);
     const workers = [];
