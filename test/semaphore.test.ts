@@ -421,11 +421,14 @@ test("a cycle through a semaphore with one holder: exactly one DeadlockError; wi
     (sem: Semaphore, m: Mutex<number>, g: Int32Array) => {
       try {
         const p = sem.acquire();
-        Atomics.store(g, 0, 1);
-        const until = Date.now() + 20_000;
-        while (Atomics.load(g, 1) === 0 && Date.now() < until) Atomics.wait(g, 1, 0, 1);
-        m.lock({ timeout: 20_000 }).unlock();
-        p.release();
+        try {
+          Atomics.store(g, 0, 1);
+          const until = Date.now() + 20_000;
+          while (Atomics.load(g, 1) === 0 && Date.now() < until) Atomics.wait(g, 1, 0, 1);
+          m.lock({ timeout: 20_000 }).unlock();
+        } finally {
+          p.release(); // also when lock() throws: the error's name is then the thread's result, not a leaked permit
+        }
         return "ok";
       } catch (e) {
         return (e as Error).name;

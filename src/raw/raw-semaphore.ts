@@ -269,8 +269,8 @@ registerKind({
       return;
     }
     // A permits wait is satisfied by the release of ANY holder, while the detector follows a path through one
-    // holder. So the holders that make a waiter wait are named only when one live thread holds every permit that
-    // is not free: then that thread is the only way out, and a cycle through it is a real deadlock. With several
+    // holder. So the holders that make a waiter wait are named only when one live thread holds every permit (none
+    // is free): then that thread is the only way out, and a cycle through it is a real deadlock. With several
     // holders, none is named (no false positive; a cycle through several holders goes undetected). Dead holders
     // are named alone, so that the waiter's check after a sleep gives their permits back (the detector skips
     // them); permits in flight (taken or given back, their record not yet written) name nobody.
@@ -285,8 +285,11 @@ registerKind({
       out.push(...dead);
       return;
     }
+    // With a permit free, the waiter may be about to take it (a holder just released one and the waiter has not
+    // woken yet): naming the other holder then would report a cycle that is dissolving (seen on Deno). A waiter that
+    // wants more permits than are free goes unnamed too: no false positive, as with several holders.
     const free = Atomics.load(rt.words, rt.stateIndex(id));
-    if (live.length === 1 && free + recorded === totalPermits(rt, id)) out.push(live[0]!);
+    if (free === 0 && live.length === 1 && recorded === totalPermits(rt, id)) out.push(live[0]!);
   },
   isPoisoned: () => false,
   releaseDead(rt, id, _threadId, holds) {
