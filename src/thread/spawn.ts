@@ -10,6 +10,7 @@ import { PoisonCause } from "../runtime/objects.js";
 import { poisonedByDeathOf } from "../runtime/poison.js";
 import { reapThread } from "../runtime/reap.js";
 import type { Runtime } from "../runtime/runtime.js";
+import { T_STATE, ThreadStatus, generationOf, slotOf, stateWord } from "../runtime/threads.js";
 import { requestTermination } from "../runtime/termination.js";
 import { describe } from "../sync/options.js";
 import { checkFunctionSource } from "../sync/compile.js";
@@ -127,12 +128,14 @@ export class JoinHandle<R> {
       else if (kind === TERMINATED_MESSAGE) heldAtTermination = (message as { heldLocks: readonly string[] }).heldLocks;
     });
     this.#result = new Promise<R>((resolve, reject) => {
-      worker.onExit((exitCode, error) => {
+      worker.onExit(async (exitCode, error) => {
         const rt = runtime();
         const cause = outcome
           ? outcome.kind === "threadsafe:threw" ? PoisonCause.Threw : PoisonCause.Returned
           : this.#terminating ? PoisonCause.Terminated : error !== undefined ? PoisonCause.Threw : PoisonCause.Exited;
-        reapThread(rt, threadId, cause);
+        // Another reaper (the supervisor, the thread's own exit hook) may be releasing its holds right now: join()
+        // settles once that reaper has freed the slot, so that what the thread held is released when it does.
+        if (reapThread(rt, threadId, cause) === undefined) await reapFinished(rt, threadId);
         // Whoever reaped it (its own exit hook, the supervisor, or this call), the poison records name its locks.
         const left = outcome ? [] : [...new Set([...heldAtTermination, ...locksLeftBy(threadId)])];
         const settled = this.#settle(outcome, exitCode, error, left);
@@ -240,6 +243,18 @@ export class JoinHandle<R> {
     } catch {
       // The worker is gone already: its exit settles everything.
     }
+  }
+}
+
+/** How long join() waits for another thread's reap of a thread to finish (a reaper that died mid-way never does). */
+const REAP_WAIT_MS = 1_000;
+
+/** Resolves once thread `threadId`'s slot has been freed by whoever reaps it, or after REAP_WAIT_MS. */
+async function reapFinished(rt: Runtime, threadId: number): Promise<void> {
+  const state = rt.threadBase(slotOf(threadId)) + T_STATE;
+  const dead = stateWord(generationOf(threadId), ThreadStatus.Dead);
+  for (let waited = 0; Atomics.load(rt.words, state) === dead && waited < REAP_WAIT_MS; waited += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
   }
 }
 
