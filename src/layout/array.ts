@@ -29,7 +29,7 @@ import {
 } from "./internal.js";
 import { memberLayout } from "./struct.js";
 import type { ArrayView, Assignable, Snapshot } from "./types.js";
-import { MISSING, viewClass, type ViewConstructor } from "./view.js";
+import { MISSING, viewClass, type ViewConstructor } from "./view-class.js";
 
 /** An `array` layout: `length` elements of `element`, read as an {@link ArrayView}. */
 export interface ArrayLayout<E> extends Layout<ArrayView<E>> {
@@ -42,7 +42,7 @@ export interface ArrayLayout<E> extends Layout<ArrayView<E>> {
 
 /**
  * The methods every array view has. Never instantiated: its members are copied onto the prototype of the
- * view class each array layout builds once (see `view.ts`). Indexing (`view[i]`) reaches the layout's tail,
+ * view class each array layout builds once (see `view-class.ts`). Indexing (`view[i]`) reaches the layout's tail,
  * which calls `get`/`set`; calling `get`/`set` directly skips that step.
  */
 export abstract class ArrayViewMethods<E> implements ViewState {

@@ -11,7 +11,7 @@
 
 export type { DataViews, Infer, Layout, LayoutDescriptor, Liveness, PrimitiveKind } from "./layout.js";
 export type { ArrayView, Assignable, Snapshot } from "./types.js";
-export { dataViews, dataBufferSize, freshDataViews } from "./views.js";
+export { dataViews, dataBufferSize, freshDataViews } from "./data-views.js";
 export { bool, i8, u8, i16, u16, i32, u32, f32, f64, i64, u64, type PrimitiveLayout } from "./primitives.js";
 export { string, type StringLayout } from "./string.js";
 export { bytes, type BytesLayout } from "./bytes.js";

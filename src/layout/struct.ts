@@ -1,7 +1,7 @@
 /** `struct({ field: layout, … })`: named fields laid out like a C struct, read as a live view. */
 
 import type { DataViews, Infer, Layout, LayoutDescriptor, Liveness } from "./layout.js";
-import { viewClass, type ViewConstructor } from "./view.js";
+import { viewClass, type ViewConstructor } from "./view-class.js";
 import { compileStructCodecs, type StructCodecs } from "./struct-codecs.js";
 import {
   BaseLayout,
@@ -68,7 +68,7 @@ export function fieldNameProblem(name: string): string | undefined {
 
 /**
  * The methods every struct view has. Never instantiated: its members are copied onto the prototype of the
- * view class each struct layout builds once (see `view.ts`), next to one accessor per field.
+ * view class each struct layout builds once (see `view-class.ts`), next to one accessor per field.
  */
 export abstract class StructViewMethods implements ViewState {
   declare readonly [LAYOUT]: StructLayoutImpl<object>;

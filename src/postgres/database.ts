@@ -6,7 +6,7 @@ import pg from "pg";
 import type { ThreadRef } from "../errors.js";
 import type { Layout } from "../layout/layout.js";
 import type { Assignable } from "../layout/types.js";
-import { dataBufferSize, freshDataViews } from "../layout/views.js";
+import { dataBufferSize, freshDataViews } from "../layout/data-views.js";
 import { checkLayout, describe, signalOf, timeoutOf, type LockAsyncOptions } from "../sync/options.js";
 import { KEY_SPACE, keyOf } from "./keys.js";
 import {

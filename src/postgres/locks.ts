@@ -15,7 +15,7 @@
 import type { LockRef, LockTimeoutError, ThreadRef } from "../errors.js";
 import type { DataViews, Layout, Liveness } from "../layout/layout.js";
 import type { Assignable } from "../layout/types.js";
-import { dataBufferSize, freshDataViews } from "../layout/views.js";
+import { dataBufferSize, freshDataViews } from "../layout/data-views.js";
 import { describe, signalOf, timeoutOf, type LockAsyncOptions } from "../sync/options.js";
 import { hexBytes, literal, onHelper, type Rows, type ServerError, type Session } from "./session.js";
 import { KEY_SPACE, keyOf } from "./keys.js";
