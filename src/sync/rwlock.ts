@@ -352,8 +352,9 @@ export class RwLock<T> implements SharedObject {
    */
   read(options?: LockOptions): RwLockReadGuard<T> {
     const core = this.#core;
-    if (options === undefined && !tracking && core.level === undefined && core.raw.tryReadFast()) {
-      return new RwLockReadGuard(guardToken, core);
+    if (options === undefined && !tracking && core.level === undefined) {
+      const guard = new RwLockReadGuard(guardToken, core); // before the lock is taken: see Mutex.lock
+      if (core.raw.tryReadFast()) return guard;
     }
     return acquireBlocking(core.reading, timeoutOf(options, "read"));
   }
@@ -366,8 +367,9 @@ export class RwLock<T> implements SharedObject {
    */
   write(options?: LockOptions): RwLockWriteGuard<T> {
     const core = this.#core;
-    if (options === undefined && !tracking && core.level === undefined && core.raw.tryWriteFast()) {
-      return new RwLockWriteGuard(guardToken, core);
+    if (options === undefined && !tracking && core.level === undefined) {
+      const guard = new RwLockWriteGuard(guardToken, core); // before the lock is taken: see Mutex.lock
+      if (core.raw.tryWriteFast()) return guard;
     }
     return acquireBlocking(core.writing, timeoutOf(options, "write"));
   }

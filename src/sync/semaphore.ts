@@ -171,7 +171,10 @@ export class Semaphore implements SharedObject {
    */
   acquire(n = 1, options?: LockOptions): Permit {
     const core = this.#core;
-    if (n === 1 && options === undefined && core.raw.tryAcquire(1)) return new Permit(permitToken, core, 1);
+    if (n === 1 && options === undefined) {
+      const permit = new Permit(permitToken, core, 1); // before the permit is taken: see Mutex.lock
+      if (core.raw.tryAcquire(1)) return permit;
+    }
     return this.#acquireFor(checkN(core.raw, n, "acquire"), timeoutOf(options, "acquire"));
   }
 
