@@ -553,8 +553,8 @@ function evaluateGoals(results, runtimes) {
           cell = `${r >= 10 ? '✔' : '✘'} ${fmtRatio(r)} faster`;
         }
       } else if (g.case && g.floor && g.max) {
-        // A generic goal: threadsafe within `max`× of a floor on one case, in the same run.
-        const ts = results.get(key('threadsafe', rt.id, g.case));
+        // A generic goal: threadsafe (or the entry `subject`) within `max`× of a floor on one case, in the same run.
+        const ts = results.get(key(g.subject ?? 'threadsafe', rt.id, g.case));
         const fl = results.get(key(g.floor, rt.id, g.case));
         if (!has(ts)) cell = `n/a (${tsMissing(ts)})`;
         else if (!has(fl)) cell = 'n/a (no floor)';

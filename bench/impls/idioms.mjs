@@ -81,6 +81,15 @@ async function usingTsx() {
   return { mod, how: `\`using\` in a .ts file run by tsx ${version} (its esbuild, target: the running Node)` };
 }
 
+/**
+ * The `using` loop (`USING_SOURCE`, `loop(m, n)`) as the variant compiles it: `using` (esbuild, target node20),
+ * `using-tsc`, `using-tsx` or `using-native`. Shared by threadsafe's rows and the raw futex's `using` floors, so both
+ * run exactly the same compiled loop.
+ */
+export async function usingModule(variant) {
+  return variant === 'using-tsc' ? usingTsc() : variant === 'using-tsx' ? usingTsx() : usingLoop(variant === 'using-native');
+}
+
 /** { loop(n), note } for one idiom on mutex `m` (a Mutex<i32>). */
 export async function idiomLoop(variant, m, who) {
   const proto = Object.getPrototypeOf(m);
@@ -119,7 +128,7 @@ export async function idiomLoop(variant, m, who) {
       const disposable = typeof g[Symbol.dispose] === 'function';
       g.unlock();
       if (!disposable) throw new Unavailable(`${who}: the guard has no [Symbol.dispose] in this build`);
-      const { mod, how } = variant === 'using-tsc' ? await usingTsc() : variant === 'using-tsx' ? await usingTsx() : await usingLoop(variant === 'using-native');
+      const { mod, how } = await usingModule(variant);
       return { loop: (n) => mod.loop(m, n), note: `\`using g = m.lock(); g.value += 1;\`: ${how}` };
     }
     default:

@@ -6,6 +6,7 @@ import { CasSemaphore, SpinParkBarrier } from '../lib/rawsync.mjs';
 import { Unavailable, runContended } from '../lib/measure.mjs';
 import { rawCondvarPingpong } from '../lib/rawcondvar.mjs';
 import { barrierRounds } from '../lib/barrier-case.mjs';
+import { usingModule } from './idioms.mjs';
 
 function newWords(n = 1) {
   return new Int32Array(new SharedArrayBuffer(4 * n));
@@ -19,12 +20,48 @@ function contendedSetup() {
   return { payload: { lockWords, counter }, read: () => counter[0] };
 }
 
+// The floor of the `using` rows: the least a guard for `using` can be. `lock()` returns a hand-written guard (one
+// field for the lock, one for `held`, `value` over the Int32Array, `[Symbol.dispose]` releasing once); the loop is
+// the very module threadsafe's `using` rows run, compiled the same way (impls/idioms.mjs). What `using` itself costs
+// on a runtime (its disposal bookkeeping per block) shows here, apart from anything a library does.
+class FloorGuard {
+  constructor(lock, c) {
+    this.lock = lock;
+    this.c = c;
+    this.held = true;
+  }
+  get value() {
+    return this.c[0];
+  }
+  set value(v) {
+    this.c[0] = v;
+  }
+  [Symbol.dispose]() {
+    if (this.held) {
+      this.held = false;
+      this.lock.unlock();
+    }
+  }
+}
+
+async function usingFloor(lock, c, variant) {
+  const { mod, how } = await usingModule(variant);
+  const m = {
+    lock() {
+      lock.lock();
+      return new FloorGuard(lock, c);
+    },
+  };
+  return { loop: (n) => mod.loop(m, n), read: () => c[0], note: `the same \`using\` loop over a hand-written guard class: ${how}` };
+}
+
 function syncLockCases(Lock) {
   return {
     uncontended: {
-      setup() {
+      setup(ops, { variant } = {}) {
         const lock = new Lock(newWords(1));
         const c = newWords(1);
+        if (variant?.startsWith('using')) return usingFloor(lock, c, variant);
         return {
           loop(n) {
             for (let i = 0; i < n; i++) {
