@@ -467,6 +467,59 @@ test("a cycle through a semaphore with one holder: exactly one DeadlockError; wi
   assert.equal(sem2.available, 2);
 });
 
+test("a cycle through a semaphore where the waiter wants more permits than are free: exactly one DeadlockError", { timeout: 90_000 }, async () => {
+  // T1 holds `a` permits of Semaphore(3) and waits for M; T2 holds `before` permits and M, and waits for `b` permits
+  // while fewer are free: only T1's release could let it in, and T1 waits for T2. Both cases used to go unreported
+  // (T1's lock timed out instead), because the detector named a holder only when no permit was free.
+  const body = (sem: Semaphore, m: Mutex<number>, gate: Int32Array, role: string, a: number, before: number, b: number) => {
+    const until = Date.now() + 20_000;
+    const meet = () => {
+      Atomics.add(gate, 0, 1);
+      while (Atomics.load(gate, 0) < 2 && Date.now() < until) Atomics.wait(gate, 1, 0, 1);
+    };
+    try {
+      if (role === "T1") {
+        const p = sem.acquire(a);
+        meet();
+        try {
+          m.lock({ timeout: 15_000 }).unlock();
+        } finally {
+          p.release();
+        }
+      } else {
+        const mine = before > 0 ? sem.acquire(before) : undefined;
+        try {
+          const g = m.lock();
+          meet();
+          try {
+            sem.acquire(b, { timeout: 15_000 }).release();
+          } finally {
+            g.unlock();
+          }
+        } finally {
+          mine?.release();
+        }
+      }
+      return "ok";
+    } catch (e) {
+      return (e as Error).name;
+    }
+  };
+  for (const [a, before, b] of [
+    [2, 0, 2], // 1 free, T2 wants 2
+    [1, 1, 2], // 1 free, T2 holds 1 and wants 2 more: its own permit does not count as a way out
+  ] as const) {
+    const sem = new Semaphore(3, { name: `more-than-free-${a}-${before}-${b}` });
+    const m = new Mutex(i32, 0, { name: "more-than-free-mutex" });
+    const gate = flags(4);
+    const t1 = spawn(body, [sem, m, gate, "T1", a, before, b], { name: "T1" });
+    const t2 = spawn(body, [sem, m, gate, "T2", a, before, b], { name: "T2" });
+    const results = [await t1.join(), await t2.join()].sort();
+    assert.deepEqual(results, ["DeadlockError", "ok"], `Semaphore(3), T1 holds ${a}, T2 holds ${before} and wants ${b}`);
+    assert.equal(sem.available, 3);
+  }
+});
+
 test("dumpLocks lists permit holders and waiters", { timeout: 60_000 }, async () => {
   const sem = new Semaphore(1, { name: "dumped" });
   const p = sem.acquire();

@@ -61,6 +61,16 @@ export function publishSleep(rt: Runtime, me: number, wordIndex: number, value: 
   Atomics.store(rt.words, base + T_WAIT_WORD, wordIndex);
 }
 
+/**
+ * The value thread `id` last published it sleeps on (`publishSleep`) if it sleeps on word `wordIndex`, else
+ * undefined. While the word still holds it, nothing has changed for that waiter since it decided to sleep.
+ */
+export function sleepValue(rt: Runtime, id: number, wordIndex: number): number | undefined {
+  const base = rt.threadBase(slotOf(id));
+  if (Atomics.load(rt.words, base + T_WAIT_WORD) !== wordIndex) return undefined;
+  return Atomics.load(rt.words, base + T_WAIT_VALUE);
+}
+
 /** Withdraws thread `me`'s wait (it finished, timed out, or gave up). */
 export function unpublishWait(rt: Runtime, me: number): void {
   const base = rt.threadBase(slotOf(me));
@@ -87,10 +97,10 @@ export function waitingSince(rt: Runtime, id: number): number | undefined {
   return Atomics.load(rt.words, base + T_WAIT_SINCE);
 }
 
-/** The threads whose holds make a `waitKind` waiter on `objectId` wait. */
-export function holdersOf(rt: Runtime, objectId: number, waitKind: number): number[] {
+/** The threads whose holds make thread `waiter`'s `waitKind` wait on `objectId` wait. */
+export function holdersOf(rt: Runtime, objectId: number, waitKind: number, waiter?: number): number[] {
   const out: number[] = [];
-  protocolOf(rt.objectKind(objectId))?.holders(rt, objectId, waitKind, out);
+  protocolOf(rt.objectKind(objectId))?.holders(rt, objectId, waitKind, out, waiter);
   return out;
 }
 
@@ -131,7 +141,8 @@ function readTicket(rt: Runtime, id: number): bigint {
  */
 function search(rt: Runtime, me: number, objectId: number, waitKind: number, path: Edge[], seen: Set<number>): Edge[] | undefined {
   if (path.length >= MAX_THREADS) return undefined;
-  for (const holder of holdersOf(rt, objectId, waitKind)) {
+  const waiter = path.length === 0 ? me : path[path.length - 1]!.holder;
+  for (const holder of holdersOf(rt, objectId, waitKind, waiter)) {
     if (holder === me) return path;
     if (seen.has(holder) || !rt.isAlive(holder)) continue;
     seen.add(holder);
@@ -148,10 +159,11 @@ function search(rt: Runtime, me: number, objectId: number, waitKind: number, pat
 }
 
 /** Re-reads every edge in reverse order; true when nothing changed (a double collect). */
-function unchanged(rt: Runtime, edges: readonly Edge[]): boolean {
+function unchanged(rt: Runtime, me: number, edges: readonly Edge[]): boolean {
   for (let i = edges.length - 1; i >= 0; i--) {
     const edge = edges[i]!;
-    if (!holdersOf(rt, edge.objectId, edge.waitKind).includes(edge.holder)) return false;
+    const waiter = i === 0 ? me : edges[i - 1]!.holder;
+    if (!holdersOf(rt, edge.objectId, edge.waitKind, waiter).includes(edge.holder)) return false;
     const base = rt.threadBase(slotOf(edge.holder));
     if (Atomics.load(rt.wide, base / 2 + T_TICKET_I64) !== edge.ticket) return false;
     if (Atomics.load(rt.words, base + T_WAIT_OBJECT) - 1 !== edge.next) return false;
@@ -168,7 +180,7 @@ export function findDeadlock(rt: Runtime, me: number, objectId: number, waitKind
   for (let attempt = 0; attempt < VALIDATION_ATTEMPTS; attempt++) {
     const edges = search(rt, me, objectId, waitKind, [], new Set());
     if (!edges) return undefined;
-    if (!unchanged(rt, edges)) continue; // something moved: walk again
+    if (!unchanged(rt, me, edges)) continue; // something moved: walk again
     for (const edge of edges) if (edge.ticket > ticket) return undefined; // a later waiter closed it: it reports
     return {
       threads: [me, ...edges.map((edge) => edge.holder)],

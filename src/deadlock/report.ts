@@ -122,7 +122,7 @@ export function allAsleepError(rt: Runtime, sleepers: readonly Sleeper[]): Deadl
     const since = i === 0 ? undefined : waitingSince(rt, entry.thread.id);
     const status = i === 0 ? "◀ this thread" : since === undefined ? "" : `asleep for ${formatMs(Math.max(0, now - since))}`;
     lines.push(`  thread ${quoted(entry.thread)} (id ${entry.thread.id})  ${status}`.trimEnd());
-    const holders = holdersOf(rt, entry.waitsFor.id, sleepers[i]!.waitKind);
+    const holders = holdersOf(rt, entry.waitsFor.id, sleepers[i]!.waitKind, sleepers[i]!.thread);
     const heldBy = holders.length === 0 ? "" : `, held by ${holders.map((id) => `thread ${quoted(threadRef(rt, id))}`).join(", ")}`;
     lines.push(`      waits on ${described(rt, entry.waitsFor)}${heldBy}`);
     for (const held of entry.holds) lines.push(`      holds    ${described(rt, held)}`);
@@ -209,7 +209,7 @@ export function lockTimeoutError(rt: Runtime, lockId: number, waitKind: number, 
     const ownerWaits = waitingFor(rt, owner.id);
     if (ownerWaits >= 0) {
       const next = lockRef(rt, ownerWaits);
-      const nextOwner = holdersOf(rt, ownerWaits, waitKindOf(rt, owner.id))[0] ?? 0;
+      const nextOwner = holdersOf(rt, ownerWaits, waitKindOf(rt, owner.id), owner.id)[0] ?? 0;
       message += `; that thread is itself blocked waiting for ${described(rt, next)}`;
       if (nextOwner !== 0) message += ` (held by thread ${quoted(threadRef(rt, nextOwner))})`;
     } else {

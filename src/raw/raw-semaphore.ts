@@ -26,6 +26,7 @@
  */
 
 import { currentThreadId } from "../runtime/current.js";
+import { sleepValue } from "../deadlock/detect.js";
 import { ObjectKind, WaitKind, registerKind } from "../runtime/kinds.js";
 import { visitHolds } from "../runtime/lifetime.js";
 import { O_AUX } from "../runtime/objects.js";
@@ -262,16 +263,17 @@ class PermitWait implements Parkable {
 registerKind({
   kind: ObjectKind.Semaphore,
   displayName: "Semaphore",
-  holders(rt, id, waitKind, out) {
+  holders(rt, id, waitKind, out, waiter) {
     if (waitKind !== WaitKind.Permits) {
       // Reports and dumps: every thread that holds permits.
       visitHolds(rt, id, (threadId) => out.push(threadId));
       return;
     }
     // A permits wait is satisfied by the release of ANY holder, while the detector follows a path through one
-    // holder. So the holders that make a waiter wait are named only when one live thread holds every permit (none
-    // is free): then that thread is the only way out, and a cycle through it is a real deadlock. With several
-    // holders, none is named (no false positive; a cycle through several holders goes undetected). Dead holders
+    // holder. So the holders that make a waiter wait are named only when one live thread other than the waiter holds
+    // every permit that is not free: then that thread is the only way out, and a cycle through it is a real
+    // deadlock. With several such holders, none is named (no false positive; a cycle through several holders goes
+    // undetected). Dead holders
     // are named alone, so that the waiter's check after a sleep gives their permits back (the detector skips
     // them); permits in flight (taken or given back, their record not yet written) name nobody.
     const live: number[] = [];
@@ -279,17 +281,21 @@ registerKind({
     let recorded = 0;
     visitHolds(rt, id, (threadId, holds) => {
       recorded += holdsPayload(holds);
-      (rt.isAlive(threadId) ? live : dead).push(threadId);
+      // The waiter's own permits cannot come back while it waits: it is not one of the holders that could let it in.
+      if (threadId !== waiter) (rt.isAlive(threadId) ? live : dead).push(threadId);
     });
     if (dead.length > 0) {
       out.push(...dead);
       return;
     }
-    // With a permit free, the waiter may be about to take it (a holder just released one and the waiter has not
-    // woken yet): naming the other holder then would report a cycle that is dissolving (seen on Deno). A waiter that
-    // wants more permits than are free goes unnamed too: no false positive, as with several holders.
-    const free = Atomics.load(rt.words, rt.stateIndex(id));
-    if (free === 0 && live.length === 1 && recorded === totalPermits(rt, id)) out.push(live[0]!);
+    // The one live holder is named only while the waiter is stuck: the free count is still the one it decided to
+    // sleep on (fewer than it wants), so only a release can let it in. Once a permit comes back, the waiter may be
+    // about to take it (it has not woken yet): naming the holder then would report a cycle that is dissolving (seen
+    // on Deno). Without a waiter to ask about (reports), a holder is named only when no permit is free.
+    const index = rt.stateIndex(id);
+    const free = Atomics.load(rt.words, index);
+    const stuckAt = waiter === undefined ? 0 : sleepValue(rt, waiter, index);
+    if (free === stuckAt && live.length === 1 && recorded + free === totalPermits(rt, id)) out.push(live[0]!);
   },
   isPoisoned: () => false,
   releaseDead(rt, id, _threadId, holds) {

@@ -66,9 +66,11 @@ export interface KindProtocol {
   readonly displayName: string;
   /**
    * Appends to `out` the threads whose holds make a waiter of `waitKind` on object `id` wait. An empty answer means
-   * that nothing held blocks the waiter (it is waiting for an event, such as a notify).
+   * that nothing held blocks the waiter (it is waiting for an event, such as a notify). `waiter`, when given, is the
+   * thread whose wait is asked about (deadlock detection): a kind whose answer depends on what that wait wants (how
+   * many permits) reads it from what the waiter published.
    */
-  holders(rt: Runtime, id: number, waitKind: number, out: number[]): void;
+  holders(rt: Runtime, id: number, waitKind: number, out: number[], waiter?: number): void;
   /** Whether object `id` is poisoned. */
   isPoisoned(rt: Runtime, id: number): boolean;
   /**
