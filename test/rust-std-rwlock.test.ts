@@ -498,6 +498,25 @@ test("test_rw_arc_poison_wr, asked twice: two unclaimed PoisonErrors from read()
     await macrotaskTurn();
     assert.equal(tryWriteOutcome(arc), "poisoned", `${label}: the lock is free (and poisoned) once the task has ended`);
   }
+  // The same in a spawned thread: its function returns holding nothing (Rust dropped both errors), so join resolves;
+  // the leaked hold instead makes it end as "held-locks".
+  const arc = newPoisonedRwLock(i32, 1, "poison_twice-thread");
+  const h = spawn(
+    (arc: RwLock<number>) => {
+      for (let i = 0; i < 2; i++) {
+        try {
+          arc.read();
+          return "read() did not throw";
+        } catch (e) {
+          if ((e as Error).name !== "PoisonError") throw e;
+        }
+      }
+      return "ok";
+    },
+    [arc],
+    { name: "poison_twice-reader" },
+  );
+  assert.equal(await h.join(), "ok");
 });
 
 test("panic_while_mapping_write_unlocked_poison, in one task as Rust writes it: tryWrite() after an unclaimed PoisonError", { timeout: 10_000, todo: "src/sync/acquire.ts acquireNow (tryLock/tryRead/tryWrite) does not release this thread's hold through an unclaimed PoisonError (acquireBlocking does: releaseUnclaimedOnRelock), so until the task ends try* reports WouldBlock (undefined) where Rust reports Poisoned" }, () => {
