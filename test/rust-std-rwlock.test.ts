@@ -320,7 +320,9 @@ test("test_downgrade_atomic: 20 writers wait while main holds write; main writes
   await waitForWaiterCount(rwlock, W);
   mainWriteGuard.value = NEW_VALUE;
   const mainReadGuard = mainWriteGuard.downgrade();
-  // Were downgrade not atomic, an evil writer could get in before this read and make the value non-negative.
+  // Were downgrade not atomic, an evil writer could get in before this read and make the value non-negative. Like
+  // Rust's, this catches it only when a woken writer wins that short race (mutation-checked: an unlock-then-read
+  // downgrade passed here and failed test_downgrade_observe's exact oracle).
   assert.equal(mainReadGuard.value, NEW_VALUE, "`downgrade` was not atomic");
   mainReadGuard.unlock();
   for (const handle of handles) await handle.join();
