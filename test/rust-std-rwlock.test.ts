@@ -483,11 +483,10 @@ test("panic_while_mapping_write_unlocked_poison: a withWrite callback that throw
   assert.equal(ran, 1, "withWrite on a poisoned lock throws PoisonError before running fn (Rust: write().unwrap() panics)");
 });
 
-const UNCLAIMED_MAP_TODO =
-  "src/sync/poison.ts keeps ONE unclaimed guard per object id (Map<objectId, guard>): a second read PoisonError of the " +
-  "same RwLock overwrites the first, whose read hold is then never released (the lock stays read-held forever)";
+// Found by this port: src/sync/poison.ts kept one unclaimed guard per object, so a second read PoisonError of the
+// same RwLock overwrote the first, whose read hold then leaked (the lock stayed read-held forever).
 
-test("test_rw_arc_poison_wr, asked twice: two unclaimed PoisonErrors from read()/get() in one task; both read holds go when the task ends", { timeout: 30_000, todo: UNCLAIMED_MAP_TODO }, async () => {
+test("test_rw_arc_poison_wr, asked twice: two unclaimed PoisonErrors from read()/get() in one task; both read holds go when the task ends", { timeout: 30_000 }, async () => {
   // Rust drops each Err (and its guard) at once, so `assert!(arc.read().is_err())` twice leaves the lock free.
   for (const [label, first, second] of [
     ["read, read", (l: RwLock<number>) => l.read(), (l: RwLock<number>) => l.read()],
@@ -521,7 +520,7 @@ test("test_rw_arc_poison_wr, asked twice: two unclaimed PoisonErrors from read()
   assert.equal(await h.join(), "ok");
 });
 
-test("panic_while_mapping_write_unlocked_poison, in one task as Rust writes it: tryWrite() after an unclaimed PoisonError", { timeout: 10_000, todo: "src/sync/acquire.ts acquireNow (tryLock/tryRead/tryWrite) does not release this thread's hold through an unclaimed PoisonError (acquireBlocking does: releaseUnclaimedOnRelock), so until the task ends try* reports WouldBlock (undefined) where Rust reports Poisoned" }, () => {
+test("panic_while_mapping_write_unlocked_poison, in one task as Rust writes it: tryWrite() after an unclaimed PoisonError", { timeout: 10_000 }, () => {
   const lock = new RwLock(struct({ val: i32 }), { val: 0 }, { name: "mapping_write_one_task" });
   for (const label of ["map", "filter_map", "mapped map", "mapped filter_map"]) {
     try {

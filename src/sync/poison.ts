@@ -28,8 +28,19 @@ export interface PoisonedHold {
   readonly guard: ReleasableGuard;
 }
 
-/** Guards inside PoisonErrors not yet claimed with `intoInner()`, by object id. */
-const unclaimed = new Map<number, ReleasableGuard>();
+/**
+ * Guards inside PoisonErrors not yet claimed with `intoInner()`, by object id: a set, because one thread can hold one
+ * object through several at once (two read guards of an RwLock, each from a PoisonError).
+ */
+const unclaimed = new Map<number, Set<ReleasableGuard>>();
+
+/** Forgets `guard` as unclaimed; true when it was. */
+function forget(objectId: number, guard: ReleasableGuard): boolean {
+  const guards = unclaimed.get(objectId);
+  if (!guards?.delete(guard)) return false;
+  if (guards.size === 0) unclaimed.delete(objectId);
+  return true;
+}
 
 /** A PoisonError that knows its guards (named PoisonError too: `constructor.name` is what users may print). */
 const ClaimablePoisonError = class PoisonError<P> extends BasePoisonError<P> {
@@ -40,8 +51,7 @@ const ClaimablePoisonError = class PoisonError<P> extends BasePoisonError<P> {
   }
   override intoInner(): P {
     for (const { objectId, guard } of this.#held) {
-      if (unclaimed.get(objectId) === guard) unclaimed.delete(objectId);
-      else if (!guard.held) {
+      if (!forget(objectId, guard) && !guard.held) {
         throw new Error(
           "threadsafe: intoInner(): the guard in this PoisonError was already released, because nobody claimed it " +
             "before the task that raised the error ended (or this thread locked the same object again). Call " +
@@ -69,7 +79,11 @@ const ADVICE =
  */
 export function poisonError<P>(reasons: readonly string[], payload: P, held: readonly PoisonedHold[]): PoisonError<P> {
   const error = new ClaimablePoisonError<P>(`threadsafe: ${reasons.join(" ")} ${ADVICE}`, payload, held);
-  for (const { objectId, guard } of held) unclaimed.set(objectId, guard);
+  for (const { objectId, guard } of held) {
+    let guards = unclaimed.get(objectId);
+    if (!guards) unclaimed.set(objectId, (guards = new Set()));
+    guards.add(guard);
+  }
   setTimeout(() => {
     for (const { objectId, guard } of held) releaseUnclaimed(objectId, guard);
   }, 0);
@@ -77,23 +91,22 @@ export function poisonError<P>(reasons: readonly string[], payload: P, held: rea
 }
 
 function releaseUnclaimed(objectId: number, guard: ReleasableGuard): void {
-  if (unclaimed.get(objectId) !== guard) return;
-  unclaimed.delete(objectId);
-  guard[Symbol.dispose]();
+  if (forget(objectId, guard)) guard[Symbol.dispose]();
 }
 
 /**
- * Called before this thread blocks on an object that it holds itself: if it holds it only through an unclaimed
- * PoisonError, releases it and returns true (the caller retries).
+ * Called when this thread finds an object it wants held by itself (a blocking wait that would deadlock on itself, a
+ * try that failed): if it holds it through unclaimed PoisonErrors, releases those and returns true (the caller
+ * retries).
  */
 export function releaseUnclaimedOnRelock(objectId: number): boolean {
-  const guard = unclaimed.get(objectId);
-  if (!guard) return false;
-  releaseUnclaimed(objectId, guard);
+  const guards = unclaimed.get(objectId);
+  if (!guards) return false;
+  for (const guard of [...guards]) releaseUnclaimed(objectId, guard);
   return true;
 }
 
 /** Releases every unclaimed guard now (the thread's function has returned: Rust would have dropped them). */
 export function releaseAllUnclaimed(): void {
-  for (const [objectId, guard] of [...unclaimed]) releaseUnclaimed(objectId, guard);
+  for (const [objectId, guards] of [...unclaimed]) for (const guard of [...guards]) releaseUnclaimed(objectId, guard);
 }
