@@ -29,7 +29,8 @@ export interface CycleEntry {
 /**
  * Thrown by `lock()` (and `lockAsync()`) when a lock was poisoned: a thread panicked inside `with`, or died
  * while holding it. The lock **is** held by the caller when this is thrown: take the guard with `intoInner()`
- * (and release it), or the lock stays locked.
+ * where you catch the error (and release it). A guard nobody claims is released when the current task ends, or
+ * when this thread asks for the same lock again (as Rust drops the guard of a discarded error).
  *
  * @example
  * try { g = m.lock(); } catch (e) {

@@ -128,7 +128,10 @@ export function acquireBlocking<G extends ReleasableGuard>(core: LockCore<G>, ti
 
 /** Takes `core`'s object if it is free right now; undefined instead of waiting. @throws PoisonError */
 export function acquireNow<G extends ReleasableGuard>(core: LockCore<G>): G | undefined {
-  const result = core.raw.tryLock();
+  let result = core.raw.tryLock();
+  // Held by this thread only through unclaimed PoisonErrors: released (as Rust drops a discarded error's guard), then
+  // tried once more, so a try reports the poison rather than "would block".
+  if (result === Acquired.No && releaseUnclaimedOnRelock(core.raw.id)) result = core.raw.tryLock();
   return result === Acquired.No ? undefined : finishAcquire(core, result === Acquired.Poisoned, "try");
 }
 
