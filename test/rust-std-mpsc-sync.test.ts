@@ -785,3 +785,41 @@ test("drop_unreceived: a message left in the channel when the last Receiver goes
   assert.throws(() => tx.send({ rc: [2] }), (e: unknown) => e instanceof SendError);
   tx.close();
 });
+
+// ## Beyond the file: what a Rust programmer also relies on
+
+test(
+  "beyond mpsc_sync.rs: try_send on a rendezvous whose receiver is blocked in recv always succeeds",
+  {
+    timeout: 120_000,
+    todo:
+      "Sender.trySend on syncChannel(layout, 0) publishes the message and gives a woken receiver 2 ms (TRY_HANDOFF_MS) " +
+      "to take it, else retracts it and returns false: on a loaded machine a receiver blocked in recv is not scheduled " +
+      "in time (3 of 50 false at load 7). std's zero-capacity flavour hands the message to the registered receiver " +
+      "itself, so its try_send to a blocked receiver never fails. A fix needs the receiver's wait to accept a hand-off " +
+      "without running (raw-channel.ts), not a small change.",
+  },
+  async () => {
+    const N = 200;
+    const [tx, rx] = syncChannel(i32, 0, { name: "try_send_to_blocked" });
+    const r = spawn(
+      (rx: Receiver<number>, n: number) => {
+        const got: number[] = [];
+        for (let i = 0; i < n; i++) got.push(rx.recv());
+        return got;
+      },
+      [rx, N],
+    );
+    rx.close();
+    let refused = 0;
+    for (let i = 0; i < N; i++) {
+      await until("the receiver is blocked in recv", () => hasWaiter("try_send_to_blocked"));
+      if (!tx.trySend(i)) {
+        refused++;
+        tx.send(i); // so that the receiver still gets every value
+      }
+    }
+    assert.deepEqual(await r.join(), Array.from({ length: N }, (_, i) => i), "every value arrived once, in order");
+    assert.equal(refused, 0, `trySend refused ${refused} of ${N} hand-offs to a receiver blocked in recv`);
+  },
+);
