@@ -4,7 +4,8 @@
 // `BarrierWaitResult::is_leader()` is the `isLeader` property of what `wait()` returns. Rust spawns detached threads;
 // here they are joined at the end, so a failure inside one is seen. The body runs on the main thread, as a ported
 // suite would run it, and as a thread of its own (Rust's harness runs each #[test] on one) with the parking slice
-// raised, so that a lost wake-up hangs that thread and the free main thread fails the test at its hang guard. What cannot apply is a `test.skip` that says why.
+// raised, so that a lost wake-up hangs that thread and the free main thread fails the test at its hang guard.
+// What cannot apply is a `test.skip` that says why.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type Barrier, type Sender } from "threadsafe";

@@ -15,6 +15,8 @@ import { withRaisedSlice } from "./support/park-slice.ts";
 /** Rust's `Duration::from_millis(u64::MAX)`: a finite timeout no test can reach (not `Infinity`, which is untimed). */
 const U64_MAX_MS = 2 ** 64;
 
+test.skip("nonpoison_*: n/a — each Rust test is generated as nonpoison_<name> and poison_<name>; DESIGN has the poisoning Mutex only, so each is ported once below (poison_<name>)");
+
 test("smoke: notify_one and notify_all with nobody waiting do nothing", { timeout: 10_000 }, () => {
   const c = new Condvar();
   assert.equal(c.notifyOne(), undefined);
