@@ -730,16 +730,27 @@ registerKind({
 });
 
 /**
+ * The base of the channel record that side record `sideId` links to, if thread `threadId` announced a slot of that
+ * channel in its thread record (`channelWord` naming the channel, `posWord` the position: see runtime/threads.ts);
+ * else -1.
+ */
+function announcedChannel(rt: Runtime, sideId: number, threadId: number, channelWord: number, posWord: number): number {
+  const words = rt.words;
+  const link = Atomics.load(words, rt.objectBase(sideId) + S_CHANNEL) - 1;
+  const thread = rt.threadBase(slotOf(threadId));
+  if (link < 0 || Atomics.load(words, thread + posWord) === 0 || Atomics.load(words, thread + channelWord) !== link + 1) return -1;
+  return rt.objectBase(link);
+}
+
+/**
  * A dead sender thread that announced a claim on the channel of side record `sideId` (it died between claiming and
  * publishing): wakes the channel's receivers, which skip the slot (RawChannel.skipDeadClaim) instead of waiting for
  * their next slice. Holds nothing: returns false.
  */
 function deadSender(rt: Runtime, sideId: number, threadId: number): boolean {
+  const base = announcedChannel(rt, sideId, threadId, T_CHANNEL_CLAIM, T_CHANNEL_POS);
+  if (base < 0) return false;
   const words = rt.words;
-  const link = Atomics.load(words, rt.objectBase(sideId) + S_CHANNEL) - 1;
-  const thread = rt.threadBase(slotOf(threadId));
-  if (link < 0 || Atomics.load(words, thread + T_CHANNEL_POS) === 0 || Atomics.load(words, thread + T_CHANNEL_CLAIM) !== link + 1) return false;
-  const base = rt.objectBase(link);
   Atomics.add(words, base + C_RSEQ, 1);
   Atomics.notify(words, base + C_RSEQ);
   wakeSelectors(words);
@@ -762,12 +773,9 @@ registerKind({
  * Holds nothing: returns false.
  */
 function deadReceiver(rt: Runtime, sideId: number, threadId: number): boolean {
-  const words = rt.words;
-  const link = Atomics.load(words, rt.objectBase(sideId) + S_CHANNEL) - 1;
-  const thread = rt.threadBase(slotOf(threadId));
-  if (link < 0 || Atomics.load(words, thread + T_CHANNEL_TAKE_POS) === 0 || Atomics.load(words, thread + T_CHANNEL_TAKE) !== link + 1) return false;
-  const base = rt.objectBase(link);
-  wakeEveryone(words, base + C_RSEQ, base + C_SSEQ);
+  const base = announcedChannel(rt, sideId, threadId, T_CHANNEL_TAKE, T_CHANNEL_TAKE_POS);
+  if (base < 0) return false;
+  wakeEveryone(rt.words, base + C_RSEQ, base + C_SSEQ);
   return false;
 }
 
