@@ -10,6 +10,8 @@
 //   node scripts/test-runtimes.mjs --jobs 2         two runtimes at a time
 //   node scripts/test-runtimes.mjs --report-only bun  run bun, report its counts, do not fail on them
 //   node scripts/test-runtimes.mjs --list           the runtimes and the exact versions they install
+//   node scripts/test-runtimes.mjs --skip node22,node24=soak,rust-std-
+//                                                   those runtimes leave out the files whose name contains a pattern
 //
 // It prints each runtime's output as it runs, then one table of pass/fail/skip counts; it exits 1 when any runtime
 // failed, did not start, or printed no counts (a run that proves nothing is a failure, not a pass).
@@ -32,10 +34,27 @@ const reportAt = process.argv.indexOf("--report-only");
 const reportOnly = new Set(reportAt === -1 ? [] : process.argv.splice(reportAt, 2)[1].split(","));
 const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt === -1 ? undefined : process.argv.splice(onlyAt, 2)[1];
-const testFiles = readdirSync(join(root, "test"))
+// --skip a,b=p,q (repeatable): runtimes a and b leave out the test files whose name contains p or q. CI uses it to
+// stay within its time budget: the long soaks and Rust-port stress files run on Node 20, 26, Deno and Bun, not on
+// every Node between. Each runtime's header line says what it left out.
+const skips = new Map();
+for (let at = process.argv.indexOf("--skip"); at !== -1; at = process.argv.indexOf("--skip")) {
+  const [runtimes, patterns] = (process.argv.splice(at, 2)[1] ?? "").split("=");
+  if (!runtimes || !patterns) {
+    console.error("test-runtimes: --skip takes RUNTIMES=PATTERNS, e.g. --skip node22,node24=soak,rust-std-");
+    process.exit(2);
+  }
+  for (const runtime of runtimes.split(",")) skips.set(runtime, [...(skips.get(runtime) ?? []), ...patterns.split(",")]);
+}
+const allTestFiles = readdirSync(join(root, "test"))
   .filter((file) => file.endsWith(".test.ts") && (only === undefined || file.includes(only)))
   .sort()
   .map((file) => `test/${file}`);
+/** The test files runtime `name` runs. */
+function filesFor(name) {
+  const patterns = skips.get(name) ?? [];
+  return allTestFiles.filter((file) => !patterns.some((pattern) => file.includes(pattern)));
+}
 
 /** Pinned so a CI run is reproducible; bump together with the README's runtime table. */
 const RUNTIMES = {
@@ -49,6 +68,7 @@ const RUNTIMES = {
 
 /** The commands that run the suite on a runtime, given its binary. */
 function commands(name, bin) {
+  const testFiles = filesFor(name);
   if (name.startsWith("node")) return [[bin, ["--import", "tsx", "--test", "--test-concurrency=1", "--test-force-exit", ...testFiles]]];
   // --no-check: the suite is type-checked once by `npm run typecheck`; Deno's checker would check it again with
   // TypeScript 6 and its own lib. --sloppy-imports: test files import src/*.ts through the `.js` names tsc wants.
@@ -147,6 +167,8 @@ const chosen = args.length > 0 ? args : Object.keys(RUNTIMES);
 async function runRuntime(name) {
   const spec = RUNTIMES[name];
   console.log(`\n=== ${name}`);
+  const left = allTestFiles.filter((file) => !filesFor(name).includes(file));
+  if (!spec.browser && left.length > 0) console.log(`(--skip) not run on ${name}: ${left.join(", ")}`);
   const started = Date.now();
   let counts = { pass: 0, fail: 0, skip: 0 };
   let code = 0;
