@@ -105,13 +105,17 @@ test("a blocked select ends with RecvError when the last sender of the last conn
 });
 
 test("selectAsync: timeout and abort", async () => {
-  const [, aRx] = syncChannel(i32, 1);
-  const [, bRx] = channel(i32);
+  // The Senders are kept until the end: one garbage-collected during a wait disconnects its channel, and the select
+  // would then end with RecvError instead of its timeout (seen on Node 26).
+  const [aTx, aRx] = syncChannel(i32, 1);
+  const [bTx, bRx] = channel(i32);
   await assert.rejects(selectAsync([aRx, bRx], { timeout: 5 }), TimeoutError);
   const ac = new AbortController();
   const pending = selectAsync([aRx, bRx], { signal: ac.signal });
   ac.abort(new Error("stop"));
   await assert.rejects(pending, /stop/);
+  aTx.close();
+  bTx.close();
 });
 
 test("2 producers on 2 channels → 2 threads selecting: the multiset received is exactly the multiset sent", { timeout: 120_000 }, async () => {
