@@ -273,9 +273,8 @@ registerKind({
     // holder. So the holders that make a waiter wait are named only when one live thread other than the waiter holds
     // every permit that is not free: then that thread is the only way out, and a cycle through it is a real
     // deadlock. With several such holders, none is named (no false positive; a cycle through several holders goes
-    // undetected). Dead holders
-    // are named alone, so that the waiter's check after a sleep gives their permits back (the detector skips
-    // them); permits in flight (taken or given back, their record not yet written) name nobody.
+    // undetected). Dead holders are named alone, so that the waiter's check after a sleep gives their permits back
+    // (the detector skips them); permits in flight (taken or given back, their record not yet written) name nobody.
     const live: number[] = [];
     const dead: number[] = [];
     let recorded = 0;

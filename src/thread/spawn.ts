@@ -253,7 +253,8 @@ const REAP_WAIT_MS = 1_000;
 async function reapFinished(rt: Runtime, threadId: number): Promise<void> {
   const state = rt.threadBase(slotOf(threadId)) + T_STATE;
   const dead = stateWord(generationOf(threadId), ThreadStatus.Dead);
-  for (let waited = 0; Atomics.load(rt.words, state) === dead && waited < REAP_WAIT_MS; waited += 1) {
+  const deadline = Date.now() + REAP_WAIT_MS;
+  while (Atomics.load(rt.words, state) === dead && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
 }
