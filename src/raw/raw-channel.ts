@@ -213,6 +213,10 @@ export class RawChannel {
   readonly rendezvous: boolean;
   readonly modulus: number;
   readonly slotBytes: number;
+  /** `capacity - 1` when the capacity is a power of two (a slot index is then a mask, not a division), else -1. */
+  private readonly mask: number;
+  /** `2·modulus`: the range of a stored seq. */
+  private readonly span: number;
   /** This thread's claim announcement words (see "A sender that dies" above). */
   private readonly claimWord: number;
   private readonly claimPosWord: number;
@@ -237,6 +241,8 @@ export class RawChannel {
     this.rendezvous = this.bound === 0;
     this.modulus = this.ring[D_MODULUS]!;
     this.slotBytes = this.ring[D_SLOT_BYTES]!;
+    this.mask = (this.capacity & (this.capacity - 1)) === 0 ? this.capacity - 1 : -1;
+    this.span = 2 * this.modulus;
     const thread = rt.threadBase(slotOf(threadId));
     this.claimWord = thread + T_CHANNEL_CLAIM;
     this.claimPosWord = thread + T_CHANNEL_POS;
@@ -244,19 +250,24 @@ export class RawChannel {
     this.takePosWord = thread + T_CHANNEL_TAKE_POS;
   }
 
+  /** The index of position `pos`'s slot (every message costs a few: a mask where the capacity allows). */
+  private slotIndex(pos: number): number {
+    return this.mask >= 0 ? pos & this.mask : pos % this.capacity;
+  }
+
   /** The Int32 index of the seq word of position `pos`'s slot. */
   seqIndex(pos: number): number {
-    return (SLOTS_OFFSET + (pos % this.capacity) * this.slotBytes) >> 2;
+    return (SLOTS_OFFSET + this.slotIndex(pos) * this.slotBytes) >> 2;
   }
 
   /** The byte offset of position `pos`'s payload. */
   payloadOffset(pos: number): number {
-    return SLOTS_OFFSET + (pos % this.capacity) * this.slotBytes + SLOT_HEADER;
+    return SLOTS_OFFSET + this.slotIndex(pos) * this.slotBytes + SLOT_HEADER;
   }
 
   /** `a - b` modulo `2·modulus`, as a signed difference. */
   private diff(a: number, b: number): number {
-    const span = 2 * this.modulus;
+    const span = this.span;
     let d = (a - b) % span;
     if (d > this.modulus) d -= span;
     else if (d < -this.modulus) d += span;
@@ -269,7 +280,13 @@ export class RawChannel {
 
   /** Twice the first position of `pos`'s lap: the stored seq of its slot while free for it. */
   private lap2(pos: number): number {
-    return 2 * (pos - (pos % this.capacity));
+    return 2 * (pos - this.slotIndex(pos));
+  }
+
+  /** The seq of position `pos`'s slot once its message is taken: free for the next lap (`lap2 < span`). */
+  private freedSeq(pos: number): number {
+    const seq = this.lap2(pos) + 2 * this.capacity;
+    return seq >= this.span ? seq - this.span : seq;
   }
 
   /** Claims the next free slot for a message; returns its position, or -1 when the ring is full. */
@@ -277,8 +294,9 @@ export class RawChannel {
     const ring = this.ring;
     for (;;) {
       const pos = Atomics.load(ring, D_TAIL);
-      const lap2 = this.lap2(pos);
-      const seq = Atomics.load(ring, this.seqIndex(pos));
+      const index = this.slotIndex(pos);
+      const lap2 = 2 * (pos - index);
+      const seq = Atomics.load(ring, (SLOTS_OFFSET + index * this.slotBytes) >> 2);
       const d = seq === lap2 ? 0 : this.diff(seq, lap2);
       if (d === 0) {
         // Announced before the claim (plain stores: the compare-and-swap orders them before it).
@@ -319,8 +337,9 @@ export class RawChannel {
     const ring = this.ring;
     for (;;) {
       const pos = Atomics.load(ring, D_HEAD);
-      const ready = this.lap2(pos) + 1;
-      const seq = Atomics.load(ring, this.seqIndex(pos));
+      const index = this.slotIndex(pos);
+      const ready = 2 * (pos - index) + 1;
+      const seq = Atomics.load(ring, (SLOTS_OFFSET + index * this.slotBytes) >> 2);
       const d = seq === ready ? 0 : this.diff(seq, ready);
       if (d === 0) {
         // Announced before the claim (plain stores: the compare-and-swap orders them before it).
@@ -436,7 +455,7 @@ export class RawChannel {
     // Not yet taken (the head has not passed it): unreceived (the ring is full) or being written, not ours to free.
     if (this.diff(2 * Atomics.load(ring, D_HEAD), 2 * prev) <= 0) return false;
     if (this.takerAlive(prev)) return false; // a receiver still reading it
-    if (Atomics.compareExchange(ring, index, seq, (taken + 2 * capacity) % (2 * this.modulus)) !== seq) return false;
+    if (Atomics.compareExchange(ring, index, seq, this.freedSeq(prev)) !== seq) return false;
     if (Atomics.load(this.words, this.swait) !== 0) {
       Atomics.add(this.words, this.sseq, 1);
       Atomics.notify(this.words, this.sseq);
@@ -446,7 +465,7 @@ export class RawChannel {
 
   /** Frees the slot of position `pos` once its message is read, and wakes senders if one may sleep. */
   finishRecv(pos: number): void {
-    Atomics.store(this.ring, this.seqIndex(pos), (this.lap2(pos) + 2 * this.capacity) % (2 * this.modulus));
+    Atomics.store(this.ring, this.seqIndex(pos), this.freedSeq(pos));
     if (Atomics.load(this.words, this.swait) !== 0) {
       Atomics.add(this.words, this.sseq, 1);
       // A rendezvous sender may wait for its pickup while another waits for the slot: both must look.
