@@ -1,90 +1,76 @@
 // Anchor: `multithreading` from npm (W4G1). It needs a global `navigator` (Node >= 21): on Node 20
 // its import throws `ReferenceError: navigator is not defined`, reported as unavailable.
 // Workers come from its own pool via spawn(move(...), fn); fn is stringified, so it captures nothing.
-import { Unavailable, makeControl } from '../lib/measure.mjs';
+import { CTL, Unavailable, makeControl, warmOpsFor } from '../lib/measure.mjs';
 
-// Body of one contended worker, run inside the multithreading pool. Self-contained on purpose.
-// Mirrors lib/measure.mjs workerBody: ready, block on the start flag, loop, stamp the end.
-const contendedTask = async (mutex, box, ops, useAsync) => {
-  const ctl = new Int32Array(box.sab, 0, 8);
-  const end = new BigInt64Array(box.sab, 32, 1);
-  Atomics.add(ctl, 1, 1);
-  Atomics.notify(ctl, 1);
-  while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0, 1000);
-  if (useAsync) {
-    for (let i = 0; i < ops; i++) {
-      const g = await mutex.lock();
-      g.value[0]++;
-      g.dispose();
-    }
-  } else {
-    for (let i = 0; i < ops; i++) {
-      const g = mutex.blockingLock();
-      g.value[0]++;
-      g.dispose();
-    }
-  }
-  const t = process.hrtime.bigint();
-  if (Atomics.add(ctl, 2, 1) === 1) Atomics.store(end, 0, t);
-  Atomics.notify(ctl, 2);
-  return true;
-};
-
-// Body of one condvar-pingpong worker in its pool: take turns under the mutex, waiting on the condvar.
-// words: [turn, hand-offs]; box.sab: the usual control block (ready, start, done, end time); roles in box.roles.
-const pingpongTask = async (mutex, cv, box, ops) => {
-  const ctl = new Int32Array(box.sab, 0, 8);
-  const end = new BigInt64Array(box.sab, 32, 1);
-  const mine = Atomics.add(box.roles, 0, 1) === 0 ? 0 : 1;
-  const theirs = 1 - mine;
-  Atomics.add(ctl, 1, 1);
-  Atomics.notify(ctl, 1);
-  while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0, 1000);
-  for (let i = 0; i < ops; i++) {
-    const g = mutex.blockingLock();
-    while (g.value[0] !== mine) cv.blockingWait(g);
-    g.value[1]++;
-    g.value[0] = theirs;
-    cv.notifyOne();
-    g.dispose();
-  }
-  const t = process.hrtime.bigint();
-  if (Atomics.add(ctl, 2, 1) === 1) Atomics.store(end, 0, t);
-  Atomics.notify(ctl, 2);
-  return true;
-};
-
-// Bodies of the semaphore and barrier workers, run inside the multithreading pool (self-contained, as above).
-const semaphoreTask = async (sem, box, ops) => {
+// The body of every contended worker, run inside the multithreading pool (self-contained on purpose: the pool
+// stringifies it). Mirrors lib/measure.mjs workerBody: ready, block on START, run `warm` untimed operations together,
+// count WARMED, block on GO (the clock starts), run `ops`, the last one stamps the end. `kind` picks the operation;
+// box.sab is the control block (lib/measure.mjs CTL), with a counter at byte 48; box.roles for the ping-pong.
+const phasedTask = async (kind, object, box, ops, warm, useAsync, cv) => {
   const ctl = new Int32Array(box.sab, 0, 8);
   const end = new BigInt64Array(box.sab, 32, 1);
   const counter = new Int32Array(box.sab, 48, 1);
-  Atomics.add(ctl, 1, 1);
-  Atomics.notify(ctl, 1);
-  while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0, 1000);
-  for (let i = 0; i < ops; i++) {
-    const g = sem.blockingAcquire(1);
-    counter[0]++;
-    g.dispose();
-  }
+  const [START, READY, DONE, WARMED, GO] = [0, 1, 2, 4, 5];
+  const mine = kind === 'pingpong' ? (Atomics.add(box.roles, 0, 1) === 0 ? 0 : 1) : 0;
+  let seen = 0;
+  const run = async (n) => {
+    if (kind === 'contended' && useAsync) {
+      for (let i = 0; i < n; i++) {
+        const g = await object.lock();
+        g.value[0]++;
+        g.dispose();
+      }
+    } else if (kind === 'contended') {
+      for (let i = 0; i < n; i++) {
+        const g = object.blockingLock();
+        g.value[0]++;
+        g.dispose();
+      }
+    } else if (kind === 'pingpong') {
+      for (let i = 0; i < n; i++) {
+        const g = object.blockingLock();
+        while (g.value[0] !== mine) cv.blockingWait(g);
+        g.value[1]++;
+        g.value[0] = 1 - mine;
+        cv.notifyOne();
+        g.dispose();
+      }
+    } else if (kind === 'semaphore') {
+      for (let i = 0; i < n; i++) {
+        const g = object.blockingAcquire(1);
+        counter[0]++;
+        g.dispose();
+      }
+    } else if (kind === 'barrier') {
+      for (let i = 0; i < n; i++) if (object.blockingWait().isLeader) counter[0] += 2;
+    } else if (kind === 'rwlock') {
+      // 95/5, as the other implementations: op i writes (`+= 1`) when i % 20 === 0
+      for (let i = 0; i < n; i++) {
+        if (i % 20 === 0) {
+          const g = object.blockingWrite();
+          g.value[0]++;
+          g.dispose();
+        } else {
+          const g = object.blockingRead();
+          seen ^= g.value[0];
+          g.dispose();
+        }
+      }
+    }
+  };
+  Atomics.add(ctl, READY, 1);
+  Atomics.notify(ctl, READY);
+  while (Atomics.load(ctl, START) === 0) Atomics.wait(ctl, START, 0, 1000);
+  await run(warm);
+  Atomics.add(ctl, WARMED, 1);
+  Atomics.notify(ctl, WARMED);
+  while (Atomics.load(ctl, GO) === 0) Atomics.wait(ctl, GO, 0, 1000);
+  await run(ops);
   const t = process.hrtime.bigint();
-  if (Atomics.add(ctl, 2, 1) === 1) Atomics.store(end, 0, t);
-  Atomics.notify(ctl, 2);
-  return true;
-};
-
-const barrierTask = async (barrier, box, ops) => {
-  const ctl = new Int32Array(box.sab, 0, 8);
-  const end = new BigInt64Array(box.sab, 32, 1);
-  const counter = new Int32Array(box.sab, 48, 1);
-  Atomics.add(ctl, 1, 1);
-  Atomics.notify(ctl, 1);
-  while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0, 1000);
-  for (let i = 0; i < ops; i++) if (barrier.blockingWait().isLeader) counter[0] += 2;
-  const t = process.hrtime.bigint();
-  if (Atomics.add(ctl, 2, 1) === 1) Atomics.store(end, 0, t);
-  Atomics.notify(ctl, 2);
-  return true;
+  if (Atomics.add(ctl, DONE, 1) === 1) Atomics.store(end, 0, t);
+  Atomics.notify(ctl, DONE);
+  return seen !== -1;
 };
 
 export async function load() {
@@ -103,53 +89,20 @@ export async function load() {
     return v;
   };
 
-  // The semaphore and barrier cases: two pool workers run `task(object, { sab }, ops)` on the start flag.
-  async function pooled(object, task, ops, timeoutMs, note, perRound) {
+  /**
+   * Two pool workers run phasedTask(kind, object, …) (lib/measure.mjs runContended's protocol: warm-up untimed, then
+   * timed from GO to the last worker's end); returns the elapsed ns, the warm-up per worker, and `count()` read after
+   * both joined.
+   */
+  async function runPool(kind, object, ops, timeoutMs, { useAsync = false, cv, count }) {
     const { sab, ctl, end } = makeControl();
-    const counter = new Int32Array(sab, 48, 1);
-    const handles = [0, 1].map(() => spawn(move(object, { sab }, ops), task));
+    const roles = new Int32Array(new SharedArrayBuffer(4));
+    const warm = warmOpsFor(ops);
+    const handles = [0, 1].map(() => spawn(move(kind, object, { sab, roles }, ops, warm, useAsync, cv), phasedTask));
     const deadline = Date.now() + timeoutMs;
     const waitCount = async (index, target) => {
       while (Atomics.load(ctl, index) < target) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for workers (${index === 1 ? 'ready' : 'done'})`);
-        const r = Atomics.waitAsync(ctl, index, Atomics.load(ctl, index), 100);
-        if (r.async) await r.value;
-      }
-    };
-    const failed = Promise.all(handles.map((h) => h.join())).then((rs) => {
-      const bad = rs.find((r) => !r.ok);
-      if (bad) throw bad.error instanceof Error ? bad.error : new Error(String(bad.error));
-      return new Promise(() => {});
-    });
-    await Promise.race([waitCount(1, 2), failed]);
-    const t0 = process.hrtime.bigint();
-    Atomics.store(ctl, 0, 1);
-    Atomics.notify(ctl, 0);
-    await Promise.race([waitCount(2, 2), failed]);
-    const elapsedNs = Number(Atomics.load(end, 0) - t0);
-    await Promise.all(handles.map((h) => h.join()));
-    const count = counter[0];
-    shutdown();
-    const total = 2 * ops;
-    return {
-      ops: perRound ? ops : total,
-      totalMs: elapsedNs / 1e6,
-      nsPerOp: elapsedNs / (perRound ? ops : total),
-      count,
-      expected: total,
-      correct: count === total,
-      note,
-    };
-  }
-
-  async function contended(ops, useAsync, timeoutMs) {
-    const m = counterMutex();
-    const { sab, ctl, end } = makeControl();
-    const handles = [0, 1].map(() => spawn(move(m, { sab }, ops, useAsync), contendedTask));
-    const deadline = Date.now() + timeoutMs;
-    const waitCount = async (index, target) => {
-      while (Atomics.load(ctl, index) < target) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for workers (${index === 1 ? 'ready' : 'done'})`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for workers (control word ${index})`);
         const r = Atomics.waitAsync(ctl, index, Atomics.load(ctl, index), 100);
         if (r.async) await r.value;
       }
@@ -159,120 +112,63 @@ export async function load() {
       if (bad) throw bad.error instanceof Error ? bad.error : new Error(String(bad.error));
       return new Promise(() => {}); // finished fine: never settles, waitCount decides
     });
-    await Promise.race([waitCount(1, 2), failed]);
+    await Promise.race([waitCount(CTL.READY, 2), failed]);
+    Atomics.store(ctl, CTL.START, 1);
+    Atomics.notify(ctl, CTL.START);
+    await Promise.race([waitCount(CTL.WARMED, 2), failed]);
     const t0 = process.hrtime.bigint();
-    Atomics.store(ctl, 0, 1);
-    Atomics.notify(ctl, 0);
-    await Promise.race([waitCount(2, 2), failed]);
+    Atomics.store(ctl, CTL.GO, 1);
+    Atomics.notify(ctl, CTL.GO);
+    await Promise.race([waitCount(CTL.DONE, 2), failed]);
     const elapsedNs = Number(Atomics.load(end, 0) - t0);
     await Promise.all(handles.map((h) => h.join()));
-    const count = readCounter(m);
+    const counted = count(new Int32Array(sab, 48, 1)[0]);
     shutdown();
-    const total = 2 * ops;
-    return {
-      ops: total,
-      totalMs: elapsedNs / 1e6,
-      nsPerOp: elapsedNs / total,
-      count,
-      expected: total,
-      correct: count === total,
-      note: useAsync ? '`await m.lock()` in its own pool' : '`blockingLock()` in its own pool',
-    };
+    const expected = 2 * (warm + ops);
+    return { elapsedNs, count: counted, expected, correct: counted === expected };
   }
 
-  /** condvar-pingpong: n round trips between two pool workers; ns per round trip. */
-  async function pingpong(ops, timeoutMs) {
+  /** A run of 2 × ops operations, reported per operation (or per round/round trip: `perRound`). */
+  async function pooled(kind, object, ops, timeoutMs, note, { perRound = false, ...options }) {
+    const { elapsedNs, count, expected, correct } = await runPool(kind, object, ops, timeoutMs, options);
+    const reported = perRound ? ops : 2 * ops;
+    return { ops: reported, totalMs: elapsedNs / 1e6, nsPerOp: elapsedNs / reported, count, expected, correct, note };
+  }
+
+  const contended = (ops, useAsync, timeoutMs) => {
+    const m = counterMutex();
+    return pooled('contended', m, ops, timeoutMs, useAsync ? '`await m.lock()` in its own pool' : '`blockingLock()` in its own pool', {
+      useAsync,
+      count: () => readCounter(m),
+    });
+  };
+  /** condvar-pingpong: n round trips between two pool workers; ns per round trip. Words: [turn, hand-offs]. */
+  const pingpong = (ops, timeoutMs) => {
     if (typeof Condvar !== 'function') throw new Unavailable('this multithreading build has no Condvar');
     const m = new Mutex(new Int32Array(new SharedArrayBuffer(8)));
-    const cv = new Condvar();
-    const { sab, ctl, end } = makeControl();
-    const roles = new Int32Array(new SharedArrayBuffer(4));
-    const handles = [0, 1].map(() => spawn(move(m, cv, { sab, roles }, ops), pingpongTask));
-    const deadline = Date.now() + timeoutMs;
-    const waitCount = async (index, target) => {
-      while (Atomics.load(ctl, index) < target) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for workers (${index === 1 ? 'ready' : 'done'})`);
-        const r = Atomics.waitAsync(ctl, index, Atomics.load(ctl, index), 100);
-        if (r.async) await r.value;
-      }
-    };
-    const failed = Promise.all(handles.map((h) => h.join())).then((rs) => {
-      const bad = rs.find((r) => !r.ok);
-      if (bad) throw bad.error instanceof Error ? bad.error : new Error(String(bad.error));
-      return new Promise(() => {});
+    return pooled('pingpong', m, ops, timeoutMs, '`blockingLock()`, `while (g.value[0] !== mine) cv.blockingWait(g)`, `cv.notifyOne()`, in its own pool; ns per round trip', {
+      perRound: true,
+      cv: new Condvar(),
+      count: () => {
+        const g = m.blockingLock();
+        const v = g.value[1];
+        g.dispose();
+        return v;
+      },
     });
-    await Promise.race([waitCount(1, 2), failed]);
-    const t0 = process.hrtime.bigint();
-    Atomics.store(ctl, 0, 1);
-    Atomics.notify(ctl, 0);
-    await Promise.race([waitCount(2, 2), failed]);
-    const elapsedNs = Number(Atomics.load(end, 0) - t0);
-    await Promise.all(handles.map((h) => h.join()));
-    const g = m.blockingLock();
-    const count = g.value[1];
-    g.dispose();
-    shutdown();
-    return {
-      ops,
-      totalMs: elapsedNs / 1e6,
-      nsPerOp: elapsedNs / ops,
-      count,
-      expected: 2 * ops,
-      correct: count === 2 * ops,
-      note: '`blockingLock()`, `while (g.value[0] !== mine) cv.blockingWait(g)`, `cv.notifyOne()`, in its own pool; ns per round trip',
-    };
-  }
-
-  // RwLock anchors (issue 9). 95/5 mirrors the other implementations: op i writes (`+= 1`) when i % 20 === 0.
-  const rwlockTask = async (lock, box, ops) => {
-    const ctl = new Int32Array(box.sab, 0, 8);
-    const end = new BigInt64Array(box.sab, 32, 1);
-    Atomics.add(ctl, 1, 1);
-    Atomics.notify(ctl, 1);
-    while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0, 1000);
-    let seen = 0;
-    for (let i = 0; i < ops; i++) {
-      if (i % 20 === 0) {
-        const g = lock.blockingWrite();
-        g.value[0]++;
-        g.dispose();
-      } else {
-        const g = lock.blockingRead();
-        seen ^= g.value[0];
-        g.dispose();
-      }
-    }
-    const t = process.hrtime.bigint();
-    if (Atomics.add(ctl, 2, 1) === 1) Atomics.store(end, 0, t);
-    Atomics.notify(ctl, 2);
-    return seen === -1;
   };
-  async function rwlockMixed(ops, timeoutMs) {
-    const { RwLock } = lib;
-    const lock = new RwLock(new Int32Array(new SharedArrayBuffer(4)));
-    const { sab, ctl, end } = makeControl();
-    const handles = [0, 1].map(() => spawn(move(lock, { sab }, ops), rwlockTask));
-    const deadline = Date.now() + timeoutMs;
-    const waitCount = async (index, target) => {
-      while (Atomics.load(ctl, index) < target) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for workers (${index === 1 ? 'ready' : 'done'})`);
-        const r = Atomics.waitAsync(ctl, index, Atomics.load(ctl, index), 100);
-        if (r.async) await r.value;
-      }
-    };
-    await waitCount(1, 2);
-    const t0 = process.hrtime.bigint();
-    Atomics.store(ctl, 0, 1);
-    Atomics.notify(ctl, 0);
-    await waitCount(2, 2);
-    const elapsedNs = Number(Atomics.load(end, 0) - t0);
-    await Promise.all(handles.map((h) => h.join()));
-    const g = lock.blockingRead();
-    const count = g.value[0] * 20;
-    g.dispose();
-    shutdown();
-    return { ops: 2 * ops, totalMs: elapsedNs / 1e6, nsPerOp: elapsedNs / (2 * ops), count, expected: 2 * ops, correct: count === 2 * ops, note: '`blockingRead()`/`blockingWrite()` in its own pool' };
-  }
+  // RwLock anchor (issue 9): 95/5 mirrors the other implementations.
+  const rwlockMixed = (ops, timeoutMs) => {
+    const lock = new lib.RwLock(new Int32Array(new SharedArrayBuffer(4)));
+    return pooled('rwlock', lock, ops, timeoutMs, '`blockingRead()`/`blockingWrite()` in its own pool', {
+      count: () => {
+        const g = lock.blockingRead();
+        const v = g.value[0];
+        g.dispose();
+        return v * 20;
+      },
+    });
+  };
 
   return {
     'condvar-pingpong': { run: (ops, { timeoutMs }) => pingpong(ops, timeoutMs) },
@@ -312,10 +208,10 @@ export async function load() {
     },
     contended: { run: (ops, { timeoutMs }) => contended(ops, false, timeoutMs) },
     semaphore: {
-      run: (ops, { timeoutMs }) => pooled(new Semaphore(1), semaphoreTask, ops, timeoutMs, '`blockingAcquire(1)` + `dispose()` in its own pool', false),
+      run: (ops, { timeoutMs }) => pooled('semaphore', new Semaphore(1), ops, timeoutMs, '`blockingAcquire(1)` + `dispose()` in its own pool', { count: (c) => c }),
     },
     barrier: {
-      run: (ops, { timeoutMs }) => pooled(new Barrier(2), barrierTask, ops, timeoutMs, '`blockingWait()` in its own pool; ns per round', true),
+      run: (ops, { timeoutMs }) => pooled('barrier', new Barrier(2), ops, timeoutMs, '`blockingWait()` in its own pool; ns per round', { perRound: true, count: (c) => c }),
     },
     'lockAsync-contended': { run: (ops, { timeoutMs }) => contended(ops, true, timeoutMs) },
     tryLock: {

@@ -401,7 +401,12 @@ export const GOALS = [
   { id: 'lockAsync-100ns', text: 'lockAsync uncontended ≤ 100 ns' },
   { id: 'lockAsync-vs-async-mutex', text: 'lockAsync uncontended ≥ 10× faster than async-mutex' },
   // A goal with `case`, `floor` and `max`: threadsafe's ns/op on that case within `max`× of the floor's, same run.
+  // Primitives (issue 9).
   { id: 'condvar-pingpong', case: 'condvar-pingpong', floor: 'raw-condvar', max: 1.3, text: 'Condvar ping-pong round trip within 1.3× of the raw futex condvar (same run)' },
+  { id: 'rwlock-read', case: 'rwlock-read', floor: 'threadsafe:mutex', max: 1.3, text: 'uncontended RwLock read()+unlock within 1.3× of Mutex lock()+unlock' },
+  { id: 'rwlock-95-5', case: 'rwlock-95-5', floor: 'raw-rwlock', max: 1.3, text: 'RwLock 95% reads / 5% writes, 2 workers, within 1.3× of the hand-written futex rwlock' },
+  { id: 'semaphore', case: 'semaphore', floor: 'raw-semaphore', max: 1.3, text: 'Semaphore(1), 2 workers, within 1.3× of the hand-written CAS semaphore' },
+  { id: 'barrier', case: 'barrier', floor: 'raw-barrier', max: 1.3, text: 'Barrier(2) round within 1.3× of the hand-written spin-then-park barrier' },
   // Channels (issue 11). A `max` below 1 is a speed-up: threadsafe ÷ postMessage ≤ 1/25 is "≥ 25× postMessage".
   { id: 'channel-i32', case: 'channel-i32', floor: 'sab-ring', max: 1.5, text: 'channel 1→1 i32 within 1.5× of the hand-written SAB ring (same run)' },
   { id: 'channel-i32-vs-postMessage', case: 'channel-i32', floor: 'post-message', max: 1 / 25, text: 'channel 1→1 i32 ≥ 25× postMessage (ratio ≤ 0.04×)' },

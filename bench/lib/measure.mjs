@@ -14,13 +14,21 @@ export class Unavailable extends Error {
 const now = () => process.hrtime.bigint();
 
 /**
+ * Untimed operations before the timed ones, per thread: min(200k, n/4), rounded down to a multiple of 100 (loops that
+ * act every k-th op, like the 95/5 RwLock case's writes, then count exactly). The guarded paths need ~100,000–200,000
+ * ops before they run optimized code (docs/measurements.md, "JIT warm-up"); a run without warm-up measures the JIT.
+ */
+export function warmOpsFor(ops) {
+  return Math.floor(Math.min(200_000, ops / 4) / 100) * 100;
+}
+
+/**
  * One thread. `setup()` returns { loop(n), read() }: loop runs n operations (sync or async),
- * read() returns the protected counter. Warm-up is min(200k, n/4) operations, as in
- * docs/measurements.md.
+ * read() returns the protected counter. Warm-up: warmOpsFor(n) operations first.
  */
 export async function runSingle(handler, ops, ctx = {}) {
   const { loop, read, note } = await handler.setup(ops, ctx);
-  const warm = Math.min(200_000, Math.floor(ops / 4));
+  const warm = warmOpsFor(ops);
   const w = loop(warm);
   if (w && typeof w.then === 'function') await w;
   const t0 = now();
@@ -259,7 +267,11 @@ export async function runSpawn(handler, ops, ctx = {}) {
 }
 
 // Control block shared by the main thread and the workers of a contended run.
-export const CTL = { START: 0, READY: 1, DONE: 2, FAILED: 3 };
+/**
+ * The control words of a contended run: workers count READY, wait for START, run their warm-up together, count
+ * WARMED, wait for GO (the clock starts), run, count DONE; the last one stamps the end time.
+ */
+export const CTL = { START: 0, READY: 1, DONE: 2, FAILED: 3, WARMED: 4, GO: 5 };
 export function makeControl() {
   const sab = new SharedArrayBuffer(64);
   return { sab, ctl: new Int32Array(sab, 0, 8), end: new BigInt64Array(sab, 32, 1) };
@@ -284,8 +296,10 @@ async function waitFor(ctl, index, target, deadline, failed) {
 
 /**
  * Two (or `threads`) workers, each runs bench/lib/worker.mjs, which loads the same implementation
- * module and gets its loop from `handler.worker(payload)`. Time runs from setting the start flag
- * to the moment the last worker finishes (stamped by that worker), so worker start-up is excluded.
+ * module and gets its loop from `handler.worker(payload)`. The workers first run warmOpsFor(ops) operations each,
+ * together (so the contended paths warm up too), untimed. Time runs from setting the GO flag to the moment the last
+ * worker finishes (stamped by that worker), so worker start-up and warm-up are excluded; the count must be
+ * (warm-up + ops) × threads.
  */
 export async function runContended(implName, caseName, handler, ops, { threads = 2, timeoutMs = 50_000 } = {}) {
   const { payload, read, note, transferList } = await handler.setup(ops);
@@ -310,20 +324,24 @@ export async function runContended(implName, caseName, handler, ops, { threads =
   const deadline = Date.now() + timeoutMs;
   try {
     await waitFor(ctl, CTL.READY, threads, deadline, failed);
-    const t0 = now();
     Atomics.store(ctl, CTL.START, 1);
     Atomics.notify(ctl, CTL.START);
+    await waitFor(ctl, CTL.WARMED, threads, deadline, failed);
+    const t0 = now();
+    Atomics.store(ctl, CTL.GO, 1);
+    Atomics.notify(ctl, CTL.GO);
     await waitFor(ctl, CTL.DONE, threads, deadline, failed);
     const elapsedNs = Number(Atomics.load(end, 0) - t0);
     const count = await read();
     const total = ops * threads;
+    const expected = (warmOpsFor(ops) + ops) * threads;
     return {
       ops: total,
       totalMs: elapsedNs / 1e6,
       nsPerOp: elapsedNs / total,
       count,
-      expected: total,
-      correct: count === total,
+      expected,
+      correct: count === expected,
       note,
     };
   } finally {
@@ -331,13 +349,18 @@ export async function runContended(implName, caseName, handler, ops, { threads =
   }
 }
 
-/** Used inside a worker (or any thread): announce ready, block on the flag, run, stamp the end. */
+/** Used inside a worker (or any thread): announce ready, block on the flag, warm up, block on GO, run, stamp the end. */
 export async function workerBody(ctlSab, threadsLoop, ops, threads = 2) {
   const ctl = new Int32Array(ctlSab, 0, 8);
   const end = new BigInt64Array(ctlSab, 32, 1);
   Atomics.add(ctl, CTL.READY, 1);
   Atomics.notify(ctl, CTL.READY);
   while (Atomics.load(ctl, CTL.START) === 0) Atomics.wait(ctl, CTL.START, 0, 1000);
+  const w = threadsLoop(warmOpsFor(ops));
+  if (w && typeof w.then === 'function') await w;
+  Atomics.add(ctl, CTL.WARMED, 1);
+  Atomics.notify(ctl, CTL.WARMED);
+  while (Atomics.load(ctl, CTL.GO) === 0) Atomics.wait(ctl, CTL.GO, 0, 1000);
   const r = threadsLoop(ops);
   if (r && typeof r.then === 'function') await r;
   const t = now();
