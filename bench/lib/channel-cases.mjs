@@ -1,22 +1,27 @@
 // Channel cases of `npm run bench` (issue "Channels"): handlers for the hand-written floors, postMessage and
-// threadsafe, all moving messages between fresh workers (lib/channel-worker.mjs) started on one shared flag; the time
-// is from the flag to the last worker's end, per message (per round trip for the ping-pong). Every run checks its
-// result (sums and counts), so a lost, duplicated or corrupted message makes the run incorrect.
+// threadsafe, all moving messages between fresh workers (lib/channel-worker.mjs) started on one shared flag; each pair
+// first moves min(200k, n/4) messages untimed (not the 4 → 4 and recvAsync cases, whose receivers cannot tell the
+// phases apart), then the time runs from a second flag to the last worker's end, per message (per round trip for the
+// ping-pong). Every run checks its result (sums and counts), so a lost, duplicated or corrupted message makes the run
+// incorrect.
 import { Worker, MessageChannel } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { spscBuffer, oneSlotBuffer } from './channel-floors.mjs';
+import { warmOpsFor } from './measure.mjs';
 
 const WORKER = fileURLToPath(new URL('./channel-worker.mjs', import.meta.url));
 const sumTo = (n) => (n * (n - 1)) / 2;
 
 /**
- * Runs one worker per entry of `roles` ({ impl, role, n, payload, transfer }) and returns the time from the start flag
- * to the last result, with the results.
+ * Runs one worker per entry of `roles` ({ impl, role, n, warm, payload, transfer }) and returns the time from the go
+ * flag to the last result, with the results. Each worker first moves `warm` messages of the same exchange (its
+ * partner the same number), untimed, after the start flag and before the go flag (lib/measure.mjs warmOpsFor).
  */
 async function measure(roles, dist, timeoutMs, clock = {}) {
-  const ctl = new Int32Array(new SharedArrayBuffer(8));
+  const ctl = new Int32Array(new SharedArrayBuffer(16)); // [0] start, [1] ready, [2] go, [3] warmed
   const workers = roles.map(
-    ({ impl, role, n, payload, transfer }) => new Worker(WORKER, { workerData: { impl, role, n, ctl: ctl.buffer, payload, dist }, transferList: transfer ?? [] }),
+    ({ impl, role, n, warm, payload, transfer }) =>
+      new Worker(WORKER, { workerData: { impl, role, n, warm: warm ?? 0, ctl: ctl.buffer, payload, dist }, transferList: transfer ?? [] }),
   );
   try {
     const results = workers.map(
@@ -27,14 +32,20 @@ async function measure(roles, dist, timeoutMs, clock = {}) {
         }),
     );
     const deadline = Date.now() + timeoutMs;
-    while (Atomics.load(ctl, 1) < roles.length) {
-      if (Date.now() > deadline) throw new Error('workers did not start');
-      await new Promise((r) => setTimeout(r, 1));
-    }
-    const t0 = performance.now();
-    clock.t0 = t0; // a receiver on this thread times itself from here
+    const all = async (index, what) => {
+      while (Atomics.load(ctl, index) < roles.length) {
+        if (Date.now() > deadline) throw new Error(`workers did not ${what}`);
+        await Promise.race([new Promise((r) => setTimeout(r, 1)), ...results.map((p) => p.then(() => {}))]);
+      }
+    };
+    await all(1, 'start');
     Atomics.store(ctl, 0, 1);
     Atomics.notify(ctl, 0);
+    await all(3, 'finish their warm-up');
+    const t0 = performance.now();
+    clock.t0 = t0; // a receiver on this thread times itself from here
+    Atomics.store(ctl, 2, 1);
+    Atomics.notify(ctl, 2);
     const out = await Promise.all(results);
     return { ms: performance.now() - t0, out };
   } finally {
@@ -61,8 +72,8 @@ function oneToOne(impl, kind, makePair, note) {
       const [a, b] = makePair();
       const { ms, out } = await measure(
         [
-          { impl, role: 'send', n, ...a },
-          { impl, role: 'recv', n, ...b },
+          { impl, role: 'send', n, warm: warmOpsFor(n), ...a },
+          { impl, role: 'recv', n, warm: warmOpsFor(n), ...b },
         ],
         dist,
         timeoutMs,
@@ -92,8 +103,8 @@ export function baselineCases(name) {
           const b = oneSlotBuffer();
           const { ms } = await measure(
             [
-              { impl: 'floor-pingpong', role: 'send', n, payload: { a, b } },
-              { impl: 'floor-pingpong', role: 'recv', n, payload: { a, b } },
+              { impl: 'floor-pingpong', role: 'send', n, warm: warmOpsFor(n), payload: { a, b } },
+              { impl: 'floor-pingpong', role: 'recv', n, warm: warmOpsFor(n), payload: { a, b } },
             ],
             undefined,
             timeoutMs,
@@ -169,8 +180,8 @@ export function threadsafeChannelCases(lib, distUrl) {
         const [atx, arx] = ts.syncChannel(ts.i32, 0);
         const [btx, brx] = ts.syncChannel(ts.i32, 0);
         const roles = [
-          { impl: 'threadsafe', role: 'send', n, payload: { side: ts.share(atx), other: ts.share(brx), kind: 'pingpong' } },
-          { impl: 'threadsafe', role: 'recv', n, payload: { side: ts.share(arx), other: ts.share(btx), kind: 'pingpong' } },
+          { impl: 'threadsafe', role: 'send', n, warm: warmOpsFor(n), payload: { side: ts.share(atx), other: ts.share(brx), kind: 'pingpong' } },
+          { impl: 'threadsafe', role: 'recv', n, warm: warmOpsFor(n), payload: { side: ts.share(arx), other: ts.share(btx), kind: 'pingpong' } },
         ];
         for (const s of [atx, arx, btx, brx]) s.close();
         const { ms } = await measure(roles, dist, timeoutMs);

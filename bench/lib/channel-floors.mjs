@@ -1,4 +1,4 @@
-// Hand-written SharedArrayBuffer floors for the channel benchmarks (bench/channels.mjs): what a channel costs with
+// Hand-written SharedArrayBuffer floors for the channel benchmarks (lib/channel-cases.mjs): what a channel costs with
 // nothing but Atomics, written for one job each.
 //
 // - SpscRing: a single-producer single-consumer ring of Int32 values (capacity a power of two), head and tail on
