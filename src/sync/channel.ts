@@ -186,9 +186,12 @@ export class Sender<T> implements SharedObject {
     if (raw.receiversGone()) throw disconnectedSend(core, value);
     let pos = raw.claimSend();
     const start = timeout === Infinity && !raw.rendezvous ? 0 : now();
-    if (pos < 0) pos = waitForRoom(core, value, timeout, start);
-    layout.store(views, raw.payloadOffset(pos), prepared);
-    raw.publishSend(pos);
+    for (;;) {
+      if (pos < 0) pos = waitForRoom(core, value, timeout, start);
+      layout.store(views, raw.payloadOffset(pos), prepared);
+      if (raw.publishSend(pos)) break;
+      pos = raw.claimSend(); // skipped as a dead sender's position (raw-channel.ts): nothing was sent, so again
+    }
     if (raw.rendezvous) waitForPickup(core, value, pos, timeout, start);
   }
 
@@ -207,7 +210,7 @@ export class Sender<T> implements SharedObject {
     const pos = raw.claimSendReclaiming(); // full: perhaps only because a receiver died holding a slot
     if (pos < 0) return false;
     layout.store(views, raw.payloadOffset(pos), prepared);
-    raw.publishSend(pos);
+    if (!raw.publishSend(pos)) return false; // skipped as a dead sender's position (raw-channel.ts): not sent
     if (!raw.rendezvous) return true;
     // A receiver was waiting: give it a moment to take the message, else take it back.
     const start = now();
@@ -237,17 +240,19 @@ export class Sender<T> implements SharedObject {
     if (signal?.aborted) throw signal.reason;
     if (raw.receiversGone()) throw disconnectedSend(core, value);
     const start = now();
-    let pos = raw.claimSend();
-    while (pos < 0) {
-      // The wait only looks for room: a claim made in it would be published a task later, and a claim must never
-      // wait across tasks (another send of this thread would replace its announcement; see raw/raw-channel.ts).
-      const result = await parkOnAsync(new SendWait(raw, core, false), WaitKind.Send, left(timeout, start), signal);
-      if (result === DISCONNECTED || raw.receiversGone()) throw disconnectedSend(core, value);
-      if (result === CLOSED || core.closed) throw closedError("Sender", core.channel.name, "sendAsync");
+    let pos: number;
+    do {
       pos = raw.claimSend();
-    }
-    layout.store(views, raw.payloadOffset(pos), prepared);
-    raw.publishSend(pos);
+      while (pos < 0) {
+        // The wait only looks for room: a claim made in it would be published a task later, and a claim must never
+        // wait across tasks (another send of this thread would replace its announcement; see raw/raw-channel.ts).
+        const result = await parkOnAsync(new SendWait(raw, core, false), WaitKind.Send, left(timeout, start), signal);
+        if (result === DISCONNECTED || raw.receiversGone()) throw disconnectedSend(core, value);
+        if (result === CLOSED || core.closed) throw closedError("Sender", core.channel.name, "sendAsync");
+        pos = raw.claimSend();
+      }
+      layout.store(views, raw.payloadOffset(pos), prepared);
+    } while (!raw.publishSend(pos)); // skipped as a dead sender's position (raw-channel.ts): nothing was sent, so again
     if (!raw.rendezvous) return;
     let result: number;
     try {

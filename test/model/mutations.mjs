@@ -104,8 +104,8 @@ export const mutations = [
   {
     name: "channel: a receiver withdraws its take only after its wake",
     file: "src/raw/raw-channel.ts",
-    find: "    Atomics.store(this.ring, this.seqIndex(pos), this.freedSeq(pos));\n",
-    replace: "    Atomics.store(this.ring, this.seqIndex(pos), this.freedSeq(pos));\n    Atomics.store(this.words, this.takePosWord, 0);\n",
+    find: "    const freed = Atomics.compareExchange(this.ring, this.seqIndex(pos), expected, this.freedSeq(pos)) === expected;\n",
+    replace: "    const freed = Atomics.compareExchange(this.ring, this.seqIndex(pos), expected, this.freedSeq(pos)) === expected;\n    Atomics.store(this.words, this.takePosWord, 0);\n",
     scenario: "channel-receiver-dies",
   },
   {
