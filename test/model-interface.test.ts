@@ -32,8 +32,8 @@ const EXCEPTIONS: Record<string, { count: number; why: string }> = {
     why:
       "the channel ring's header (written before the buffer is shared, then read-only), and a sender's claim and a " +
       "receiver's take announcements in its own thread record (single writer; the compare-and-swap that follows " +
-      "publishes them; a withdrawal only ends a delay, or, seen early, loses or wins a compare-and-swap on the slot: " +
-      "raw-channel.ts, \"Publication and freeing are compare-and-swaps\")",
+      "publishes them; a withdrawal follows a compare-and-swap on the slot that a skip or reclaim reading it cannot " +
+      "win: raw-channel.ts, \"Publication and freeing are compare-and-swaps\")",
   },
 };
 

@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DeadlockError, Mutex, MutexGuard, PoisonError, ThreadError, i32, spawn, transaction } from "threadsafe";
+import { ObjectKind, RawChannel, Runtime, allocateObject, initRing, ringBytes } from "../dist/internal.js";
 
 test("a lock taken by a thread after its own exit hook ran (owner already reaped) is recovered by its waiters", { timeout: 20_000 }, async () => {
   const k = new Mutex(i32, 0, { name: "taken-while-exiting" });
@@ -108,4 +109,33 @@ test("withAsync and lockAsync with options on a free lock: exact count, and the 
     return value;
   }, [m]).join();
   assert.equal(seen, 2_000);
+});
+
+test("a receiver's skip that loses to the sender's publication keeps its take announced: a full-ring sender cannot reclaim the slot under the read", () => {
+  // One thread plays four, step by step (the interleaving a review found): S claims position 0 of a 1-slot ring and
+  // writes; R, on its slow path, finds the slot claimed and unpublished and scans for its claimer, and during the
+  // scan S publishes and withdraws; R finds no claimer, takes the head, loses the free to the publication and so holds
+  // S's message. X, a sender on the full ring, must then see R's take and not free the slot under R's read.
+  const rt = Runtime.create(64);
+  const [S, R, X, R2] = ["S", "R", "X", "R2"].map((name) => rt.allocateThread(name));
+  const data = new SharedArrayBuffer(ringBytes(1, 16));
+  initRing(data, 1, 1, 16);
+  const id = allocateObject(rt, ObjectKind.Channel, "skip-vs-publish", undefined, 0);
+  const [s, r, x, r2] = [S, R, X, R2].map((thread) => new RawChannel(rt, id, data, thread!));
+  const view = new DataView(data);
+  const write = (raw: RawChannel, pos: number, v: number) => view.setInt32(raw.payloadOffset(pos), v, true);
+  const read = (raw: RawChannel, pos: number) => view.getInt32(raw.payloadOffset(pos), true);
+  const p = s.claimSend();
+  write(s, p, 111);
+  const scan = r.claimerAlive.bind(r);
+  r.claimerAlive = (pos: number) => {
+    assert.equal(s.publishSend(p), true);
+    return scan(pos);
+  };
+  const got = r.claimRecvSkipping();
+  assert.equal(got, p, "R took S's message (published during its scan)");
+  assert.equal(x.claimSendReclaiming(), -1, "the ring is full: R is still reading the slot");
+  assert.equal(read(r, got), 111, "R reads S's message");
+  r.finishRecv(got);
+  assert.equal(r2.claimRecv(), -1, "nothing else was sent");
 });

@@ -35,7 +35,8 @@ async function measure(roles, dist, timeoutMs, clock = {}) {
     const all = async (index, what) => {
       while (Atomics.load(ctl, index) < roles.length) {
         if (Date.now() > deadline) throw new Error(`workers did not ${what}`);
-        await Promise.race([new Promise((r) => setTimeout(r, 1)), ...results.map((p) => p.then(() => {}))]);
+        // A worker's failure ends the wait at once (a result that arrives early never settles this race).
+        await Promise.race([new Promise((r) => setTimeout(r, 1)), ...results.map((p) => p.then(() => new Promise(() => {})))]);
       }
     };
     await all(1, 'start');

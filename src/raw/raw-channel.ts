@@ -53,8 +53,9 @@
  * A terminated worker can stop anywhere, including after its claim of `tail` and before its publication: its slot
  * would stay unpublished at the head forever, and every message behind it with it. So a sender announces each claim
  * in its own thread record (runtime/threads.ts: T_CHANNEL_CLAIM = channel + 1, T_CHANNEL_POS = position + 1), with
- * plain stores before the claiming compare-and-swap (which orders them), and clears the announcement with an atomic
- * store once the message is published (ordered after the publication). The claimer of an unpublished, claimed
+ * plain stores before the claiming compare-and-swap (which orders them), and clears the announcement with a plain
+ * store once the message is published (see "Publication and freeing are compare-and-swaps" for why no thread can see
+ * it cleared before the publication). The claimer of an unpublished, claimed
  * position is therefore always a thread that announces it, for as long as it is alive. A receiver that finds the head
  * slot claimed (`tail` moved past it) and unpublished looks for a live thread announcing it (`claimerAlive`: a scan
  * of the thread table, on the slow path only: a parked receiver's attempts, `tryRecv`); if there is none, the claimer
@@ -70,7 +71,7 @@
  * leaves the slot "taken", and the sender that reaches it a lap later finds the ring full forever. So every take of
  * the head (a receive, a skip of a dead sender's slot, a rendezvous sender taking its message back) is announced in
  * the taker's thread record (T_CHANNEL_TAKE = channel + 1, T_CHANNEL_TAKE_POS = position + 1), with plain stores
- * before the claiming compare-and-swap, and withdrawn with an atomic store after the slot is freed. A sender that finds
+ * before the claiming compare-and-swap, and withdrawn with a plain store after the slot is freed. A sender that finds
  * the ring full, or a receiver that finds it empty, looks on the slow path at the slot the next position needs: if the
  * head has passed its previous lap's position, the slot is still not free, and no live thread announces taking it, the
  * taker died, and the slot is freed by a compare-and-swap (`reclaimDeadTake`). The reaper wakes both sides when a
@@ -80,14 +81,15 @@
  *
  * A slot's seq leaves "claimed" (2·lap) by one compare-and-swap, either the sender's publication (2·lap + 1) or a
  * receiver's skip of a dead sender's claim (freed), and leaves "published" by one compare-and-swap, either the
- * taker's free or a reclaim of a dead taker's slot. So each transition happens once whatever the order in which
- * other threads see things, and the announcements can be withdrawn with plain stores (two `Atomics.store` less per
- * message: a seq-cst store costs ~10 ns here, 15% of a message between two workers). A withdrawal that another thread
- * sees before the publication or free it follows (nothing orders a plain store after a compare-and-swap) makes that
- * thread take this one for dead: its skip then loses to the publication (it takes the message instead), or its
- * reclaim wins and the taker's own free finds the slot freed already; a sender whose position was skipped before its
- * publication landed publishes nothing and claims another (`publishSend` returns false). A stale announcement only
- * delays, as before.
+ * taker's free or a reclaim of a dead taker's slot. That is what lets the announcements be withdrawn with plain
+ * stores (two `Atomics.store` less per message: ~10 ns each, 10–15% of a message between two workers): a thread
+ * that reads a withdrawal and then tries to skip or reclaim the slot cannot win its compare-and-swap against the
+ * step the withdrawal follows, because had its compare-and-swap come first, that step would have read it and
+ * synchronized with it, placing the read of the withdrawal before the withdrawal. So a withdrawal is never seen
+ * early, and a skip or reclaim always loses to a live thread's publication or free. The losing sides are still
+ * handled, as guards: a skip that loses takes the message (it is published), a free that loses leaves the slot to
+ * the reclaim that freed it, and a sender whose publication loses claims another position (`publishSend` returns
+ * false). A stale announcement only delays, as before.
  *
  * What is guaranteed: while receivers live, a message arrives exactly once or `send` threw. A message that a
  * receiver took and died before returning is lost with it: Rust would say it was received (the receiver's thread had
@@ -493,12 +495,14 @@ export class RawChannel {
   /**
    * Frees the slot of the taken position `pos` if its seq is still `expected` (published, or claimed and unpublished
    * for a dead sender's skip), wakes senders if one may sleep, and withdraws this thread's take. Returns whether it
-   * freed it: a skip loses to a publication; a receiver's free finds the slot already freed only if a reclaimer took
-   * this thread for dead (see "Publication and freeing are compare-and-swaps"), and the slot is then free once, not
-   * twice.
+   * freed it. A skip that finds the message published after all frees nothing and keeps its take announced: the
+   * message is this thread's to read, and `finishRecv` ends the take (withdrawn now, a sender's `reclaimDeadTake`
+   * would free the slot under the read). A receiver's own free finds the slot freed already only if a reclaimer took
+   * it for dead (see "Publication and freeing are compare-and-swaps"); the slot is then freed once, not twice.
    */
   private freeSlot(pos: number, expected: number): boolean {
     const freed = Atomics.compareExchange(this.ring, this.seqIndex(pos), expected, this.freedSeq(pos)) === expected;
+    if (!freed && expected === this.lap2(pos)) return false;
     if (freed && Atomics.load(this.words, this.swait) !== 0) {
       Atomics.add(this.words, this.sseq, 1);
       // A rendezvous sender may wait for its pickup while another waits for the slot: both must look.

@@ -32,14 +32,11 @@ import { ObjectKind, WaitKind, kindName, registerKind } from "../runtime/kinds.j
 import { O_AUX } from "../runtime/objects.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { PARKED, park, parkAsync, type Parkable } from "../parking/park.js";
-import { now, pause } from "../platform/index.js";
+import { POLL_AGAIN, SPIN_MS, spin } from "../parking/spin.js";
 
 /** Offsets from O_AUX. */
 const W_WAITERS = 0;
 const W_BOUND = 1;
-
-/** How long a blocking wait watches the sequence before it sleeps (see `spin`). */
-const SPIN_MS = 0.02;
 
 /** What `attempt` returns once the sequence moved (a notify, or a spurious wake that Rust also allows). */
 const NOTIFIED = 0;
@@ -112,29 +109,17 @@ export class RawCondvar implements Parkable {
    * @throws what parking throws besides a timeout (DeadlockError, Error where this thread may not block).
    */
   sleep(timeoutMs: number, isTimeout: (error: unknown) => boolean): boolean {
-    if (this.spin(Math.min(timeoutMs, SPIN_MS))) return true;
+    // Watched before sleeping: the notify usually comes from a running thread (it changed the data under the mutex),
+    // often within microseconds; seen here, nobody is woken from a futex and this vCPU does not go idle (Rust's futex
+    // condvar sleeps at once; the ping-pong benchmark took 1.5× its time without this, 0.5–0.8× with it).
+    const moved = () => (Atomics.load(this.words, this.index) !== this.expected ? NOTIFIED : POLL_AGAIN);
+    if (spin(moved, Math.min(timeoutMs, SPIN_MS)) === NOTIFIED) return true;
     try {
       park(this, WaitKind.Condvar, timeoutMs);
       return true;
     } catch (error) {
       if (isTimeout(error)) return false;
       throw error;
-    }
-  }
-
-  /**
-   * Watches the sequence for up to `ms` before sleeping; returns whether it moved. The notify usually comes from a
-   * thread that is running (it changed the data under the mutex), often within microseconds: seen here, nobody is
-   * woken from a futex (the notifier's `Atomics.notify` finds no sleeper), and the waiter's vCPU does not go idle
-   * (waking an idle vCPU costs 15–50 µs on a VM, more than the whole hand-off). Rust's futex condvar sleeps at once;
-   * our ping-pong benchmark took 1.5× its time without this spin and about 0.5–0.8× with it (docs/measurements.md).
-   */
-  private spin(ms: number): boolean {
-    const start = now();
-    for (let i = 1; ; i++) {
-      if (Atomics.load(this.words, this.index) !== this.expected) return true;
-      pause();
-      if ((i & 15) === 0 && now() - start >= ms) return false;
     }
   }
 

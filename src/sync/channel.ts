@@ -16,6 +16,7 @@ import { located } from "../layout/internal.js";
 import type { Layout } from "../layout/layout.js";
 import type { Assignable, Snapshot } from "../layout/types.js";
 import { layoutFromDescriptor } from "../layout/index.js";
+import { POLL_AGAIN, POLL_STOP, spin } from "../parking/spin.js";
 import { now, pause, requireSharedMemory } from "../platform/index.js";
 import {
   CLOSED,
@@ -68,16 +69,6 @@ export interface ChannelCreateOptions extends SyncChannelOptions {
 const DEFAULT_MAX_BYTES = 8 * 1024 * 1024;
 /** Largest ring: positions must stay far below the ring's position modulus (raw/channel.ts). */
 const MAX_CAPACITY = 1 << 24;
-/**
- * How long a blocking send, receive or select polls before it parks, in ms. A hand-off between running threads takes
- * well under a microsecond; a park costs a futex wake, and a wake of a vCPU gone idle costs far more (on this VM the
- * wakes of a rendezvous ping-pong averaged ~0.5 ms). Time, not a count of polls: a poll costs 6–40 ns depending on
- * the runtime (`Atomics.pause` is a no-op before Node 24).
- */
-const SPIN_MS = 0.02;
-/** What a poll of `spin` returns to go on polling, and to stop polling (the caller parks or throws). */
-const POLL_AGAIN = -1;
-const POLL_STOP = -2;
 /** How long a rendezvous `trySend` waits for the waiting receiver it saw to take its message, in ms. */
 const TRY_HANDOFF_MS = 2;
 
@@ -430,17 +421,6 @@ function take<T>(channel: ChannelCore<T>, pos: number): Snapshot<T> {
     return channel.layout.snapshot(channel.views, channel.raw.payloadOffset(pos)) as Snapshot<T>;
   } finally {
     channel.raw.finishRecv(pos);
-  }
-}
-
-/** Calls `poll` until it returns a result (≥ 0) or POLL_STOP, for up to SPIN_MS; returns that, or POLL_AGAIN. */
-function spin(poll: () => number): number {
-  const start = now();
-  for (let i = 1; ; i++) {
-    pause();
-    const result = poll();
-    if (result !== POLL_AGAIN) return result;
-    if ((i & 15) === 0 && now() - start >= SPIN_MS) return POLL_AGAIN;
   }
 }
 

@@ -13,8 +13,8 @@ export const mutations = [
   {
     name: "double collect",
     file: "src/deadlock/detect.ts",
-    find: "function unchanged(rt: Runtime, edges: readonly Edge[]): boolean {\n",
-    replace: "function unchanged(rt: Runtime, edges: readonly Edge[]): boolean {\n  return true;\n",
+    find: "function unchanged(rt: Runtime, me: number, edges: readonly Edge[]): boolean {\n",
+    replace: "function unchanged(rt: Runtime, me: number, edges: readonly Edge[]): boolean {\n  return true;\n",
     scenario: "chain-dissolves",
   },
   {
@@ -90,7 +90,7 @@ export const mutations = [
   {
     name: "channel: the reaper of a receiver that died mid-take wakes the senders",
     file: "src/raw/raw-channel.ts",
-    find: "  wakeEveryone(words, base + C_RSEQ, base + C_SSEQ);\n  return false;\n}\n\nregisterKind({\n  kind: ObjectKind.ChannelReceiver,",
+    find: "  wakeEveryone(rt.words, base + C_RSEQ, base + C_SSEQ);\n  return false;\n}\n\nregisterKind({\n  kind: ObjectKind.ChannelReceiver,",
     replace: "  return false;\n}\n\nregisterKind({\n  kind: ObjectKind.ChannelReceiver,",
     scenario: "channel-receiver-dies",
   },
