@@ -422,8 +422,8 @@ export class RawChannel {
       this.words[this.takePosWord] = 0;
       return LOOK_AGAIN;
     }
-    // The position is ours now. Free it unread, unless its claimer published after all (it withdrew its announcement
-    // just before our scan, or its withdrawal became visible before its publication): then it is a message to take.
+    // The position is ours now. Free it unread, unless its claimer published after all (between our look at the slot
+    // and our scan, then withdrew its announcement): then it is a message to take.
     if (!this.freeSlot(pos, free)) return pos;
     return LOOK_AGAIN;
   }
