@@ -453,7 +453,7 @@ function waitForRoom<T>(core: SideCore<T>, value: unknown, timeout: number, star
 /** A rendezvous send waits until a receiver takes its message; on timeout it takes the message back. */
 function waitForPickup<T>(core: SideCore<T>, value: unknown, pos: number, timeout: number, start: number): void {
   const raw = core.channel.raw;
-  if (raw.taken(pos) || spin(() => (raw.taken(pos) ? 0 : POLL_AGAIN)) >= 0) return;
+  if (spin(() => (raw.taken(pos) ? 0 : POLL_AGAIN)) >= 0) return;
   let result: number;
   try {
     result = parkOn(new PickupWait(raw, core, pos), WaitKind.Send, left(timeout, start));
