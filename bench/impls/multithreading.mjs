@@ -91,8 +91,8 @@ export async function load() {
 
   /**
    * Two pool workers run phasedTask(kind, object, …) (lib/measure.mjs runContended's protocol: warm-up untimed, then
-   * timed from GO to the last worker's end); returns the elapsed ns, the warm-up per worker, and `count()` read after
-   * both joined.
+   * timed from GO to the last worker's end); returns the elapsed ns, and `count(counter)` (read after both joined)
+   * against the expected 2 × (warm-up + ops).
    */
   async function runPool(kind, object, ops, timeoutMs, { useAsync = false, cv, count }) {
     const { sab, ctl, end } = makeControl();
