@@ -789,37 +789,52 @@ test("drop_unreceived: a message left in the channel when the last Receiver goes
 // ## Beyond the file: what a Rust programmer also relies on
 
 test(
-  "beyond mpsc_sync.rs: try_send on a rendezvous whose receiver is blocked in recv always succeeds",
-  {
-    timeout: 120_000,
-    todo:
-      "Sender.trySend on syncChannel(layout, 0) publishes the message and gives a woken receiver 2 ms (TRY_HANDOFF_MS) " +
-      "to take it, else retracts it and returns false: on a loaded machine a receiver blocked in recv is not scheduled " +
-      "in time (3 of 50 false at load 7). std's zero-capacity flavour hands the message to the registered receiver " +
-      "itself, so its try_send to a blocked receiver never fails. A fix needs the receiver's wait to accept a hand-off " +
-      "without running (raw-channel.ts), not a small change.",
-  },
+  "beyond mpsc_sync.rs: try_send on a rendezvous whose receiver is blocked in recv always succeeds, even on a loaded machine",
+  { timeout: 120_000 },
   async () => {
+    // std's zero-capacity flavour hands the message to the registered receiver itself, so its try_send to a blocked
+    // receiver never fails. Here the receiver's thread must run to take it; busy threads (more than this machine has
+    // cores) make it wake late, which a sender that gave up after a fixed delay would report as `false`.
     const N = 200;
-    const [tx, rx] = syncChannel(i32, 0, { name: "try_send_to_blocked" });
-    const r = spawn(
-      (rx: Receiver<number>, n: number) => {
-        const got: number[] = [];
-        for (let i = 0; i < n; i++) got.push(rx.recv());
-        return got;
-      },
-      [rx, N],
+    const HOGS = 3;
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    const hogs = Array.from({ length: HOGS }, () =>
+      spawn((flag: Int32Array) => {
+        let spins = 0;
+        while (Atomics.load(flag, 0) === 0) spins++;
+        return spins > 0;
+      }, [stop]),
     );
-    rx.close();
-    let refused = 0;
-    for (let i = 0; i < N; i++) {
-      await until("the receiver is blocked in recv", () => hasWaiter("try_send_to_blocked"));
-      if (!tx.trySend(i)) {
-        refused++;
-        tx.send(i); // so that the receiver still gets every value
+    try {
+      const [tx, rx] = syncChannel(i32, 0, { name: "try_send_to_blocked" });
+      const received = new Int32Array(new SharedArrayBuffer(4));
+      const r = spawn(
+        (rx: Receiver<number>, n: number, received: Int32Array) => {
+          const got: number[] = [];
+          for (let i = 0; i < n; i++) {
+            got.push(rx.recv());
+            Atomics.store(received, 0, i + 1);
+          }
+          return got;
+        },
+        [rx, N, received],
+      );
+      rx.close();
+      let refused = 0;
+      for (let i = 0; i < N; i++) {
+        // The wait listed must be the receive of message i: the one that took message i - 1 stays listed until it
+        // returns, and a try_send then (the slot not yet free) is Full in std as well.
+        await until("the receiver is blocked in recv", () => Atomics.load(received, 0) === i && hasWaiter("try_send_to_blocked"));
+        if (!tx.trySend(i)) {
+          refused++;
+          tx.send(i); // so that the receiver still gets every value
+        }
       }
+      assert.deepEqual(await r.join(), Array.from({ length: N }, (_, i) => i), "every value arrived once, in order");
+      assert.equal(refused, 0, `trySend refused ${refused} of ${N} hand-offs to a receiver blocked in recv`);
+    } finally {
+      Atomics.store(stop, 0, 1);
+      for (const hog of hogs) await hog.join();
     }
-    assert.deepEqual(await r.join(), Array.from({ length: N }, (_, i) => i), "every value arrived once, in order");
-    assert.equal(refused, 0, `trySend refused ${refused} of ${N} hand-offs to a receiver blocked in recv`);
   },
 );

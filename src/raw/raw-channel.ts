@@ -107,7 +107,7 @@
  * spurious wake per unrelated message, and only while some `select` waits).
  */
 
-import { ObjectKind, registerKind } from "../runtime/kinds.js";
+import { ObjectKind, WaitKind, registerKind } from "../runtime/kinds.js";
 import { O_AUX, O_STATE } from "../runtime/objects.js";
 import { releaseRetained } from "../runtime/lifetime.js";
 import { H_SELECT_SEQ, type Runtime } from "../runtime/runtime.js";
@@ -118,7 +118,10 @@ import {
   T_CHANNEL_TAKE,
   T_CHANNEL_TAKE_POS,
   T_STATE,
+  T_WAIT_KIND,
+  T_WAIT_OBJECT,
   ThreadStatus,
+  UNTIMED_WAIT,
   slotOf,
   statusOf,
 } from "../runtime/threads.js";
@@ -389,6 +392,25 @@ export class RawChannel {
   /** Whether a live thread announces a take of position `pos` of this channel: `claimerAlive` for receivers. */
   takerAlive(pos: number): boolean {
     return this.announcerAlive(pos, T_CHANNEL_TAKE, T_CHANNEL_TAKE_POS);
+  }
+
+  /**
+   * Whether a live thread is blocked in a receive (`recv`, or a `select` published under this channel) on this
+   * channel, as parking publishes a blocking wait that has lasted ~1 ms (slow: a scan of the thread table). Such a
+   * receiver takes a message published now as soon as its thread runs: a publication notifies it, and its wait
+   * ends only by taking a message, timing out, or closing (each of which withdraws the publication first). An async
+   * receiver is not counted: its event loop may be busy for any length of time.
+   */
+  receiverBlocked(): boolean {
+    const words = this.words;
+    const object = this.id + 1;
+    for (let slot = 1; slot < MAX_THREADS; slot++) {
+      const base = this.rt.threadBase(slot);
+      if (Atomics.load(words, base + T_WAIT_OBJECT) !== object) continue;
+      if ((Atomics.load(words, base + T_WAIT_KIND) & ~UNTIMED_WAIT) !== WaitKind.Recv) continue;
+      if (statusOf(Atomics.load(words, base + T_STATE)) === ThreadStatus.Alive) return true;
+    }
+    return false;
   }
 
   private announcerAlive(pos: number, channelWord: number, posWord: number): boolean {

@@ -69,7 +69,10 @@ export interface ChannelCreateOptions extends SyncChannelOptions {
 const DEFAULT_MAX_BYTES = 8 * 1024 * 1024;
 /** Largest ring: positions must stay far below the ring's position modulus (raw/channel.ts). */
 const MAX_CAPACITY = 1 << 24;
-/** How long a rendezvous `trySend` waits for the waiting receiver it saw to take its message, in ms. */
+/**
+ * How long a rendezvous `trySend` waits for a waiting receiver that is not (yet) published as blocked in `recv` to
+ * take its message, in ms (a blocked one it waits for: see `trySend`).
+ */
 const TRY_HANDOFF_MS = 2;
 
 /** What a thread keeps of a channel: the ring and the layout its messages are written with. */
@@ -188,7 +191,8 @@ export class Sender<T> implements SharedObject {
 
   /**
    * Sends `value` if there is room right now (for a rendezvous: if a receiver is waiting and takes it); returns
-   * whether it was sent. Never waits for room.
+   * whether it was sent. Never waits for room. On a rendezvous, a receiver blocked in `recv` always takes the message
+   * (this call waits for its thread to run); any other waiting receiver gets 2 ms before the message is taken back.
    * @throws SendError when every Receiver is gone; TypeError or RangeError for a value that does not fit.
    */
   trySend(value: Assignable<T>): boolean {
@@ -203,12 +207,15 @@ export class Sender<T> implements SharedObject {
     layout.store(views, raw.payloadOffset(pos), prepared);
     if (!raw.publishSend(pos)) return false; // skipped as a dead sender's position (raw-channel.ts): not sent
     if (!raw.rendezvous) return true;
-    // A receiver was waiting: give it a moment to take the message, else take it back.
+    // A receiver was waiting: the message is its to take. One blocked in `recv` takes it as soon as its thread runs,
+    // however loaded the machine (so the hand-off never fails, as std's never does); any other (spinning, async)
+    // gets a moment, else the message is taken back.
     const start = now();
     while (!raw.taken(pos)) {
-      if (now() - start > TRY_HANDOFF_MS || !raw.receiverWaiting()) {
-        if (raw.retract(pos)) return false;
-        break;
+      if (raw.receiversGone() || !raw.receiverWaiting() || (now() - start > TRY_HANDOFF_MS && !raw.receiverBlocked())) {
+        if (!raw.retract(pos)) break; // taken meanwhile
+        if (raw.receiversGone()) throw disconnectedSend(core, value);
+        return false;
       }
       pause();
     }
