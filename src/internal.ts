@@ -15,7 +15,9 @@ export { OBJECT_RECORD_WORDS } from "./runtime/objects.js";
 export { setParkSliceMs } from "./parking/park.js";
 
 import { setParkSliceMs } from "./parking/park.js";
+import { C_RWAIT, C_SELECT, C_SWAIT, S_CHANNEL } from "./raw/raw-channel.js";
 import { runtime } from "./runtime/current.js";
+import { sharedObject as sharedObjectKey, type SharedObject } from "./sync/shareable.js";
 
 /**
  * Sets the longest single sleep of every waiter of this thread's runtime (created if there is none yet), in ms; 0
@@ -30,3 +32,14 @@ export { T_CHANNEL_CLAIM, T_CHANNEL_POS, T_CHANNEL_TAKE, T_CHANNEL_TAKE_POS } fr
 export { RawChannel, initRing, ringBytes } from "./raw/raw-channel.js";
 /** Whether `terminate()` stops a thread at once on this runtime (tests skip what cannot apply where it does not). */
 export { terminateStopsAtOnce } from "./platform/index.js";
+
+/** For tests: the waiter counts of the channel that `side` (a Sender or Receiver) belongs to (raw/raw-channel.ts: C_RWAIT, …). */
+export function channelWaiterCounts(side: SharedObject): { receiving: number; sending: number; selecting: number } {
+  const { rt, id } = side[sharedObjectKey]();
+  const base = rt.objectBase(Atomics.load(rt.words, rt.objectBase(id) + S_CHANNEL) - 1);
+  return {
+    receiving: Atomics.load(rt.words, base + C_RWAIT),
+    sending: Atomics.load(rt.words, base + C_SWAIT),
+    selecting: Atomics.load(rt.words, base + C_SELECT),
+  };
+}

@@ -77,6 +77,19 @@
  * taker died, and the slot is freed by a compare-and-swap (`reclaimDeadTake`). The reaper wakes both sides when a
  * thread dies announcing a take.
  *
+ * ## A thread that dies waiting
+ *
+ * A waiter adds itself to C_RWAIT or C_SWAIT (and a `select` to C_SELECT) while it waits and takes itself off when
+ * the wait ends, but a thread killed in the middle of a wait (`terminate()` of a worker blocked in `recv`, or one with
+ * `recvAsync` pending) never takes itself off: every later publication and free would find a waiter, bump the sequence
+ * word (moving its cache line between the two sides on every message) and notify nobody, about three times slower per
+ * message (unbounded `i32`: 150 → 530 ns, measured), and a rendezvous `trySend` would wait for a receiver that never
+ * comes. So each thread records its registrations in the holds word of its reference entry for its side record
+ * (runtime/lifetime.ts: the entry its reaper walks), `recordWait`: after adding itself to the count, and it withdraws
+ * the record before taking itself off. The record never exceeds what the thread has added, so the reaper
+ * (`releaseDead` of the Sender and Receiver kinds) subtracts exactly what the dead thread left, or less (a thread killed
+ * between the two steps leaks one registration: slower, never a lost wake-up).
+ *
  * ## Publication and freeing are compare-and-swaps
  *
  * A slot's seq leaves "claimed" (2·lap) by one compare-and-swap, either the sender's publication (2·lap + 1) or a
@@ -126,6 +139,8 @@ import {
   statusOf,
 } from "../runtime/threads.js";
 import { PARKED, park, parkAsync, type Parkable } from "../parking/park.js";
+import { currentThreadId } from "../runtime/current.js";
+import { holdsPayload, holdsTag, holdsWord } from "./holds-word.js";
 
 // ## Channel record words (offsets in the object record)
 export const C_RSEQ = O_STATE;
@@ -206,9 +221,50 @@ const NO_SKIP = -1;
 /** `skipDeadClaim`: skipped a dead sender's slot, or lost a race: look again. */
 const LOOK_AGAIN = -2;
 
-/** Something a local `close()` can end: a wait checks it on every attempt. */
-export interface Closable {
+/**
+ * One thread's side of a channel, as its waits see it: a local `close()` ends them (they check `closed` on every
+ * attempt), and its reference entry's holds word records their registrations (see "A thread that dies waiting").
+ */
+export interface WaitingSide {
   closed: boolean;
+  /** Int32 index of the holds word of this thread's entry for the side record (runtime/lifetime.ts), or -1. */
+  holdsAt: number;
+  /** The registrations recorded there (a sum of ONE_WAIT and ONE_SELECT); 0 once closed. */
+  waits: number;
+}
+
+/** A registration on the channel's C_RWAIT (receiver side) or C_SWAIT (sender side), as a side's holds word counts it. */
+const ONE_WAIT = 1;
+/** A `select`'s registration on C_SELECT (which also counts one ONE_WAIT on C_RWAIT). */
+const ONE_SELECT = 1 << 12;
+/** The most of either a holds word counts (further registrations are not recorded). */
+const WAITS_MAX = ONE_SELECT - 1;
+
+/**
+ * Records on `side`'s holds word one registration that the caller has just added to the channel's counts (`delta`:
+ * ONE_WAIT, or ONE_WAIT + ONE_SELECT); returns whether it did. Recorded after the count is added and withdrawn before
+ * it is removed, so a holds word never records more than the thread has registered: a reaper that withdraws what it
+ * records can leak a registration (a thread killed between the two steps), never take away a live one.
+ */
+function recordWait(rt: Runtime, side: WaitingSide, delta: number): boolean {
+  const waits = side.waits;
+  if (side.holdsAt < 0 || side.closed || (waits & WAITS_MAX) === WAITS_MAX || waits >>> 12 === WAITS_MAX) return false;
+  side.waits = waits + delta;
+  Atomics.store(rt.words, side.holdsAt, holdsWord(holdsTag(currentThreadId), side.waits));
+  return true;
+}
+
+/** Withdraws a registration `recordWait` recorded (a closed side recorded nothing more: `close` cleared its word). */
+function unrecordWait(rt: Runtime, side: WaitingSide, delta: number): void {
+  if (side.closed) return;
+  side.waits -= delta;
+  Atomics.store(rt.words, side.holdsAt, holdsWord(holdsTag(currentThreadId), side.waits));
+}
+
+/** Clears `side`'s recorded registrations as this thread closes it (its entry goes; its pending waits still end). */
+export function forgetWaits(rt: Runtime, side: WaitingSide): void {
+  side.waits = 0;
+  if (side.holdsAt >= 0) Atomics.store(rt.words, side.holdsAt, 0);
 }
 
 /** One channel of the runtime, operated on from this thread. */
@@ -599,11 +655,13 @@ abstract class ChannelWait implements Parkable {
   expected = 0;
   /** Whether this wait added itself to its waiter count (the caller removes it: `done()`). */
   private registered = false;
+  /** Whether its side's holds word records that (`recordWait`). */
+  private recorded = false;
   private readonly count: number;
 
   constructor(
     readonly raw: RawChannel,
-    readonly side: Closable,
+    readonly side: WaitingSide,
     receiving: boolean,
   ) {
     this.rt = raw.rt;
@@ -618,6 +676,7 @@ abstract class ChannelWait implements Parkable {
       // Before reading the sequence word: a publisher that misses this count published before our read.
       Atomics.add(this.words, this.count, 1);
       this.registered = true;
+      this.recorded = recordWait(this.rt, this.side, ONE_WAIT);
     }
     if (this.side.closed) return CLOSED;
     this.expected = Atomics.load(this.words, this.index);
@@ -628,8 +687,10 @@ abstract class ChannelWait implements Parkable {
 
   /** Withdraws the wait from its waiter count. */
   done(): void {
+    if (this.recorded) unrecordWait(this.rt, this.side, ONE_WAIT);
     if (this.registered) Atomics.sub(this.words, this.count, 1);
     this.registered = false;
+    this.recorded = false;
   }
 }
 
@@ -641,7 +702,7 @@ abstract class ChannelWait implements Parkable {
 export class RecvWait extends ChannelWait {
   constructor(
     raw: RawChannel,
-    side: Closable,
+    side: WaitingSide,
     readonly onTake?: (pos: number) => void,
   ) {
     super(raw, side, true);
@@ -665,7 +726,7 @@ export class RecvWait extends ChannelWait {
 export class SendWait extends ChannelWait {
   constructor(
     raw: RawChannel,
-    side: Closable,
+    side: WaitingSide,
     readonly claim = true,
   ) {
     super(raw, side, false);
@@ -682,7 +743,7 @@ export class SendWait extends ChannelWait {
 export class PickupWait extends ChannelWait {
   constructor(
     raw: RawChannel,
-    side: Closable,
+    side: WaitingSide,
     readonly pos: number,
   ) {
     super(raw, side, false);
@@ -713,11 +774,13 @@ export class SelectWait implements Parkable {
   /** The position claimed, once `attempt` returned an index. */
   pos = -1;
   private registered = false;
+  /** Which of `sides` record the registration (`recordWait`). */
+  private recorded: boolean[] = [];
 
   /** With `onTake(index, pos)`, the message is read and its slot freed in the attempt that claimed it (see RecvWait). */
   constructor(
     readonly raws: readonly RawChannel[],
-    readonly sides: readonly Closable[],
+    readonly sides: readonly WaitingSide[],
     readonly onTake?: (index: number, pos: number) => void,
   ) {
     this.rt = raws[0]!.rt;
@@ -729,10 +792,11 @@ export class SelectWait implements Parkable {
     const { raws, words } = this;
     if (!this.registered) {
       // Before reading the sleep word (see ChannelWait.attempt): C_SELECT first, so a sender that sees C_RWAIT sees it.
-      for (const raw of raws) {
+      raws.forEach((raw, i) => {
         Atomics.add(words, raw.select, 1);
         Atomics.add(words, raw.rwait, 1);
-      }
+        this.recorded[i] = recordWait(this.rt, this.sides[i]!, ONE_WAIT + ONE_SELECT);
+      });
       this.registered = true;
     }
     if (this.sides.some((side) => side.closed)) return CLOSED;
@@ -760,11 +824,13 @@ export class SelectWait implements Parkable {
   /** Withdraws the wait from every channel's counts. */
   done(): void {
     if (!this.registered) return;
-    for (const raw of this.raws) {
+    this.raws.forEach((raw, i) => {
+      if (this.recorded[i]) unrecordWait(this.rt, this.sides[i]!, ONE_WAIT + ONE_SELECT);
       Atomics.sub(this.words, raw.rwait, 1);
       Atomics.sub(this.words, raw.select, 1);
-    }
+    });
     this.registered = false;
+    this.recorded = [];
   }
 }
 
@@ -822,11 +888,27 @@ function announcedChannel(rt: Runtime, sideId: number, threadId: number, channel
 }
 
 /**
- * A dead sender thread that announced a claim on the channel of side record `sideId` (it died between claiming and
- * publishing): wakes the channel's receivers, which skip the slot (RawChannel.skipDeadClaim) instead of waiting for
- * their next slice. Holds nothing: returns false.
+ * Withdraws from the channel of side record `sideId` the registrations a dead thread's entry records (`holds`, its
+ * holds word: see "A thread that dies waiting"): `count` is C_RWAIT or C_SWAIT.
  */
-function deadSender(rt: Runtime, sideId: number, threadId: number): boolean {
+function withdrawDeadWaits(rt: Runtime, sideId: number, holds: number, count: number): void {
+  const waits = holdsPayload(holds);
+  if (waits === 0) return;
+  const link = Atomics.load(rt.words, rt.objectBase(sideId) + S_CHANNEL) - 1;
+  if (link < 0) return;
+  const base = rt.objectBase(link);
+  Atomics.sub(rt.words, base + count, waits & WAITS_MAX); // a select's registration counts there too
+  const selects = waits >>> 12;
+  if (selects > 0) Atomics.sub(rt.words, base + C_SELECT, selects);
+}
+
+/**
+ * A dead sender thread: withdraws the waits it had registered, and if it announced a claim (it died between claiming
+ * and publishing) wakes the channel's receivers, which skip the slot (RawChannel.skipDeadClaim) instead of waiting
+ * for their next slice. Holds nothing: returns false.
+ */
+function deadSender(rt: Runtime, sideId: number, threadId: number, holds: number): boolean {
+  withdrawDeadWaits(rt, sideId, holds, C_SWAIT);
   const base = announcedChannel(rt, sideId, threadId, T_CHANNEL_CLAIM, T_CHANNEL_POS);
   if (base < 0) return false;
   const words = rt.words;
@@ -841,17 +923,18 @@ registerKind({
   displayName: "Sender",
   holders() {},
   isPoisoned: () => false,
-  releaseDead: (rt, id, threadId) => deadSender(rt, id, threadId),
+  releaseDead: (rt, id, threadId, holds) => deadSender(rt, id, threadId, holds),
   reclaimed: (rt, id) => sideGone(rt, id, SENDERS_GONE),
 });
 
 /**
- * A dead receiver thread that announced a take on the channel of side record `sideId` (it died between taking a slot
- * and freeing it): wakes the channel's senders and receivers, whose next attempt frees the slot
+ * A dead receiver thread: withdraws the waits it had registered, and if it announced a take (it died between taking
+ * a slot and freeing it) wakes the channel's senders and receivers, whose next attempt frees the slot
  * (RawChannel.reclaimDeadTake; the ring lives in the channel's own buffer, which the reaper's thread may not have).
  * Holds nothing: returns false.
  */
-function deadReceiver(rt: Runtime, sideId: number, threadId: number): boolean {
+function deadReceiver(rt: Runtime, sideId: number, threadId: number, holds: number): boolean {
+  withdrawDeadWaits(rt, sideId, holds, C_RWAIT);
   const base = announcedChannel(rt, sideId, threadId, T_CHANNEL_TAKE, T_CHANNEL_TAKE_POS);
   if (base < 0) return false;
   wakeEveryone(rt.words, base + C_RSEQ, base + C_SSEQ);
@@ -863,6 +946,6 @@ registerKind({
   displayName: "Receiver",
   holders() {},
   isPoisoned: () => false,
-  releaseDead: (rt, id, threadId) => deadReceiver(rt, id, threadId),
+  releaseDead: (rt, id, threadId, holds) => deadReceiver(rt, id, threadId, holds),
   reclaimed: (rt, id) => sideGone(rt, id, RECEIVERS_GONE),
 });

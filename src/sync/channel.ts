@@ -30,6 +30,8 @@ import {
   SLOT_HEADER,
   SelectWait,
   SendWait,
+  type WaitingSide,
+  forgetWaits,
   initRing,
   parkOn,
   parkOnAsync,
@@ -38,7 +40,7 @@ import {
 } from "../raw/raw-channel.js";
 import { currentThreadId, runtime } from "../runtime/current.js";
 import { ObjectKind, WaitKind } from "../runtime/kinds.js";
-import { allocateObject, countArrived, countNew, generationOfObject, isLiveObject, releaseRetained, uncount } from "../runtime/lifetime.js";
+import { allocateObject, countArrived, countNew, generationOfObject, holdsIndex, isLiveObject, releaseRetained, uncount } from "../runtime/lifetime.js";
 import { O_REFS } from "../runtime/objects.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { layoutHash, newDataTag } from "./data.js";
@@ -85,13 +87,24 @@ interface ChannelCore<T> {
 }
 
 /** What one thread keeps of one side: its collection (or `close()`) ends the thread's count of that side. */
-interface SideCore<T> {
+interface SideCore<T> extends WaitingSide {
   readonly rt: Runtime;
   /** The side's record (ChannelSender or ChannelReceiver). */
   readonly id: number;
   readonly channel: ChannelCore<T>;
   /** Set by `close()`: pending waits of this thread end, and the side can no longer be used. */
   closed: boolean;
+}
+
+/** A side's core before this thread counts it (`counted` sets where its waits are recorded). */
+function sideCore<T>(rt: Runtime, id: number, channel: ChannelCore<T>): SideCore<T> {
+  return { rt, id, channel, closed: false, holdsAt: -1, waits: 0 };
+}
+
+/** `core` once this thread counts its side with reference entry `entry` (runtime/lifetime.ts). */
+function counted<T>(core: SideCore<T>, entry: number): SideCore<T> {
+  core.holdsAt = holdsIndex(core.rt, entry);
+  return core;
 }
 
 /** Reaches the per-thread core of a side (sharing); not exported from the package. */
@@ -473,6 +486,7 @@ function waitForPickup<T>(core: SideCore<T>, value: unknown, pos: number, timeou
 
 function closeSide(core: SideCore<unknown>): void {
   if (core.closed) return;
+  forgetWaits(core.rt, core); // before `closed`, which stops this thread's waits recording: its entry goes now
   core.closed = true;
   core.channel.raw.wakeAll(); // this thread's pending async waits see `closed` (before the record may go)
   uncount(core.rt, core.id);
@@ -599,10 +613,10 @@ function create<T>(layout: BaseLayout<T>, bound: number, name: string | undefine
     data,
     name: name ?? rt.objectName(channelId),
   };
-  const senderCore: SideCore<T> = { rt, id: sides[0]!, channel: core, closed: false };
-  const receiverCore: SideCore<T> = { rt, id: sides[1]!, channel: core, closed: false };
-  countNew(rt, currentThreadId, senderCore.id, senderCore);
-  countNew(rt, currentThreadId, receiverCore.id, receiverCore);
+  const senderCore = sideCore(rt, sides[0]!, core);
+  const receiverCore = sideCore(rt, sides[1]!, core);
+  counted(senderCore, countNew(rt, currentThreadId, senderCore.id, senderCore));
+  counted(receiverCore, countNew(rt, currentThreadId, receiverCore.id, receiverCore));
   reviving = senderCore as SideCore<unknown>;
   const sender = new Sender<T>();
   reviving = receiverCore as SideCore<unknown>;
@@ -657,9 +671,8 @@ function registerSide(kind: number, name: "Sender" | "Receiver"): void {
     fromHandle(rt, id, parts, retained) {
       const { channelId, layout, data } = checkedChannel(rt, id, parts);
       const channel: ChannelCore<unknown> = { raw: new RawChannel(rt, channelId, data, currentThreadId), layout, views: dataViews(data), data, name: rt.objectName(channelId) };
-      const core: SideCore<unknown> = { rt, id, channel, closed: false };
-      countArrived(rt, currentThreadId, id, core, retained);
-      return make(core);
+      const core = sideCore(rt, id, channel);
+      return make(counted(core, countArrived(rt, currentThreadId, id, core, retained)));
     },
   });
 }

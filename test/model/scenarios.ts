@@ -670,7 +670,7 @@ export const scenarios: Scenario[] = [
         body(env) {
           const raw = new RawChannel(env.rt, env.data.channel!, env.extras[0]!, env.me);
           // As sync/channel.ts recv: parkOn(new RecvWait(raw, core), WaitKind.Recv, timeout).
-          const pos = parkOn(new RecvWait(raw, { closed: false }), WaitKind.Recv, Infinity);
+          const pos = parkOn(new RecvWait(raw, { closed: false, holdsAt: -1, waits: 0 }), WaitKind.Recv, Infinity);
           return pos === DISCONNECTED ? "disconnected" : `received at ${pos}`;
         },
       },
@@ -729,7 +729,7 @@ export const scenarios: Scenario[] = [
           const raw = new RawChannel(env.rt, env.data.channel!, env.extras[0]!, env.me);
           // As sync/channel.ts send on a full ring: claimSend, then parkOn(new SendWait(raw, core), …).
           let pos = raw.claimSend();
-          if (pos < 0) pos = parkOn(new SendWait(raw, { closed: false }), WaitKind.Send, Infinity);
+          if (pos < 0) pos = parkOn(new SendWait(raw, { closed: false, holdsAt: -1, waits: 0 }), WaitKind.Send, Infinity);
           return pos === DISCONNECTED ? "disconnected" : `claimed ${pos}`;
         },
       },
