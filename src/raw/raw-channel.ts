@@ -34,6 +34,13 @@
  * [ slot 0 @192: i32 seq, i32 0, payload ][ slot 1 ] …
  * ```
  *
+ * except for a ring of one slot (a rendezvous, `syncChannel(…, 1)`), which keeps its tail and head in the header's
+ * line and its slot right after it (`ringPlaces`):
+ *
+ * ```
+ * [ u32 tag ][ u32 layout hash ][ capacity ][ bound ][ modulus ][ slot bytes ][ tail ][ head ][ slot 0 @32 ]
+ * ```
+ *
  * Positions run modulo `modulus` (a multiple of the capacity, below 2^29), so that the ring works for any
  * capacity, 1 included, and never overflows an Int32. With `lap = pos - pos % capacity`, a slot's `seq` is
  * `2·lap` when it is free for the message of position `pos`, `2·lap + 1` once that message is published, and
@@ -162,10 +169,20 @@ export const D_CAPACITY = 2;
 export const D_BOUND = 3;
 export const D_MODULUS = 4;
 export const D_SLOT_BYTES = 5;
-const D_TAIL = 16; // byte 64: its own cache line
-const D_HEAD = 32; // byte 128
-/** Byte offset of slot 0. */
-export const SLOTS_OFFSET = 192;
+/** The header's words: the ring's tag, hash, capacity, bound, modulus, slot bytes, and (compact rings) tail and head. */
+const HEADER_BYTES = 32;
+/**
+ * Where the tail and the head (Int32 indices) and slot 0 (a byte offset) lie in a ring of `capacity` slots. A ring
+ * of one slot (a rendezvous, `syncChannel(…, 1)`) keeps them all in the header's 64-byte line: its sender and
+ * receiver take turns on the slot anyway, and a hand-off then moves one line between them instead of three
+ * (docs/measurements.md §15). A larger ring gives the tail, the head and the slots a line each, so that senders and
+ * receivers working on different slots do not slow each other down.
+ */
+function ringPlaces(capacity: number): { readonly tail: number; readonly head: number; readonly slots: number } {
+  return capacity === 1 ? COMPACT : SPREAD;
+}
+const COMPACT = { tail: 6, head: 7, slots: HEADER_BYTES } as const;
+const SPREAD = { tail: 16, head: 32, slots: 192 } as const; // bytes 64, 128, 192
 /** Bytes before a slot's payload (its seq word and a pad that keeps the payload 8-aligned). */
 export const SLOT_HEADER = 8;
 /** Largest position modulus: positions and 2·positions stay non-negative Int32s. */
@@ -178,7 +195,7 @@ export function modulusFor(capacity: number): number {
 
 /** The bytes a data buffer needs for `capacity` slots of `slotBytes` each. */
 export function ringBytes(capacity: number, slotBytes: number): number {
-  return SLOTS_OFFSET + capacity * slotBytes;
+  return ringPlaces(capacity).slots + capacity * slotBytes;
 }
 
 /** Writes the ring's header and free slots into a fresh data buffer (tag and hash are already there). */
@@ -194,8 +211,8 @@ export function initRing(data: SharedArrayBuffer, capacity: number, bound: numbe
 
 /** Why `data` cannot be a ring (a forged or corrupted handle), or undefined. */
 export function ringProblem(data: SharedArrayBuffer, payloadBytes: number): string | undefined {
-  if (data.byteLength < SLOTS_OFFSET || data.byteLength % 8 !== 0) return `its data buffer (${data.byteLength} bytes) is not a channel's`;
-  const words = new Int32Array(data, 0, SLOTS_OFFSET >> 2);
+  if (data.byteLength < HEADER_BYTES || data.byteLength % 8 !== 0) return `its data buffer (${data.byteLength} bytes) is not a channel's`;
+  const words = new Int32Array(data, 0, HEADER_BYTES >> 2);
   const capacity = words[D_CAPACITY]!;
   const bound = words[D_BOUND]!;
   const slotBytes = words[D_SLOT_BYTES]!;
@@ -289,6 +306,10 @@ export class RawChannel {
   readonly slotBytes: number;
   /** `capacity - 1` when the capacity is a power of two (a slot index is then a mask, not a division), else -1. */
   private readonly mask: number;
+  /** The ring's tail and head (Int32 indices) and its slot 0 (a byte offset): `ringPlaces`. */
+  private readonly tailAt: number;
+  private readonly headAt: number;
+  private readonly slotsAt: number;
   /** `2·modulus`: the range of a stored seq. */
   private readonly span: number;
   /** This thread's claim announcement words (see "A sender that dies" above). */
@@ -311,6 +332,10 @@ export class RawChannel {
     this.select = base + C_SELECT;
     this.ring = new Int32Array(data);
     this.capacity = this.ring[D_CAPACITY]!;
+    const places = ringPlaces(this.capacity);
+    this.tailAt = places.tail;
+    this.headAt = places.head;
+    this.slotsAt = places.slots;
     this.bound = this.ring[D_BOUND]!;
     this.rendezvous = this.bound === 0;
     this.modulus = this.ring[D_MODULUS]!;
@@ -331,12 +356,12 @@ export class RawChannel {
 
   /** The Int32 index of the seq word of position `pos`'s slot. */
   seqIndex(pos: number): number {
-    return (SLOTS_OFFSET + this.slotIndex(pos) * this.slotBytes) >> 2;
+    return (this.slotsAt + this.slotIndex(pos) * this.slotBytes) >> 2;
   }
 
   /** The byte offset of position `pos`'s payload. */
   payloadOffset(pos: number): number {
-    return SLOTS_OFFSET + this.slotIndex(pos) * this.slotBytes + SLOT_HEADER;
+    return this.slotsAt + this.slotIndex(pos) * this.slotBytes + SLOT_HEADER;
   }
 
   /** `a - b` modulo `2·modulus`, as a signed difference. */
@@ -367,16 +392,16 @@ export class RawChannel {
   claimSend(): number {
     const ring = this.ring;
     for (;;) {
-      const pos = Atomics.load(ring, D_TAIL);
+      const pos = Atomics.load(ring, this.tailAt);
       const index = this.slotIndex(pos);
       const lap2 = 2 * (pos - index);
-      const seq = Atomics.load(ring, (SLOTS_OFFSET + index * this.slotBytes) >> 2);
+      const seq = Atomics.load(ring, (this.slotsAt + index * this.slotBytes) >> 2);
       const d = seq === lap2 ? 0 : this.diff(seq, lap2);
       if (d === 0) {
         // Announced before the claim (plain stores: the compare-and-swap orders them before it).
         this.words[this.claimWord] = this.id + 1;
         this.words[this.claimPosWord] = pos + 1;
-        if (Atomics.compareExchange(ring, D_TAIL, pos, this.next(pos)) === pos) return pos;
+        if (Atomics.compareExchange(ring, this.tailAt, pos, this.next(pos)) === pos) return pos;
       } else if (d < 0) {
         this.words[this.claimPosWord] = 0; // a failed claim's announcement must not outlive it (we may park)
         return -1; // the slot still holds the message of the previous lap: full
@@ -387,7 +412,7 @@ export class RawChannel {
 
   /** Whether the slot at `tail` looks free (a sender that may not claim yet looks before it tries). */
   hasRoom(): boolean {
-    const pos = Atomics.load(this.ring, D_TAIL);
+    const pos = Atomics.load(this.ring, this.tailAt);
     const lap2 = this.lap2(pos);
     const seq = Atomics.load(this.ring, this.seqIndex(pos));
     return seq === lap2 || this.diff(seq, lap2) > 0;
@@ -419,16 +444,16 @@ export class RawChannel {
   claimRecv(): number {
     const ring = this.ring;
     for (;;) {
-      const pos = Atomics.load(ring, D_HEAD);
+      const pos = Atomics.load(ring, this.headAt);
       const index = this.slotIndex(pos);
       const ready = 2 * (pos - index) + 1;
-      const seq = Atomics.load(ring, (SLOTS_OFFSET + index * this.slotBytes) >> 2);
+      const seq = Atomics.load(ring, (this.slotsAt + index * this.slotBytes) >> 2);
       const d = seq === ready ? 0 : this.diff(seq, ready);
       if (d === 0) {
         // Announced before the claim (plain stores: the compare-and-swap orders them before it).
         this.words[this.takeWord] = this.id + 1;
         this.words[this.takePosWord] = pos + 1;
-        if (Atomics.compareExchange(ring, D_HEAD, pos, this.next(pos)) === pos) return pos;
+        if (Atomics.compareExchange(ring, this.headAt, pos, this.next(pos)) === pos) return pos;
       } else if (d < 0) {
         this.words[this.takePosWord] = 0; // a lost claim's announcement must not outlive it (we may park)
         return -1; // free, or claimed by a sender that is still writing: nothing to take yet
@@ -489,14 +514,14 @@ export class RawChannel {
    */
   private skipDeadClaim(): number {
     const ring = this.ring;
-    const pos = Atomics.load(ring, D_HEAD);
+    const pos = Atomics.load(ring, this.headAt);
     const free = this.lap2(pos);
     if (Atomics.load(ring, this.seqIndex(pos)) !== free) return NO_SKIP; // published, or the last lap's being read
-    if (Atomics.load(ring, D_TAIL) === pos) return NO_SKIP; // nobody claimed it: empty
+    if (Atomics.load(ring, this.tailAt) === pos) return NO_SKIP; // nobody claimed it: empty
     if (this.claimerAlive(pos)) return NO_SKIP; // a sender still writing it
     // A take like any other (see "A receiver that dies"): this thread may die before it frees the slot.
     this.announceTake(pos);
-    if (Atomics.compareExchange(ring, D_HEAD, pos, this.next(pos)) !== pos) {
+    if (Atomics.compareExchange(ring, this.headAt, pos, this.next(pos)) !== pos) {
       this.words[this.takePosWord] = 0;
       return LOOK_AGAIN;
     }
@@ -514,7 +539,7 @@ export class RawChannel {
       const skipped = this.skipDeadClaim();
       if (skipped === NO_SKIP) {
         // Nothing to take: if a receiver died holding the slot the next message needs, free it for the senders.
-        this.reclaimDeadTake(Atomics.load(this.ring, D_HEAD));
+        this.reclaimDeadTake(Atomics.load(this.ring, this.headAt));
         return -1;
       }
       if (skipped >= 0) return skipped;
@@ -524,13 +549,13 @@ export class RawChannel {
   /** `claimSend`, first freeing the slot it needs if a receiver died holding it (slow path: parked senders, `trySend`). */
   claimSendReclaiming(): number {
     const pos = this.claimSend();
-    if (pos >= 0 || !this.reclaimDeadTake(Atomics.load(this.ring, D_TAIL))) return pos;
+    if (pos >= 0 || !this.reclaimDeadTake(Atomics.load(this.ring, this.tailAt))) return pos;
     return this.claimSend();
   }
 
   /** `hasRoom`, first freeing the slot it needs if a receiver died holding it. */
   hasRoomReclaiming(): boolean {
-    return this.hasRoom() || (this.reclaimDeadTake(Atomics.load(this.ring, D_TAIL)) && this.hasRoom());
+    return this.hasRoom() || (this.reclaimDeadTake(Atomics.load(this.ring, this.tailAt)) && this.hasRoom());
   }
 
   /** Announces this thread's take of position `pos` (plain stores: the compare-and-swap that follows orders them). */
@@ -555,7 +580,7 @@ export class RawChannel {
     const seq = Atomics.load(ring, index);
     if (seq !== taken + 1 && seq !== taken) return false; // free for `pos` (or published for it): nothing held
     // Not yet taken (the head has not passed it): unreceived (the ring is full) or being written, not ours to free.
-    if (this.diff(2 * Atomics.load(ring, D_HEAD), 2 * prev) <= 0) return false;
+    if (this.diff(2 * Atomics.load(ring, this.headAt), 2 * prev) <= 0) return false;
     if (this.takerAlive(prev)) return false; // a receiver still reading it
     if (Atomics.compareExchange(ring, index, seq, this.freedSeq(prev)) !== seq) return false;
     if (Atomics.load(this.words, this.swait) !== 0) {
@@ -594,13 +619,13 @@ export class RawChannel {
 
   /** Whether the message at `pos` has been claimed by a receiver (or taken back). */
   taken(pos: number): boolean {
-    return Atomics.load(this.ring, D_HEAD) !== pos;
+    return Atomics.load(this.ring, this.headAt) !== pos;
   }
 
   /** Takes back the unreceived message at `pos` (a rendezvous sender giving up); returns whether it did. */
   retract(pos: number): boolean {
     this.announceTake(pos); // a take: this thread may die before it frees the slot
-    if (Atomics.compareExchange(this.ring, D_HEAD, pos, this.next(pos)) !== pos) {
+    if (Atomics.compareExchange(this.ring, this.headAt, pos, this.next(pos)) !== pos) {
       Atomics.store(this.words, this.takePosWord, 0);
       return false;
     }
@@ -610,7 +635,7 @@ export class RawChannel {
 
   /** Messages published or being written, and not yet claimed (exact when nothing moves). */
   pending(): number {
-    const d = this.diff(2 * Atomics.load(this.ring, D_TAIL), 2 * Atomics.load(this.ring, D_HEAD));
+    const d = this.diff(2 * Atomics.load(this.ring, this.tailAt), 2 * Atomics.load(this.ring, this.headAt));
     return d / 2;
   }
 

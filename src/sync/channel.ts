@@ -192,7 +192,7 @@ export class Sender<T> implements SharedObject {
     const prepared = prepareValue(layout, value);
     if (raw.receiversGone()) throw disconnectedSend(core, value);
     let pos = raw.claimSend();
-    const start = timeout === Infinity && !raw.rendezvous ? 0 : now();
+    const start = timeout === Infinity ? 0 : now(); // no clock read on the fast path of a send without timeout
     for (;;) {
       if (pos < 0) pos = waitForRoom(core, value, timeout, start);
       layout.store(views, raw.payloadOffset(pos), prepared);
