@@ -294,6 +294,25 @@ test("regression: capacity 0 is a rendezvous (no hang), sync and async receivers
   assert.equal(await h2.join(), (999 * 1000) / 2);
 });
 
+test("rendezvous trySend reaches a receiver blocked in recv even when the wake goes to an async receiver of the sending thread", { timeout: 60_000 }, async () => {
+  // The publication notifies one waiter. Here the first in line is a recvAsync of this very thread, which cannot run
+  // while trySend waits for the hand-off: trySend must wake the blocked receiver itself. With the parking slice
+  // raised, nothing else would (a 100 ms re-check would hide a missing wake).
+  await withRaisedSlice(async () => {
+    const name = "try-send-past-async";
+    const [tx, rx] = syncChannel(i32, 0, { name });
+    const pending = rx.recvAsync();
+    await until("this thread's recvAsync waits", () => hasWaiter(name, "async"));
+    const h = spawn((rx: Receiver<number>) => rx.recv(), [rx]);
+    await until("the worker is blocked in recv", () => hasWaiter(name, "sync"));
+    assert.equal(tx.trySend(5), true);
+    assert.equal(await h.join(), 5);
+    tx.close(); // the only Sender: the pending recvAsync ends with RecvError, having received nothing
+    await assert.rejects(pending, RecvError);
+    rx.close();
+  });
+});
+
 // ## Disconnection, for every way a side goes
 
 type Way = "close" | "return" | "throw" | "exit" | "terminate";

@@ -76,6 +76,11 @@ const MAX_CAPACITY = 1 << 24;
  * take its message, in ms (a blocked one it waits for: see `trySend`).
  */
 const TRY_HANDOFF_MS = 2;
+/**
+ * The longest a rendezvous `trySend` waits for a receiver published as blocked in `recv` to take its message, in ms:
+ * only a guard against hanging (a receiver's thread stopped in a debugger); a woken receiver takes it in µs.
+ */
+const TRY_HANDOFF_BLOCKED_MS = 1000;
 
 /** What a thread keeps of a channel: the ring and the layout its messages are written with. */
 interface ChannelCore<T> {
@@ -205,7 +210,8 @@ export class Sender<T> implements SharedObject {
   /**
    * Sends `value` if there is room right now (for a rendezvous: if a receiver is waiting and takes it); returns
    * whether it was sent. Never waits for room. On a rendezvous, a receiver blocked in `recv` always takes the message
-   * (this call waits for its thread to run); any other waiting receiver gets 2 ms before the message is taken back.
+   * (this call waits for its thread to run, up to 1 s); any other waiting receiver gets 2 ms before the message is
+   * taken back.
    * @throws SendError when every Receiver is gone; TypeError or RangeError for a value that does not fit.
    */
   trySend(value: Assignable<T>): boolean {
@@ -224,11 +230,21 @@ export class Sender<T> implements SharedObject {
     // however loaded the machine (so the hand-off never fails, as std's never does); any other (spinning, async)
     // gets a moment, else the message is taken back.
     const start = now();
+    let nudged = false;
     while (!raw.taken(pos)) {
-      if (raw.receiversGone() || !raw.receiverWaiting() || (now() - start > TRY_HANDOFF_MS && !raw.receiverBlocked())) {
+      const waited = now() - start;
+      const late = waited > TRY_HANDOFF_MS;
+      const blocked = late && raw.receiverBlocked();
+      if (raw.receiversGone() || !raw.receiverWaiting() || (late && !blocked) || waited > TRY_HANDOFF_BLOCKED_MS) {
         if (!raw.retract(pos)) break; // taken meanwhile
         if (raw.receiversGone()) throw disconnectedSend(core, value);
         return false;
+      }
+      if (blocked && !nudged) {
+        // The publication woke one waiter, perhaps an async one whose thread is busy (this very thread, even): wake
+        // them all, so that the blocked receiver looks.
+        raw.wakeAll();
+        nudged = true;
       }
       pause();
     }
