@@ -43,3 +43,6 @@ export function channelWaiterCounts(side: SharedObject): { receiving: number; se
     selecting: Atomics.load(rt.words, base + C_SELECT),
   };
 }
+/** For tests: declares a thread dead (as a reaper does) while it may still run, as `watch` does on Deno and in browsers. */
+export { reapThread } from "./runtime/reap.js";
+export { PoisonCause } from "./runtime/objects.js";

@@ -4,9 +4,15 @@
 // trySend would wait for a receiver that will never come. Real workers, exact counts before and after.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { i32, spawn, syncChannel, type Receiver, type Sender } from "threadsafe";
-import { channelWaiterCounts } from "../dist/internal.js";
+import { dumpLocks, i32, spawn, syncChannel, type Receiver, type Sender } from "threadsafe";
+import { PoisonCause, channelWaiterCounts, currentRuntime, reapThread } from "../dist/internal.js";
 import { until } from "./support/contract-helpers.ts";
+import { withRaisedSlice } from "./support/park-slice.ts";
+
+/** Whether dumpLocks() lists a thread blocked on the channel named `name`. */
+function hasWaiter(name: string): boolean {
+  return dumpLocks().locks.some((l) => l.lock.name === name && l.kind === "Channel" && l.waiters.some((w) => w.kind === "sync"));
+}
 
 test("a thread killed while waiting (recv, recvAsync, select, send, rendezvous pickup) leaves no registration behind", { timeout: 60_000 }, async () => {
   const [tx, rx] = syncChannel(i32, 2, { name: "dead-waiters" });
@@ -65,4 +71,31 @@ test("a thread killed while waiting (recv, recvAsync, select, send, rendezvous p
   assert.equal(fullRx.recv(), 0);
   assert.equal(fullRx.tryRecv(), undefined);
   for (const side of [tx, rx, tx2, rx2, full, fullRx, rendezvous, pickupRx]) side.close();
+});
+
+test("a thread declared dead that still runs (Deno, browsers) does not take its registration off a second time", { timeout: 60_000 }, async () => {
+  // On Deno and in browsers `watch` reaps a raw worker when terminate() is called, and the worker runs on until its
+  // event loop: a receive it was blocked in can still end. Its reaper has withdrawn the registration; the receive's
+  // own cleanup must not withdraw it again (the count would go to -1, and the next receiver to sleep would be
+  // counted as 0 and never woken). Simulated here on any runtime by reaping a worker that is blocked in recv.
+  const name = "zombie-receiver";
+  const [tx, rx] = syncChannel(i32, 4, { name });
+  const zombie = spawn((rx: Receiver<number>) => rx.recv(), [rx], { name: "zombie" });
+  await until("the zombie is blocked in recv", () => hasWaiter(name));
+  reapThread(currentRuntime()!, zombie.threadId, PoisonCause.Terminated);
+  assert.deepEqual(channelWaiterCounts(rx), { receiving: 0, sending: 0, selecting: 0 }, "its reaper withdrew it");
+  tx.send(1); // notifies nobody (nobody is counted): the zombie finds it at its next slice, takes it and ends
+  await zombie.join().catch(() => undefined);
+  assert.deepEqual(channelWaiterCounts(rx), { receiving: 0, sending: 0, selecting: 0 }, "not withdrawn twice");
+
+  // With the slice raised, a receiver that the count missed would sleep for good.
+  await withRaisedSlice(async () => {
+    const next = spawn((rx: Receiver<number>) => rx.recv(), [rx], { name: "next" });
+    await until("the next receiver sleeps", () => hasWaiter(name));
+    assert.deepEqual(channelWaiterCounts(rx), { receiving: 1, sending: 0, selecting: 0 });
+    tx.send(2); // notifies it: the count says someone sleeps
+    assert.equal(await next.join(), 2);
+  });
+  tx.close();
+  rx.close();
 });

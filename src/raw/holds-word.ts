@@ -1,5 +1,7 @@
 /**
- * The `holds` word of a reference entry (runtime/lifetime.ts), as the Semaphore and Barrier protocols write it:
+ * The `holds` word of a reference entry (runtime/lifetime.ts), as the Semaphore and Barrier protocols write it (and
+ * the channels, for the waits a thread has registered; they write it by compare-and-swap: raw-channel.ts, "A thread
+ * that dies waiting"):
  *
  * ```
  *  31 | 30 ........ 24 | 23 ............................ 0

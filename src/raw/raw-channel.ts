@@ -34,8 +34,8 @@
  * [ slot 0 @192: i32 seq, i32 0, payload ][ slot 1 ] …
  * ```
  *
- * except for a ring of one slot (a rendezvous, `syncChannel(…, 1)`), which keeps its tail and head in the header's
- * line and its slot right after it (`ringPlaces`):
+ * except for a ring of one slot (a rendezvous, `syncChannel(…, 1)`), which keeps its tail and head right after the
+ * header and its slot right after them (`ringPlaces`):
  *
  * ```
  * [ u32 tag ][ u32 layout hash ][ capacity ][ bound ][ modulus ][ slot bytes ][ tail ][ head ][ slot 0 @32 ]
@@ -94,8 +94,13 @@
  * comes. So each thread records its registrations in the holds word of its reference entry for its side record
  * (runtime/lifetime.ts: the entry its reaper walks), `recordWait`: after adding itself to the count, and it withdraws
  * the record before taking itself off. The record never exceeds what the thread has added, so the reaper
- * (`releaseDead` of the Sender and Receiver kinds) subtracts exactly what the dead thread left, or less (a thread killed
- * between the two steps leaks one registration: slower, never a lost wake-up).
+ * (`releaseDead` of the Sender and Receiver kinds) takes the word with one exchange and subtracts exactly what the dead
+ * thread left, or less. The thread writes the word only by compare-and-swap from what it last wrote, and only while it
+ * is alive: a thread declared dead that still runs (Deno and browsers run a terminated worker until its event loop;
+ * exit hooks run after the thread's own reap) fails that compare-and-swap and leaves the count to its reaper, so no
+ * registration is withdrawn twice. What can leak (slower, never a lost wake-up): a registration of a thread killed
+ * between adding itself and recording it, or after `close()` (which drops the entry, record and all) while async
+ * waits of that side were still pending.
  *
  * ## Publication and freeing are compare-and-swaps
  *
@@ -173,9 +178,9 @@ export const D_SLOT_BYTES = 5;
 const HEADER_BYTES = 32;
 /**
  * Where the tail and the head (Int32 indices) and slot 0 (a byte offset) lie in a ring of `capacity` slots. A ring
- * of one slot (a rendezvous, `syncChannel(…, 1)`) keeps them all in the header's 64-byte line: its sender and
- * receiver take turns on the slot anyway, and a hand-off then moves one line between them instead of three
- * (docs/measurements.md §15). A larger ring gives the tail, the head and the slots a line each, so that senders and
+ * of one slot (a rendezvous, `syncChannel(…, 1)`) keeps them together right after the header (bytes 24–31 and slot 0
+ * at 32): its sender and receiver take turns on the slot anyway, and a hand-off then moves one or two cache lines
+ * between them instead of three (docs/measurements.md §15; JavaScript cannot align a buffer to a line). A larger ring gives the tail, the head and the slots a line each, so that senders and
  * receivers working on different slots do not slow each other down.
  */
 function ringPlaces(capacity: number): { readonly tail: number; readonly head: number; readonly slots: number } {
@@ -244,9 +249,12 @@ const LOOK_AGAIN = -2;
  */
 export interface WaitingSide {
   closed: boolean;
-  /** Int32 index of the holds word of this thread's entry for the side record (runtime/lifetime.ts), or -1. */
+  /**
+   * Int32 index of the holds word of this thread's entry for the side record (runtime/lifetime.ts), or -1: not
+   * recorded, or no longer (a reaper took the word).
+   */
   holdsAt: number;
-  /** The registrations recorded there (a sum of ONE_WAIT and ONE_SELECT); 0 once closed. */
+  /** The registrations recorded there (a sum of ONE_WAIT and ONE_SELECT). */
   waits: number;
 }
 
@@ -261,27 +269,41 @@ const WAITS_MAX = ONE_SELECT - 1;
  * Records on `side`'s holds word one registration that the caller has just added to the channel's counts (`delta`:
  * ONE_WAIT, or ONE_WAIT + ONE_SELECT); returns whether it did. Recorded after the count is added and withdrawn before
  * it is removed, so a holds word never records more than the thread has registered: a reaper that withdraws what it
- * records can leak a registration (a thread killed between the two steps), never take away a live one.
+ * records can leak a registration (see "A thread that dies waiting"), never take away a live one. Compare-and-swaps
+ * from the word this thread last wrote: one that fails means a reaper took the word (this thread was declared dead
+ * and still runs: Deno and browsers run on until their event loop, an exit hook runs after the reap), and the side
+ * records nothing more.
  */
 function recordWait(rt: Runtime, side: WaitingSide, delta: number): boolean {
   const waits = side.waits;
   if (side.holdsAt < 0 || side.closed || (waits & WAITS_MAX) === WAITS_MAX || waits >>> 12 === WAITS_MAX) return false;
+  if (!rt.isAlive(currentThreadId)) return false; // reaped already: its entry is not its own any more
+  const tag = holdsTag(currentThreadId);
+  const word = holdsWord(tag, waits);
+  if (Atomics.compareExchange(rt.words, side.holdsAt, word, holdsWord(tag, waits + delta)) !== word) {
+    side.holdsAt = -1;
+    return false;
+  }
   side.waits = waits + delta;
-  Atomics.store(rt.words, side.holdsAt, holdsWord(holdsTag(currentThreadId), side.waits));
   return true;
 }
 
-/** Withdraws a registration `recordWait` recorded (a closed side recorded nothing more: `close` cleared its word). */
-function unrecordWait(rt: Runtime, side: WaitingSide, delta: number): void {
-  if (side.closed) return;
+/**
+ * Withdraws a registration `recordWait` recorded. Returns whether the caller must still take it off the channel's
+ * count: false when a reaper took the word, having withdrawn every registration it recorded.
+ */
+function unrecordWait(rt: Runtime, side: WaitingSide, delta: number): boolean {
+  // `close()` dropped the entry, and its record with it (lifetime.ts, takeEntry); a thread reaped since leaves it.
+  if (side.closed) return rt.isAlive(currentThreadId);
+  if (side.holdsAt < 0) return false;
+  const tag = holdsTag(currentThreadId);
+  const word = holdsWord(tag, side.waits);
+  if (Atomics.compareExchange(rt.words, side.holdsAt, word, holdsWord(tag, side.waits - delta)) !== word) {
+    side.holdsAt = -1;
+    return false;
+  }
   side.waits -= delta;
-  Atomics.store(rt.words, side.holdsAt, holdsWord(holdsTag(currentThreadId), side.waits));
-}
-
-/** Clears `side`'s recorded registrations as this thread closes it (its entry goes; its pending waits still end). */
-export function forgetWaits(rt: Runtime, side: WaitingSide): void {
-  side.waits = 0;
-  if (side.holdsAt >= 0) Atomics.store(rt.words, side.holdsAt, 0);
+  return true;
 }
 
 /** One channel of the runtime, operated on from this thread. */
@@ -712,8 +734,7 @@ abstract class ChannelWait implements Parkable {
 
   /** Withdraws the wait from its waiter count. */
   done(): void {
-    if (this.recorded) unrecordWait(this.rt, this.side, ONE_WAIT);
-    if (this.registered) Atomics.sub(this.words, this.count, 1);
+    if (this.registered && (!this.recorded || unrecordWait(this.rt, this.side, ONE_WAIT))) Atomics.sub(this.words, this.count, 1);
     this.registered = false;
     this.recorded = false;
   }
@@ -850,7 +871,7 @@ export class SelectWait implements Parkable {
   done(): void {
     if (!this.registered) return;
     this.raws.forEach((raw, i) => {
-      if (this.recorded[i]) unrecordWait(this.rt, this.sides[i]!, ONE_WAIT + ONE_SELECT);
+      if (this.recorded[i] && !unrecordWait(this.rt, this.sides[i]!, ONE_WAIT + ONE_SELECT)) return; // withdrawn by a reaper
       Atomics.sub(this.words, raw.rwait, 1);
       Atomics.sub(this.words, raw.select, 1);
     });

@@ -31,7 +31,6 @@ import {
   SelectWait,
   SendWait,
   type WaitingSide,
-  forgetWaits,
   initRing,
   parkOn,
   parkOnAsync,
@@ -78,9 +77,11 @@ const MAX_CAPACITY = 1 << 24;
 const TRY_HANDOFF_MS = 2;
 /**
  * The longest a rendezvous `trySend` waits for a receiver published as blocked in `recv` to take its message, in ms:
- * only a guard against hanging (a receiver's thread stopped in a debugger); a woken receiver takes it in µs.
+ * a guard against a receiver that is listed as blocked but does not run (stopped in a debugger, or a raw worker
+ * terminated without `watch`, which nobody declares dead); a woken receiver takes it in µs, or in a few ms on a loaded
+ * machine.
  */
-const TRY_HANDOFF_BLOCKED_MS = 1000;
+const TRY_HANDOFF_BLOCKED_MS = 100;
 
 /** What a thread keeps of a channel: the ring and the layout its messages are written with. */
 interface ChannelCore<T> {
@@ -197,7 +198,7 @@ export class Sender<T> implements SharedObject {
     const prepared = prepareValue(layout, value);
     if (raw.receiversGone()) throw disconnectedSend(core, value);
     let pos = raw.claimSend();
-    const start = timeout === Infinity ? 0 : now(); // no clock read on the fast path of a send without timeout
+    const start = timeout === Infinity ? 0 : now(); // a send without timeout needs no start time
     for (;;) {
       if (pos < 0) pos = waitForRoom(core, value, timeout, start);
       layout.store(views, raw.payloadOffset(pos), prepared);
@@ -210,8 +211,8 @@ export class Sender<T> implements SharedObject {
   /**
    * Sends `value` if there is room right now (for a rendezvous: if a receiver is waiting and takes it); returns
    * whether it was sent. Never waits for room. On a rendezvous, a receiver blocked in `recv` always takes the message
-   * (this call waits for its thread to run, up to 1 s); any other waiting receiver gets 2 ms before the message is
-   * taken back.
+   * (this call waits for its thread to run, up to 100 ms); any other waiting receiver gets 2 ms before the message
+   * is taken back.
    * @throws SendError when every Receiver is gone; TypeError or RangeError for a value that does not fit.
    */
   trySend(value: Assignable<T>): boolean {
@@ -502,8 +503,7 @@ function waitForPickup<T>(core: SideCore<T>, value: unknown, pos: number, timeou
 
 function closeSide(core: SideCore<unknown>): void {
   if (core.closed) return;
-  forgetWaits(core.rt, core); // before `closed`, which stops this thread's waits recording: its entry goes now
-  core.closed = true;
+  core.closed = true; // its waits record nothing more: the entry goes now, and its record with it
   core.channel.raw.wakeAll(); // this thread's pending async waits see `closed` (before the record may go)
   uncount(core.rt, core.id);
 }
