@@ -109,6 +109,20 @@ export const mutations = [
     scenario: "channel-receiver-dies",
   },
   {
+    name: "channel: a wait is recorded only after it is counted",
+    file: "src/raw/raw-channel.ts",
+    find: "      Atomics.add(this.words, this.count, 1);\n      this.registered = true;\n      this.recorded = recordWait(this.rt, this.side, ONE_WAIT);\n",
+    replace: "      this.recorded = recordWait(this.rt, this.side, ONE_WAIT);\n      Atomics.add(this.words, this.count, 1);\n      this.registered = true;\n",
+    scenario: "channel-waiter-dies",
+  },
+  {
+    name: "channel: a wait's record is withdrawn before its count",
+    file: "src/raw/raw-channel.ts",
+    find: "    if (this.registered && (!this.recorded || unrecordWait(this.rt, this.side, ONE_WAIT))) Atomics.sub(this.words, this.count, 1);\n",
+    replace: "    if (this.registered) Atomics.sub(this.words, this.count, 1);\n    if (this.recorded) unrecordWait(this.rt, this.side, ONE_WAIT);\n",
+    scenario: "channel-waiter-dies",
+  },
+  {
     name: "generation check of dead-holder recovery",
     file: "src/runtime/reap.ts",
     find: "    if (statusOf(state) === ThreadStatus.Dead && stateGeneration(state) === generationOf(holder)) {",

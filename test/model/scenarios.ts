@@ -17,7 +17,7 @@ import { transaction } from "../../src/sync/transaction.ts";
 import { shareableNamed } from "../../src/sync/shareable.ts";
 import { allocateDataViews, newDataTag } from "../../src/sync/data.ts";
 import { i32 } from "../../src/layout/index.ts";
-import { DISCONNECTED, RawChannel, RecvWait, S_CHANNEL, S_CHANNEL_GENERATION, SendWait, initRing, parkOn, ringBytes } from "../../src/raw/raw-channel.ts";
+import { C_RWAIT, DISCONNECTED, RawChannel, RecvWait, S_CHANNEL, S_CHANNEL_GENERATION, SendWait, initRing, parkOn, ringBytes } from "../../src/raw/raw-channel.ts";
 import { MASK as RW_MASK, RawRwLock, WRITERS_WAITING } from "../../src/raw/raw-rwlock.ts";
 import { RawSemaphore, initSemaphore } from "../../src/raw/raw-semaphore.ts";
 import { reapThread } from "../../src/runtime/reap.ts";
@@ -766,6 +766,74 @@ export const scenarios: Scenario[] = [
       return { channel, receiver };
     },
     check: (run) => (run.outcomes[1] === "claimed 1" ? undefined : `the sender: ${run.outcomes[1]}`),
+  },
+  {
+    name: "channel-waiter-dies",
+    description:
+      "a receiver registers and records its wait (raw-channel.ts, \"A thread that dies waiting\") and may be killed at " +
+      "any step, then reaped, while a sender publishes a message: the channel's waiter count is never withdrawn twice " +
+      "(it ends at 0, or 1 when the receiver died between two steps of its wait), and a receiver that lives gets the message",
+    slice: "raised",
+    preemptions: 2,
+    threads: [
+      {
+        name: "receiver",
+        mortal: true,
+        body(env) {
+          const raw = new RawChannel(env.rt, env.data.channel!, env.extras[0]!, env.me);
+          // As sync/channel.ts recv, with the side's holds word where its thread's entry has it.
+          const side = { closed: false, holdsAt: env.data.receiverHolds!, waits: 0 };
+          const pos = parkOn(new RecvWait(raw, side), WaitKind.Recv, Infinity);
+          return pos === DISCONNECTED ? "disconnected" : `received at ${pos}`;
+        },
+      },
+      {
+        name: "sender",
+        body(env) {
+          const raw = new RawChannel(env.rt, env.data.channel!, env.extras[0]!, env.me);
+          const pos = raw.claimSend();
+          return pos >= 0 && raw.publishSend(pos) ? `sent at ${pos}` : "not sent";
+        },
+      },
+      {
+        name: "reaper",
+        reaperOf: 0,
+        body(env) {
+          reapThread(env.rt, env.data.receiver!, PoisonCause.Terminated);
+          return "reaped";
+        },
+      },
+    ],
+    setup(rt, ids) {
+      const [receiver, sender] = ids as [number, number];
+      const data = new SharedArrayBuffer(ringBytes(1, 8));
+      initRing(data, 1, 1, 8);
+      extraBuffers.push(data);
+      const channel = allocateObject(rt, ObjectKind.Channel, "ch", undefined, 0);
+      Atomics.add(rt.words, rt.objectBase(channel) + objectFields.O_REFS, 1); // one count for each side's link
+      const generation = generationOfObject(rt, channel);
+      const [senderSide, receiverSide] = [ObjectKind.ChannelSender, ObjectKind.ChannelReceiver].map((kind) => {
+        const id = allocateObject(rt, kind, "ch", undefined, 0);
+        Atomics.store(rt.words, rt.objectBase(id) + S_CHANNEL_GENERATION, generation);
+        Atomics.store(rt.words, rt.objectBase(id) + S_CHANNEL, channel + 1);
+        return id;
+      }) as [number, number];
+      countNew(rt, sender, senderSide, keep({}));
+      const receiverHolds = holdsIndex(rt, countNew(rt, receiver, receiverSide, keep({})));
+      // The sender's thread also has a Receiver: the receivers never all go when the receiver's thread dies.
+      Atomics.add(rt.words, rt.objectBase(receiverSide) + objectFields.O_REFS, 1);
+      countNew(rt, sender, receiverSide, keep({}));
+      return { channel, receiver, receiverHolds, rwait: rt.objectBase(channel) + C_RWAIT };
+    },
+    check(run) {
+      // A receiver killed between its record and its count may leak its registration (slower, harmless); one whose
+      // registration was taken away twice would leave -1, and the next receiver to sleep uncounted (a lost wake-up).
+      const waiting = run.load(run.data.rwait!);
+      const most = run.outcomes[0] === "died" ? 1 : 0;
+      if (waiting < 0 || waiting > most) return `the channel counts ${waiting} waiting receivers at the end, expected 0${most ? " or 1" : ""}`;
+      if (run.outcomes[1] !== "sent at 0") return `the sender: ${run.outcomes[1]}`;
+      return ["died", "received at 0"].includes(run.outcomes[0]!) ? undefined : `the receiver: ${run.outcomes[0]}`;
+    },
   },
   {
     name: "transaction-wound",
