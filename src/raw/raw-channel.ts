@@ -180,8 +180,9 @@ const HEADER_BYTES = 32;
  * Where the tail and the head (Int32 indices) and slot 0 (a byte offset) lie in a ring of `capacity` slots. A ring
  * of one slot (a rendezvous, `syncChannel(…, 1)`) keeps them together right after the header (bytes 24–31 and slot 0
  * at 32): its sender and receiver take turns on the slot anyway, and a hand-off then moves one or two cache lines
- * between them instead of three (docs/measurements.md §15; JavaScript cannot align a buffer to a line). A larger ring gives the tail, the head and the slots a line each, so that senders and
- * receivers working on different slots do not slow each other down.
+ * between them instead of three (docs/measurements.md §15; JavaScript cannot align a buffer to a line). A larger
+ * ring gives the tail, the head and the slots a line each, so that senders and receivers working on different slots
+ * do not slow each other down.
  */
 function ringPlaces(capacity: number): { readonly tail: number; readonly head: number; readonly slots: number } {
   return capacity === 1 ? COMPACT : SPREAD;

@@ -228,8 +228,8 @@ export class Sender<T> implements SharedObject {
     if (!raw.publishSend(pos)) return false; // skipped as a dead sender's position (raw-channel.ts): not sent
     if (!raw.rendezvous) return true;
     // A receiver was waiting: the message is its to take. One blocked in `recv` takes it as soon as its thread runs,
-    // however loaded the machine (so the hand-off never fails, as std's never does); any other (spinning, async)
-    // gets a moment, else the message is taken back.
+    // however loaded the machine (so the hand-off does not fail under load, as std's does not); any other (an async
+    // receiver) gets a moment, else the message is taken back.
     const start = now();
     let nudged = false;
     while (!raw.taken(pos)) {
