@@ -176,6 +176,27 @@ function runTransaction(env: Env, first: number, second: number): string {
   return `ran ${runs} time${runs === 1 ? "" : "s"}`;
 }
 
+/**
+ * As sync/channel.ts create(): a channel record with a ring of one slot of 8 bytes (its buffer `data` also goes to
+ * the threads, as `extras[k]` in the order made) and its Sender and Receiver records, linked to it; no thread counts
+ * the sides yet.
+ */
+function channelOfOneSlot(rt: Runtime): { channel: number; senderSide: number; receiverSide: number; data: SharedArrayBuffer } {
+  const data = new SharedArrayBuffer(ringBytes(1, 8));
+  initRing(data, 1, 1, 8);
+  extraBuffers.push(data);
+  const channel = allocateObject(rt, ObjectKind.Channel, "ch", undefined, 0);
+  Atomics.add(rt.words, rt.objectBase(channel) + objectFields.O_REFS, 1); // one count for each side's link
+  const generation = generationOfObject(rt, channel);
+  const [senderSide, receiverSide] = [ObjectKind.ChannelSender, ObjectKind.ChannelReceiver].map((kind) => {
+    const id = allocateObject(rt, kind, "ch", undefined, 0);
+    Atomics.store(rt.words, rt.objectBase(id) + S_CHANNEL_GENERATION, generation);
+    Atomics.store(rt.words, rt.objectBase(id) + S_CHANNEL, channel + 1);
+    return id;
+  }) as [number, number];
+  return { channel, senderSide, receiverSide, data };
+}
+
 /** Thread body: takes `first` (already held from setup), then `second`; releases both. */
 function holdThenLock(firstKey: string, secondKey: string) {
   return (env: Env): string => {
@@ -686,18 +707,7 @@ export const scenarios: Scenario[] = [
     setup(rt, ids) {
       const [sender, receiver] = ids as [number, number];
       // As sync/channel.ts create(), with the sides counted by the two threads.
-      const data = new SharedArrayBuffer(ringBytes(1, 8));
-      initRing(data, 1, 1, 8);
-      extraBuffers.push(data);
-      const channel = allocateObject(rt, ObjectKind.Channel, "ch", undefined, 0);
-      Atomics.add(rt.words, rt.objectBase(channel) + objectFields.O_REFS, 1); // one count for each side's link
-      const generation = generationOfObject(rt, channel);
-      const [senderSide, receiverSide] = [ObjectKind.ChannelSender, ObjectKind.ChannelReceiver].map((kind) => {
-        const id = allocateObject(rt, kind, "ch", undefined, 0);
-        Atomics.store(rt.words, rt.objectBase(id) + S_CHANNEL_GENERATION, generation);
-        Atomics.store(rt.words, rt.objectBase(id) + S_CHANNEL, channel + 1);
-        return id;
-      }) as [number, number];
+      const { channel, senderSide, receiverSide } = channelOfOneSlot(rt);
       countNew(rt, sender, senderSide, keep({}));
       countNew(rt, receiver, receiverSide, keep({}));
       return { channel, sender };
@@ -744,18 +754,7 @@ export const scenarios: Scenario[] = [
     ],
     setup(rt, ids) {
       const [receiver, sender] = ids as [number, number];
-      const data = new SharedArrayBuffer(ringBytes(1, 8));
-      initRing(data, 1, 1, 8);
-      extraBuffers.push(data);
-      const channel = allocateObject(rt, ObjectKind.Channel, "ch", undefined, 0);
-      Atomics.add(rt.words, rt.objectBase(channel) + objectFields.O_REFS, 1); // one count for each side's link
-      const generation = generationOfObject(rt, channel);
-      const [senderSide, receiverSide] = [ObjectKind.ChannelSender, ObjectKind.ChannelReceiver].map((kind) => {
-        const id = allocateObject(rt, kind, "ch", undefined, 0);
-        Atomics.store(rt.words, rt.objectBase(id) + S_CHANNEL_GENERATION, generation);
-        Atomics.store(rt.words, rt.objectBase(id) + S_CHANNEL, channel + 1);
-        return id;
-      }) as [number, number];
+      const { channel, senderSide, receiverSide, data } = channelOfOneSlot(rt);
       countNew(rt, sender, senderSide, keep({}));
       countNew(rt, receiver, receiverSide, keep({}));
       // The sender's thread also has a Receiver (a second count of the record): the receivers never all go.
@@ -806,18 +805,7 @@ export const scenarios: Scenario[] = [
     ],
     setup(rt, ids) {
       const [receiver, sender] = ids as [number, number];
-      const data = new SharedArrayBuffer(ringBytes(1, 8));
-      initRing(data, 1, 1, 8);
-      extraBuffers.push(data);
-      const channel = allocateObject(rt, ObjectKind.Channel, "ch", undefined, 0);
-      Atomics.add(rt.words, rt.objectBase(channel) + objectFields.O_REFS, 1); // one count for each side's link
-      const generation = generationOfObject(rt, channel);
-      const [senderSide, receiverSide] = [ObjectKind.ChannelSender, ObjectKind.ChannelReceiver].map((kind) => {
-        const id = allocateObject(rt, kind, "ch", undefined, 0);
-        Atomics.store(rt.words, rt.objectBase(id) + S_CHANNEL_GENERATION, generation);
-        Atomics.store(rt.words, rt.objectBase(id) + S_CHANNEL, channel + 1);
-        return id;
-      }) as [number, number];
+      const { channel, senderSide, receiverSide } = channelOfOneSlot(rt);
       countNew(rt, sender, senderSide, keep({}));
       const receiverHolds = holdsIndex(rt, countNew(rt, receiver, receiverSide, keep({})));
       // The sender's thread also has a Receiver: the receivers never all go when the receiver's thread dies.
