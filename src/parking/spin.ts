@@ -14,6 +14,12 @@ import { now, pause } from "../platform/index.js";
 export const SPIN_MS = 0.02;
 /** How many polls a spin makes at most (~25 µs at Node 20's 6 ns per poll; the time bound ends it first elsewhere). */
 const SPIN_POLLS = 4096;
+/**
+ * The clock is read once every this many polls, and first after that many: `performance.now()` costs about 70 ns
+ * here (five compare-and-swaps; docs/measurements.md §16), and most spins end within a few polls (a hand-off between
+ * running threads), which then read no clock at all. A spin so lasts up to `ms` plus this many polls.
+ */
+const CLOCK_EVERY = 64;
 /** What a poll returns to be polled again. */
 export const POLL_AGAIN = -1;
 /** What a poll returns to end the spin at once, without a result (the caller then parks, or throws). */
@@ -24,11 +30,17 @@ export const POLL_STOP = -2;
  * SPIN_POLLS polls; returns that, or POLL_AGAIN when the spin ran out.
  */
 export function spin(poll: () => number, ms: number = SPIN_MS): number {
-  const start = now();
+  let start = -1;
   for (let i = 1; i <= SPIN_POLLS; i++) {
     const result = poll();
     if (result !== POLL_AGAIN) return result;
-    if ((i & 15) === 0 && now() - start >= ms) break;
+    if ((i & (CLOCK_EVERY - 1)) === 0) {
+      const t = now();
+      if (start < 0) {
+        start = t;
+        if (ms <= 0) break;
+      } else if (t - start >= ms) break;
+    }
     pause();
   }
   return POLL_AGAIN;
