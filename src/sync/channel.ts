@@ -62,7 +62,8 @@ export interface ChannelCreateOptions extends SyncChannelOptions {
   /**
    * Most bytes of shared memory the channel's messages may take (each message takes its layout's size plus 8
    * bytes, rounded up to 8); once they are all in use, `send` waits. Default: 8 MiB. The memory is reserved up
-   * front and touched only as messages reach it.
+   * front; its pages are touched as messages reach them, and the ring visits every slot in turn, so a channel that
+   * has carried `maxBytes` worth of messages uses all of it, however small its backlog (docs/memory-layout.md).
    */
   readonly maxBytes?: number;
 }
@@ -567,8 +568,10 @@ export function syncChannel<T>(layout: Layout<T>, bound: number, options?: SyncC
  * layout's size plus 8 bytes, rounded up to 8); `send` waits only once that is all in use. Returns
  * `[Sender, Receiver]`; any number of threads may send and receive.
  *
- * The ring is reserved up front at `maxBytes` and its pages are touched only as messages reach them (it does not
- * grow in segments nor give memory back as it drains).
+ * The ring is reserved up front at `maxBytes`. Its pages are touched as messages reach them, and it visits every
+ * slot in turn: once `maxBytes` worth of messages went through, all of it is in use, however small the backlog (it
+ * does not grow in segments nor give memory back as it drains: docs/memory-layout.md). A long-lived channel of
+ * small backlog is cheaper with a smaller `maxBytes`.
  *
  * @example
  * import { channel, spawn, json } from "threadsafe";
