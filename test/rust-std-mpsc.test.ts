@@ -551,7 +551,7 @@ test("oneshot_single_thread_recv_timeout: Ok, then Timeout, then Ok", { timeout:
   assert.deepEqual(rx.recv({ timeout: 1 }), {});
 });
 
-test("stress_recv_timeout_two_threads: timeouts interleave with 51 messages; every one arrives", { timeout: 60_000 }, async () => {
+test("stress_recv_timeout_two_threads: timeouts interleave with 51 messages; every one arrives, and a wait timed out", { timeout: 60_000 }, async () => {
   const [tx, rx] = channel(i32);
   const stress = stressFactor() + 50;
   const timeout = 5;
@@ -567,17 +567,25 @@ test("stress_recv_timeout_two_threads: timeouts interleave with 51 messages; eve
   );
   tx.close();
   let recvCount = 0;
+  let gotTimeout = false;
   for (;;) {
     try {
       assert.equal(rx.recv({ timeout }), 1);
       recvCount++;
     } catch (e) {
-      if (e instanceof TimeoutError) continue;
+      if (e instanceof TimeoutError) {
+        // Rust's `got_timeout`, counted between the first and the last message: a worker takes far longer to start
+        // and to end (which drops its Sender) than a Rust thread, so waits before the first message and after the last
+        // time out whatever the sender does; only the sender's sleeps make one time out in between.
+        if (recvCount > 0 && recvCount < stress) gotTimeout = true;
+        continue;
+      }
       assert.ok(isRecvError(e), String(e));
       break;
     }
   }
   assert.equal(recvCount, stress);
+  assert.ok(gotTimeout, "a recv timed out while the sender slept (Rust: assert!(got_timeout))");
   await t.join();
 });
 
