@@ -17,7 +17,10 @@ class ModelError extends Error {}
 async function startWorkers(lib, scenario, bundle) {
   const model = lib.createModel(scenario);
   const control = new SharedArrayBuffer(C.CONTROL_BYTES);
-  const scenarioBuffer = new SharedArrayBuffer(64);
+  const scenarioBuffer = new SharedArrayBuffer(scenario.scenarioBytes ?? 64);
+  scenario.scenarioInit?.(scenarioBuffer);
+  // Each interleaving starts from it (zeroes, or what scenarioInit wrote: a channel's ring header).
+  const scenarioSnapshot = new Uint8Array(scenarioBuffer).slice();
   const workers = scenario.threads.map(
     (_, t) =>
       new Worker(WORKER_URL, {
@@ -52,7 +55,7 @@ async function startWorkers(lib, scenario, bundle) {
   const snapshot = new Uint8Array(model.rtBuffer).slice();
   // The extra buffers (a channel's ring) are untracked but not constant: each interleaving starts from their setup.
   const extrasSnapshot = model.extras.map((buffer) => new Uint8Array(buffer).slice());
-  return { model, control, scenarioBuffer, workers, snapshot, extrasSnapshot };
+  return { model, control, scenarioBuffer, scenarioSnapshot, workers, snapshot, extrasSnapshot };
 }
 
 function waitWhile(c, index, value) {
@@ -82,7 +85,7 @@ function runOnce(ctx, prefix, verbose) {
   const scen64 = new BigInt64Array(ctx.scenarioBuffer);
   new Uint8Array(model.rtBuffer).set(snapshot);
   model.extras.forEach((buffer, i) => new Uint8Array(buffer).set(ctx.extrasSnapshot[i]));
-  scen32.fill(0);
+  new Uint8Array(ctx.scenarioBuffer).set(ctx.scenarioSnapshot);
   let time = 1000;
   cf[C.G_TIME_F64] = time;
   Atomics.store(c, C.G_VERBOSE, verbose ? 1 : 0);
