@@ -29,7 +29,8 @@ export function setCurrentParkSliceMs(ms: number): void {
 }
 export { currentRuntime } from "./runtime/current.js";
 export { T_CHANNEL_CLAIM, T_CHANNEL_POS, T_CHANNEL_TAKE, T_CHANNEL_TAKE_POS } from "./runtime/threads.js";
-export { RawChannel, initRing, ringBytes } from "./raw/raw-channel.js";
+export { RawChannel, boundedRing, growingRings, initRing, ringBytes } from "./raw/raw-channel.js";
+export { channelRings } from "./sync/channel.js";
 /** Whether `terminate()` stops a thread at once on this runtime (tests skip what cannot apply where it does not). */
 export { terminateStopsAtOnce } from "./platform/index.js";
 

@@ -7,8 +7,8 @@
 // RecvError once the last producer is gone). Nothing is timed; the bounds only turn a hang into a failure.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { array, f64, i32, spawn, struct, syncChannel, type JoinHandle } from "threadsafe";
-import { T_CHANNEL_POS, currentRuntime, terminateStopsAtOnce } from "../dist/internal.js";
+import { array, channel, f64, i32, spawn, struct, syncChannel, type JoinHandle } from "threadsafe";
+import { T_CHANNEL_POS, channelRings, currentRuntime, terminateStopsAtOnce } from "../dist/internal.js";
 import { sleep, until } from "./support/contract-helpers.ts";
 
 /** Body words per message: writing them is most of a send, so a kill often lands between claim and publication. */
@@ -16,6 +16,11 @@ const BODY = 1024;
 const Msg = struct({ p: i32, seq: i32, id: f64, body: array(i32, BODY) });
 type MsgValue = { p: number; seq: number; id: number; body: number[] };
 const makeChannel = () => syncChannel(Msg, 64, { name: "soak" });
+/**
+ * The unbounded variant: rings of 1, 2, 4, … 64 messages (127 in all: a message takes 4,120 bytes), so that the
+ * kills land in every ring of the chain and the receivers skip dead claims across ring switches.
+ */
+const makeGrowingChannel = (): ReturnType<typeof makeChannel> => channel(Msg, { maxBytes: 127 * 4120, name: "soak-unbounded" });
 type Tx = ReturnType<typeof makeChannel>[0];
 type Rx = ReturnType<typeof makeChannel>[1];
 /** Most messages one producer sends (it then waits to be killed). */
@@ -74,25 +79,30 @@ const midSendKillsImpossible = terminateStopsAtOnce
   : "terminate() is a request here, obeyed only at library waits and mutex calls: a send is never cut between its claim and its publication";
 if (midSendKillsImpossible !== undefined) console.log(`# skipping the channel soak: ${midSendKillsImpossible}`);
 
-test("soak: producers terminated mid-send never block the ring, never tear or duplicate a message, never lose a returned send", { timeout: 600_000, skip: midSendKillsImpossible }, async () => {
-  const maxProducers = MAX_ROUNDS * PRODUCERS_PER_ROUND;
-  const counts = new Int32Array(new SharedArrayBuffer(4 * maxProducers * SEQ_LIMIT));
-  const acked = new Int32Array(new SharedArrayBuffer(4 * (maxProducers + 1)));
-  const errors = new Int32Array(new SharedArrayBuffer(4));
-  const [tx, rx] = makeChannel();
-  const consumers: JoinHandle<number>[] = [
-    spawn(consume, [rx, counts, errors, SEQ_LIMIT, false], { name: "consumer-sync" }),
-    spawn(consume, [rx, counts, errors, SEQ_LIMIT, true], { name: "consumer-async" }),
-  ];
-  rx.close();
-  const everyone: JoinHandle<number>[] = [...consumers];
-  try {
-    await soak(tx, consumers, everyone, counts, acked, errors);
-  } finally {
-    // A failure must not leave blocked workers keeping the test process alive.
-    await Promise.all(everyone.map((h) => h.terminate().catch(() => {})));
-  }
-});
+for (const [kind, make] of [
+  ["syncChannel(…, 64)", makeChannel],
+  ["an unbounded channel (a chain of rings)", makeGrowingChannel],
+] as const) {
+  test(`soak, ${kind}: producers terminated mid-send never block the ring, never tear or duplicate a message, never lose a returned send`, { timeout: 600_000, skip: midSendKillsImpossible }, async () => {
+    const maxProducers = MAX_ROUNDS * PRODUCERS_PER_ROUND;
+    const counts = new Int32Array(new SharedArrayBuffer(4 * maxProducers * SEQ_LIMIT));
+    const acked = new Int32Array(new SharedArrayBuffer(4 * (maxProducers + 1)));
+    const errors = new Int32Array(new SharedArrayBuffer(4));
+    const [tx, rx] = make();
+    const consumers: JoinHandle<number>[] = [
+      spawn(consume, [rx, counts, errors, SEQ_LIMIT, false], { name: "consumer-sync" }),
+      spawn(consume, [rx, counts, errors, SEQ_LIMIT, true], { name: "consumer-async" }),
+    ];
+    rx.close();
+    const everyone: JoinHandle<number>[] = [...consumers];
+    try {
+      await soak(tx, consumers, everyone, counts, acked, errors);
+    } finally {
+      // A failure must not leave blocked workers keeping the test process alive.
+      await Promise.all(everyone.map((h) => h.terminate().catch(() => {})));
+    }
+  });
+}
 
 async function soak(
   tx: Tx,
@@ -123,6 +133,7 @@ async function soak(
       await assert.rejects(h.join());
     }
   }
+  const rings = channelRings(tx);
   tx.close(); // the last Sender: the consumers drain and end
   const deadline = performance.now() + 90_000;
   const done = consumers.map(() => false);
@@ -151,5 +162,6 @@ async function soak(
   }
   assert.equal(received[0]! + received[1]!, total);
   assert.ok(midClaim >= 1, `no kill landed between a claim and its publication in ${producers} producers: the soak tested nothing`);
-  console.log(`# soak: ${producers} producers killed, ${midClaim} between a claim and its publication, ${total} messages received`);
+  if (rings.last > 0) assert.ok(rings.tail > 0, "the unbounded channel never left its first ring: the chain was not tested");
+  console.log(`# soak: ${producers} producers killed, ${midClaim} between a claim and its publication, ${total} messages received; rings ${rings.tail}/${rings.last}`);
 }

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DeadlockError, Mutex, MutexGuard, PoisonError, ThreadError, i32, spawn, transaction } from "threadsafe";
-import { ObjectKind, RawChannel, Runtime, allocateObject, initRing, ringBytes } from "../dist/internal.js";
+import { ObjectKind, RawChannel, Runtime, allocateObject, boundedRing, initRing, ringBytes } from "../dist/internal.js";
 
 test("a lock taken by a thread after its own exit hook ran (owner already reaped) is recovered by its waiters", { timeout: 20_000 }, async () => {
   const k = new Mutex(i32, 0, { name: "taken-while-exiting" });
@@ -118,8 +118,8 @@ test("a receiver's skip that loses to the sender's publication keeps its take an
   // S's message. X, a sender on the full ring, must then see R's take and not free the slot under R's read.
   const rt = Runtime.create(64);
   const [S, R, X, R2] = ["S", "R", "X", "R2"].map((name) => rt.allocateThread(name));
-  const data = new SharedArrayBuffer(ringBytes(1, 16));
-  initRing(data, 1, 1, 16);
+  const data = new SharedArrayBuffer(ringBytes(boundedRing(1, 16)));
+  initRing(data, boundedRing(1, 16));
   const id = allocateObject(rt, ObjectKind.Channel, "skip-vs-publish", undefined, 0);
   const [s, r, x, r2] = [S, R, X, R2].map((thread) => new RawChannel(rt, id, data, thread!));
   const view = new DataView(data);

@@ -41,8 +41,16 @@
  * [ u32 tag ][ u32 layout hash ][ capacity ][ bound ][ modulus ][ slot bytes ][ tail ][ head ][ slot 0 @32 ]
  * ```
  *
- * Positions run modulo `modulus` (a multiple of the capacity, below 2^29), so that the ring works for any
- * capacity, 1 included, and never overflows an Int32. With `lap = pos - pos % capacity`, a slot's `seq` is
+ * and an unbounded channel's chain of rings (bound GROWING), whose header also has the first ring's capacity and
+ * whose epoch table has a line of its own:
+ *
+ * ```
+ * [ tag ][ hash ][ capacity ][ GROWING ][ modulus ][ slot bytes ][ first ] … [ tail @64 ] … [ head @128 ] …
+ * [ epoch table @192: 16 × (first position + 1) ][ ring 0 @256 ][ ring 1 ] … [ ring last ]
+ * ```
+ *
+ * Positions run modulo `modulus` (a multiple of the capacity, at most 2^26: see "An unbounded channel's rings" for the
+ * bits above), so that the ring works for any capacity, 1 included, and never overflows an Int32. With `lap = pos - pos % capacity`, a slot's `seq` is
  * `2·lap` when it is free for the message of position `pos`, `2·lap + 1` once that message is published, and
  * `2·(lap + capacity)` once it is taken (all modulo `2·modulus`): Vyukov's sequence, doubled so that a ring of one
  * slot works, and less the slot's index so that a zeroed buffer is an empty ring. A sender claims position `tail` with one compare-and-swap, writes the payload, then publishes `seq`;
@@ -54,6 +62,39 @@
  * itself to C_RWAIT before reading C_RSEQ and the ring; a sender publishes before reading C_RWAIT. Either the
  * sender sees the waiter (and bumps C_RSEQ, so the waiter's sleep ends or never starts) or the waiter sees the
  * message. The fast path (no waiter) calls no `Atomics.notify`.
+ *
+ * ## An unbounded channel's rings
+ *
+ * A ring visits its slots in turn, so a single ring of `maxBytes` ends up touching all of it however small the
+ * backlog (docs/memory-layout.md). An unbounded channel (D_BOUND = GROWING) is instead a chain of rings in its data
+ * buffer, all reserved up front: ring `e` holds `first`·2^e slots (powers of two, the first at most
+ * FIRST_RING_BYTES), and as many rings as fit `maxBytes` follow one another (at most MAX_EPOCHS). Its memory then
+ * follows its backlog: a ring is touched only once the ones before it were full at the same time (or a sender waited
+ * out a spin for a slot a receiver was still reading, below).
+ *
+ * Every position carries its ring (epoch) in the bits above POSITION_BITS: the tail and head words, the
+ * announcements, what the waits return. Positions count on across rings (modulo `modulus`, a multiple of every
+ * ring's capacity); a slot's seq is relative to its ring's first position, kept in the epoch table (word
+ * `EPOCH_TABLE + e` = first position + 1), so that a ring's fresh memory is a ring of free slots.
+ *
+ * - A sender that finds the slot of position `t` of ring `e` holding an unreceived message, while a larger ring
+ *   follows, switches: one compare-and-swap of the tail from `(e, t)` to `(e + 1, t)`. Position `t` and the ones
+ *   after it go to ring `e + 1`; a sender that saw ring `e` can no longer claim in it (its compare-and-swap expects
+ *   the old word). A slot whose message was taken but is still being read is not a reason to switch (a receiver
+ *   descheduled in its take would grow the chain for good): the sender waits for it as in a bounded ring, and only a
+ *   sender that spun and still finds it so switches (`claimSendReclaiming`, after trying `reclaimDeadTake`).
+ * - A thread learns a ring's first position from the table before it claims there or switches past it
+ *   (`learnBase`); the first to find it missing writes it (compare-and-swap from 0): until it is written nobody has
+ *   claimed in that ring, so the tail's position is still the ring's first. A thread killed anywhere in a switch
+ *   leaves nothing half-done: the switch is one compare-and-swap, and the table is written by whoever needs it.
+ * - A receiver whose head `(e, h)` finds nothing to take, with the tail in a later ring whose first position is `h`,
+ *   moves the head to `(e + 1, h)` (`atRingEnd`): every position of ring `e` was taken. Skipping a dead sender's
+ *   claim looks for this first: a position claimed in the next ring is not a dead claim in this one.
+ * - A slot of an earlier ring that a dead receiver took is never needed again; in the last ring, `reclaimDeadTake`
+ *   frees it as in a bounded ring (it looks at the previous lap in the same ring only).
+ * - Senders wait for room only in the last ring (and for a slot still being read): `send` waits once the last ring
+ *   is full; with nothing received, that is every ring. Positions of a chain run modulo 2^26 (a bounded ring's modulo
+ *   about 2^29, without ring bits).
  *
  * ## A sender that dies between claiming a slot and publishing it
  *
@@ -170,75 +211,150 @@ export const S_CHANNEL = O_AUX;
 export const S_CHANNEL_GENERATION = O_AUX + 1;
 
 // ## Data buffer (Int32 indices; words 0 and 1 are sync/data.ts's tag and layout hash)
+/** The largest ring's capacity (a bounded channel's only ring). */
 export const D_CAPACITY = 2;
+/** The bound: 0 for a rendezvous, the capacity for a bounded ring, GROWING for an unbounded channel's rings. */
 export const D_BOUND = 3;
 export const D_MODULUS = 4;
 export const D_SLOT_BYTES = 5;
+/** D_BOUND of an unbounded channel: a chain of rings that double (see "An unbounded channel's rings"). */
+export const GROWING = -1;
+/** An unbounded channel's first ring's capacity (its header only: a compact ring has its tail here). */
+const D_FIRST = 6;
 /** The header's words: the ring's tag, hash, capacity, bound, modulus, slot bytes, and (compact rings) tail and head. */
 const HEADER_BYTES = 32;
 /**
- * Where the tail and the head (Int32 indices) and slot 0 (a byte offset) lie in a ring of `capacity` slots. A ring
- * of one slot (a rendezvous, `syncChannel(…, 1)`) keeps them together right after the header (bytes 24–31 and slot 0
- * at 32): its sender and receiver take turns on the slot anyway, and a hand-off then moves one or two cache lines
- * between them instead of three (docs/measurements.md §15; JavaScript cannot align a buffer to a line). A larger
- * ring gives the tail, the head and the slots a line each, so that senders and receivers working on different slots
- * do not slow each other down.
+ * Where the tail and the head (Int32 indices), the epoch table (Int32 index, rings after the first only) and slot 0
+ * of the first ring (a byte offset) lie. A ring of one slot (a rendezvous, `syncChannel(…, 1)`) keeps them together
+ * right after the header (bytes 24–31 and slot 0 at 32): its sender and receiver take turns on the slot anyway, and
+ * a hand-off then moves one or two cache lines between them instead of three (docs/measurements.md §15; JavaScript
+ * cannot align a buffer to a line). A larger ring gives the tail, the head and the slots a line each, so that
+ * senders and receivers working on different slots do not slow each other down; a chain of rings has its epoch
+ * table on a line of its own (written once per ring, read when a thread first reaches a ring).
  */
-function ringPlaces(capacity: number): { readonly tail: number; readonly head: number; readonly slots: number } {
-  return capacity === 1 ? COMPACT : SPREAD;
+function ringPlaces(shape: RingShape): { readonly tail: number; readonly head: number; readonly slots: number } {
+  return shape.bound === GROWING ? CHAINED : shape.capacity === 1 ? COMPACT : SPREAD;
 }
 const COMPACT = { tail: 6, head: 7, slots: HEADER_BYTES } as const;
 const SPREAD = { tail: 16, head: 32, slots: 192 } as const; // bytes 64, 128, 192
+const CHAINED = { tail: 16, head: 32, slots: 256 } as const; // the epoch table at byte 192
+/** Int32 index of the epoch table: word `EPOCH_TABLE + e` is ring `e`'s first position + 1 (0: not known yet). */
+const EPOCH_TABLE = 48;
 /** Bytes before a slot's payload (its seq word and a pad that keeps the payload 8-aligned). */
 export const SLOT_HEADER = 8;
-/** Largest position modulus: positions and 2·positions stay non-negative Int32s. */
-const MODULUS_LIMIT = 2 ** 29;
+/**
+ * A chain's position as the tail and head words, the announcements and the waits carry it: the ring (epoch) in the
+ * bits above POSITION_BITS, the position in the channel's sequence below (modulo 2^26). A bounded ring's positions
+ * have no ring bits (they run modulo about 2^29).
+ */
+const POSITION_BITS = 26;
+const POSITION_MASK = (1 << POSITION_BITS) - 1;
+/** At most 16 rings: epochs 0–15, so a packed position stays below 2^30. */
+const MAX_EPOCHS = 16;
+/** The first ring of an unbounded channel holds about this many bytes (its rings double from there). */
+const FIRST_RING_BYTES = 4096;
 
-/** The position modulus of a ring of `capacity` slots. */
-export function modulusFor(capacity: number): number {
-  return capacity * Math.floor(MODULUS_LIMIT / capacity);
+/**
+ * A channel's rings: ring `e` (0 ≤ e ≤ `last`) holds `first`·2^e slots of `slotBytes`; `capacity` is the last
+ * ring's. A bounded channel has one ring; an unbounded one (`bound` GROWING) a chain (see "An unbounded channel's
+ * rings").
+ */
+export interface RingShape {
+  readonly capacity: number;
+  readonly bound: number;
+  readonly slotBytes: number;
+  readonly first: number;
+  readonly last: number;
 }
 
-/** The bytes a data buffer needs for `capacity` slots of `slotBytes` each. */
-export function ringBytes(capacity: number, slotBytes: number): number {
-  return ringPlaces(capacity).slots + capacity * slotBytes;
+/** The ring of a bounded channel (`bound` 0 is a rendezvous: one slot). */
+export function boundedRing(bound: number, slotBytes: number): RingShape {
+  const capacity = Math.max(1, bound);
+  return { capacity, bound, slotBytes, first: capacity, last: 0 };
 }
 
-/** Writes the ring's header and free slots into a fresh data buffer (tag and hash are already there). */
-export function initRing(data: SharedArrayBuffer, capacity: number, bound: number, slotBytes: number): void {
+/**
+ * The rings of an unbounded channel whose rings may take `slots` slots in all: the first holds at most
+ * FIRST_RING_BYTES (and at least half of it), each next one twice the last, as many as fit (at most MAX_EPOCHS).
+ */
+export function growingRings(slots: number, slotBytes: number): RingShape {
+  // Powers of two, so that a slot index is a mask in every ring; the rings may then leave up to half of `slots`
+  // unused (`maxBytes` is a bound, and the untouched part of a reservation costs nothing anyway).
+  let first = 1;
+  while (first * 2 * slotBytes <= FIRST_RING_BYTES && first * 2 <= slots) first *= 2;
+  let last = 0;
+  while (last < MAX_EPOCHS - 1 && first * (2 ** (last + 2) - 1) <= slots) last++;
+  return { capacity: first * 2 ** last, bound: GROWING, slotBytes, first, last };
+}
+
+/**
+ * The position modulus: for a bounded ring, the largest multiple of its capacity below 2^29 (the rarer a position
+ * comes back, the safer a compare-and-swap of a thread that read the tail a long time ago); for a chain, 2^26, a
+ * multiple of every ring's capacity (powers of two), leaving the bits above for the ring number.
+ */
+function modulusFor(shape: RingShape): number {
+  return shape.bound === GROWING ? 1 << POSITION_BITS : shape.capacity * Math.floor(2 ** 29 / shape.capacity);
+}
+
+/** The byte offset of ring `epoch`'s slot 0. */
+function ringStart(shape: RingShape, epoch: number): number {
+  return ringPlaces(shape).slots + shape.slotBytes * shape.first * (2 ** epoch - 1);
+}
+
+/** The bytes a data buffer needs for `shape`: every ring is reserved, and touched only as messages reach it. */
+export function ringBytes(shape: RingShape): number {
+  return ringStart(shape, shape.last + 1);
+}
+
+/** Writes the ring's header into a fresh data buffer (tag and hash are already there). */
+export function initRing(data: SharedArrayBuffer, shape: RingShape): void {
   const words = new Int32Array(data);
-  words[D_CAPACITY] = capacity;
-  words[D_BOUND] = bound;
-  words[D_MODULUS] = modulusFor(capacity);
-  words[D_SLOT_BYTES] = slotBytes;
+  words[D_CAPACITY] = shape.capacity;
+  words[D_BOUND] = shape.bound;
+  words[D_MODULUS] = modulusFor(shape);
+  words[D_SLOT_BYTES] = shape.slotBytes;
+  if (shape.bound === GROWING) words[D_FIRST] = shape.first;
   // Slots need no writing: a slot's seq is stored relative to its index (see the module comment), so zeroed
   // memory is a ring of free slots, and the pages of a large ring are not touched before messages reach them.
+}
+
+/** The shape a data buffer's header describes (not checked: `ringProblem`). */
+function shapeOf(words: Int32Array): RingShape {
+  const capacity = words[D_CAPACITY]!;
+  const bound = words[D_BOUND]!;
+  const slotBytes = words[D_SLOT_BYTES]!;
+  if (bound !== GROWING) return { capacity, bound, slotBytes, first: capacity, last: 0 };
+  const first = words[D_FIRST]!;
+  return { capacity, bound, slotBytes, first, last: Math.round(Math.log2(capacity / first)) };
 }
 
 /** Why `data` cannot be a ring (a forged or corrupted handle), or undefined. */
 export function ringProblem(data: SharedArrayBuffer, payloadBytes: number): string | undefined {
   if (data.byteLength < HEADER_BYTES || data.byteLength % 8 !== 0) return `its data buffer (${data.byteLength} bytes) is not a channel's`;
-  const words = new Int32Array(data, 0, HEADER_BYTES >> 2);
-  const capacity = words[D_CAPACITY]!;
-  const bound = words[D_BOUND]!;
-  const slotBytes = words[D_SLOT_BYTES]!;
-  if (!(capacity >= 1) || !(bound === 0 ? capacity === 1 : bound === capacity)) return "its ring header is corrupted (capacity)";
-  if (words[D_MODULUS] !== modulusFor(capacity)) return "its ring header is corrupted (modulus)";
+  const header = new Int32Array(data, 0, HEADER_BYTES >> 2);
+  const shape = shapeOf(header);
+  const { capacity, bound, slotBytes, first, last } = shape;
+  if (!(capacity >= 1 && capacity <= 2 ** 24)) return "its ring header is corrupted (capacity)";
+  const powerOfTwo = (first & (first - 1)) === 0;
+  if (bound === GROWING ? !(first >= 1 && powerOfTwo && last >= 0 && last < MAX_EPOCHS && first * 2 ** last === capacity) : bound === 0 ? capacity !== 1 : bound !== capacity) {
+    return "its ring header is corrupted (capacity)";
+  }
   if (slotBytes % 8 !== 0 || slotBytes < SLOT_HEADER + payloadBytes) return "its ring header is corrupted (slot size)";
-  if (ringBytes(capacity, slotBytes) !== data.byteLength) return "its data buffer does not match its ring header";
+  if (header[D_MODULUS] !== modulusFor(shape)) return "its ring header is corrupted (modulus)";
+  if (ringBytes(shape) !== data.byteLength) return "its data buffer does not match its ring header";
   return undefined;
 }
 
-/** What a wait's `attempt` returns beside a position (positions are below MODULUS_LIMIT). */
-export const DISCONNECTED = MODULUS_LIMIT;
+/** What a wait's `attempt` returns beside a position (packed positions are below 2^30). */
+export const DISCONNECTED = 2 ** 30;
 /** This thread closed its side while the wait was pending. */
-export const CLOSED = MODULUS_LIMIT + 1;
+export const CLOSED = DISCONNECTED + 1;
 /** A rendezvous message was taken by a receiver. */
 export const TAKEN = 0;
 /** A rendezvous message was taken back by its sender (no receiver took it). */
 export const RETRACTED = 1;
 /** A send wait that does not claim (async: the claim must come in the same task as the publication) saw room. */
-export const ROOM = MODULUS_LIMIT + 2;
+export const ROOM = DISCONNECTED + 2;
 /** `skipDeadClaim`: nothing to skip. */
 const NO_SKIP = -1;
 /** `skipDeadClaim`: skipped a dead sender's slot, or lost a race: look again. */
@@ -319,20 +435,40 @@ export class RawChannel {
   readonly swait: number;
   readonly flags: number;
   readonly select: number;
-  /** The ring's words (its data buffer). */
+  /** The data buffer's words: the tail, the head, the epoch table and every ring's slots. */
   readonly ring: Int32Array;
+  /** The largest ring's capacity. */
   readonly capacity: number;
-  /** 0 for a rendezvous, else the capacity. */
+  /** 0 for a rendezvous, GROWING for an unbounded channel, else the capacity. */
   readonly bound: number;
   readonly rendezvous: boolean;
   readonly modulus: number;
   readonly slotBytes: number;
-  /** `capacity - 1` when the capacity is a power of two (a slot index is then a mask, not a division), else -1. */
-  private readonly mask: number;
-  /** The ring's tail and head (Int32 indices) and its slot 0 (a byte offset): `ringPlaces`. */
+  /** The last epoch (ring) of the chain: 0 for a bounded channel, which has one ring. */
+  readonly lastEpoch: number;
+  /** A position's ring is `pos >>> ringShift`, its place in the sequence `pos & positionMask` (a bounded ring: 0, pos). */
+  private readonly ringShift: number;
+  private readonly positionMask: number;
+  /** The ring's tail and head (Int32 indices): `ringPlaces`. */
   private readonly tailAt: number;
   private readonly headAt: number;
-  private readonly slotsAt: number;
+  /** Per ring (epoch): its capacity; `capacity - 1` when a power of two (a slot index is then a mask), else -1. */
+  private readonly ringCapacity: number[] = [];
+  private readonly ringMask: number[] = [];
+  /** Per ring: the byte offset of its slot 0; its first position, -1 until this thread learns it (`learnBase`). */
+  private readonly ringSlots: number[] = [];
+  private readonly ringBase: number[] = [];
+  /**
+   * The ring `slot()` last mapped a position of, and its mapping (a one-entry cache: the per-message path reads
+   * these fields, not the arrays; a bounded channel never leaves ring 0).
+   */
+  private ringNow = 0;
+  private baseNow = 0;
+  private maskNow = -1;
+  private capacityNow = 1;
+  private slotsNow = 0;
+  /** What the last `slot(pos)` found besides the offset: twice the first place of `pos`'s lap in its ring. */
+  private lap2Now = 0;
   /** `2·modulus`: the range of a stored seq. */
   private readonly span: number;
   /** This thread's claim announcement words (see "A sender that dies" above). */
@@ -354,16 +490,27 @@ export class RawChannel {
     this.flags = base + C_FLAGS;
     this.select = base + C_SELECT;
     this.ring = new Int32Array(data);
-    this.capacity = this.ring[D_CAPACITY]!;
-    const places = ringPlaces(this.capacity);
-    this.tailAt = places.tail;
-    this.headAt = places.head;
-    this.slotsAt = places.slots;
-    this.bound = this.ring[D_BOUND]!;
+    const shape = shapeOf(this.ring);
+    this.capacity = shape.capacity;
+    this.bound = shape.bound;
     this.rendezvous = this.bound === 0;
     this.modulus = this.ring[D_MODULUS]!;
-    this.slotBytes = this.ring[D_SLOT_BYTES]!;
-    this.mask = (this.capacity & (this.capacity - 1)) === 0 ? this.capacity - 1 : -1;
+    this.slotBytes = shape.slotBytes;
+    this.lastEpoch = shape.last;
+    const chained = shape.bound === GROWING;
+    this.ringShift = chained ? POSITION_BITS : 31;
+    this.positionMask = chained ? POSITION_MASK : 0x7fffffff;
+    const places = ringPlaces(shape);
+    this.tailAt = places.tail;
+    this.headAt = places.head;
+    for (let e = 0; e <= shape.last; e++) {
+      const capacity = shape.first * 2 ** e;
+      this.ringCapacity.push(capacity);
+      this.ringMask.push((capacity & (capacity - 1)) === 0 ? capacity - 1 : -1);
+      this.ringSlots.push(ringStart(shape, e));
+      this.ringBase.push(e === 0 ? 0 : -1);
+    }
+    this.useRing(0);
     this.span = 2 * this.modulus;
     const thread = rt.threadBase(slotOf(threadId));
     this.claimWord = thread + T_CHANNEL_CLAIM;
@@ -372,19 +519,64 @@ export class RawChannel {
     this.takePosWord = thread + T_CHANNEL_TAKE_POS;
   }
 
-  /** The index of position `pos`'s slot (every message costs a few: a mask where the capacity allows). */
-  private slotIndex(pos: number): number {
-    return this.mask >= 0 ? pos & this.mask : pos % this.capacity;
+  /**
+   * Learns the first position of ring `epoch` (> 0) from the epoch table, writing it there if nobody has: a thread
+   * learns a ring's first position before it claims in the ring or switches past it, so while the table does not
+   * have it, nobody has claimed in the ring, and the tail is still at that position.
+   */
+  private learnBase(epoch: number): void {
+    const at = EPOCH_TABLE + epoch;
+    for (;;) {
+      const known = Atomics.load(this.ring, at);
+      if (known !== 0) {
+        this.ringBase[epoch] = known - 1;
+        return;
+      }
+      const tail = Atomics.load(this.ring, this.tailAt);
+      // The tail past this ring: its first position is in the table already (read it again).
+      if (tail >>> POSITION_BITS === epoch) Atomics.compareExchange(this.ring, at, 0, (tail & POSITION_MASK) + 1);
+    }
+  }
+
+  /** Makes ring `epoch` the one `slot()` maps positions of. */
+  private useRing(epoch: number): void {
+    if (this.ringBase[epoch]! < 0) this.learnBase(epoch);
+    this.ringNow = epoch;
+    this.baseNow = this.ringBase[epoch]!;
+    this.maskNow = this.ringMask[epoch]!;
+    this.capacityNow = this.ringCapacity[epoch]!;
+    this.slotsNow = this.ringSlots[epoch]!;
+  }
+
+  /** Position `pos`'s place in its ring's sequence (positions count from the ring's first, modulo `modulus`). */
+  private local(pos: number): number {
+    if (this.lastEpoch === 0) return pos; // one ring (bounded): positions are its places
+    const epoch = pos >>> POSITION_BITS;
+    if (epoch !== this.ringNow) this.useRing(epoch);
+    const local = (pos & POSITION_MASK) - this.baseNow;
+    return local < 0 ? local + this.modulus : local;
+  }
+
+  /**
+   * The byte offset of position `pos`'s slot; sets `lap2Now` to twice the first place of its lap in its ring (the
+   * slot's seq while free for it). Every message costs a few: a mask where the capacity allows, no array read.
+   */
+  private slot(pos: number): number {
+    const local = this.local(pos);
+    const mask = this.maskNow;
+    const index = mask >= 0 ? local & mask : local % this.capacityNow;
+    this.lap2Now = 2 * (local - index);
+    return this.slotsNow + index * this.slotBytes;
   }
 
   /** The Int32 index of the seq word of position `pos`'s slot. */
   seqIndex(pos: number): number {
-    return (this.slotsAt + this.slotIndex(pos) * this.slotBytes) >> 2;
+    return this.slot(pos) >> 2;
   }
 
   /** The byte offset of position `pos`'s payload. */
   payloadOffset(pos: number): number {
-    return this.slotsAt + this.slotIndex(pos) * this.slotBytes + SLOT_HEADER;
+    return this.slot(pos) + SLOT_HEADER;
   }
 
   /** `a - b` modulo `2·modulus`, as a signed difference. */
@@ -396,29 +588,36 @@ export class RawChannel {
     return d;
   }
 
+  /** The position after `pos`, in the same ring. */
   private next(pos: number): number {
-    return pos + 1 === this.modulus ? 0 : pos + 1;
+    const position = pos & this.positionMask;
+    return pos - position + (position + 1 === this.modulus ? 0 : position + 1);
   }
 
-  /** Twice the first position of `pos`'s lap: the stored seq of its slot while free for it. */
+  /** Twice the first place of `pos`'s lap in its ring: the stored seq of its slot while free for it. */
   private lap2(pos: number): number {
-    return 2 * (pos - this.slotIndex(pos));
+    this.slot(pos);
+    return this.lap2Now;
   }
 
-  /** The seq of position `pos`'s slot once its message is taken: free for the next lap (`lap2 < span`). */
-  private freedSeq(pos: number): number {
-    const seq = this.lap2(pos) + 2 * this.capacity;
+  /** The seq of position `pos`'s slot freed after the lap whose `lap2` is given: free for the next lap (`< span`). */
+  private freedAfter(pos: number, lap2: number): number {
+    const seq = lap2 + 2 * this.ringCapacity[pos >>> this.ringShift]!;
     return seq >= this.span ? seq - this.span : seq;
   }
 
-  /** Claims the next free slot for a message; returns its position, or -1 when the ring is full. */
-  claimSend(): number {
+  /**
+   * Claims the next free slot for a message; returns its position, or -1 when the ring is full (and, for a chain,
+   * it is the last ring: a sender that finds a smaller one full switches to the next, see "An unbounded channel's
+   * rings"). A slot whose message was taken and is still being read counts as full, not as a reason to switch,
+   * unless `grow` (a sender that already waited for it): a receiver paused in a take must not grow the chain.
+   */
+  claimSend(grow = false): number {
     const ring = this.ring;
     for (;;) {
       const pos = Atomics.load(ring, this.tailAt);
-      const index = this.slotIndex(pos);
-      const lap2 = 2 * (pos - index);
-      const seq = Atomics.load(ring, (this.slotsAt + index * this.slotBytes) >> 2);
+      const seq = Atomics.load(ring, this.slot(pos) >> 2);
+      const lap2 = this.lap2Now;
       const d = seq === lap2 ? 0 : this.diff(seq, lap2);
       if (d === 0) {
         // Announced before the claim (plain stores: the compare-and-swap orders them before it).
@@ -426,6 +625,11 @@ export class RawChannel {
         this.words[this.claimPosWord] = pos + 1;
         if (Atomics.compareExchange(ring, this.tailAt, pos, this.next(pos)) === pos) return pos;
       } else if (d < 0) {
+        if (pos >>> POSITION_BITS < this.lastEpoch && (grow || !this.previousLapTaken(pos))) {
+          // Full, and a larger ring follows: this position and the ones after it go there (whoever switches).
+          Atomics.compareExchange(ring, this.tailAt, pos, pos + (1 << POSITION_BITS));
+          continue;
+        }
         this.words[this.claimPosWord] = 0; // a failed claim's announcement must not outlive it (we may park)
         return -1; // the slot still holds the message of the previous lap: full
       }
@@ -436,9 +640,11 @@ export class RawChannel {
   /** Whether the slot at `tail` looks free (a sender that may not claim yet looks before it tries). */
   hasRoom(): boolean {
     const pos = Atomics.load(this.ring, this.tailAt);
-    const lap2 = this.lap2(pos);
-    const seq = Atomics.load(this.ring, this.seqIndex(pos));
-    return seq === lap2 || this.diff(seq, lap2) > 0;
+    const seq = Atomics.load(this.ring, this.slot(pos) >> 2);
+    const lap2 = this.lap2Now;
+    if (seq === lap2 || this.diff(seq, lap2) > 0) return true;
+    // Full: room all the same if a larger ring follows and the slot holds an unreceived message (see claimSend).
+    return pos >>> POSITION_BITS < this.lastEpoch && !this.previousLapTaken(pos);
   }
 
   /**
@@ -447,8 +653,9 @@ export class RawChannel {
    * compare-and-swaps"): the caller claims another position and writes the message again.
    */
   publishSend(pos: number): boolean {
-    const claimed = this.lap2(pos);
-    if (Atomics.compareExchange(this.ring, this.seqIndex(pos), claimed, claimed + 1) !== claimed) {
+    const at = this.slot(pos) >> 2;
+    const claimed = this.lap2Now;
+    if (Atomics.compareExchange(this.ring, at, claimed, claimed + 1) !== claimed) {
       this.words[this.claimPosWord] = 0;
       return false;
     }
@@ -468,9 +675,8 @@ export class RawChannel {
     const ring = this.ring;
     for (;;) {
       const pos = Atomics.load(ring, this.headAt);
-      const index = this.slotIndex(pos);
-      const ready = 2 * (pos - index) + 1;
-      const seq = Atomics.load(ring, (this.slotsAt + index * this.slotBytes) >> 2);
+      const seq = Atomics.load(ring, this.slot(pos) >> 2);
+      const ready = this.lap2Now + 1;
       const d = seq === ready ? 0 : this.diff(seq, ready);
       if (d === 0) {
         // Announced before the claim (plain stores: the compare-and-swap orders them before it).
@@ -478,10 +684,23 @@ export class RawChannel {
         this.words[this.takePosWord] = pos + 1;
         if (Atomics.compareExchange(ring, this.headAt, pos, this.next(pos)) === pos) return pos;
       } else if (d < 0) {
+        if (pos >>> POSITION_BITS < this.lastEpoch && this.atRingEnd(pos)) {
+          // Every position of this ring is taken; the next ring starts here.
+          Atomics.compareExchange(ring, this.headAt, pos, pos + (1 << POSITION_BITS));
+          continue;
+        }
         this.words[this.takePosWord] = 0; // a lost claim's announcement must not outlive it (we may park)
         return -1; // free, or claimed by a sender that is still writing: nothing to take yet
       }
     }
+  }
+
+  /** Whether the head `pos` is where the next ring starts (the senders switched to it at that position). */
+  private atRingEnd(pos: number): boolean {
+    if (Atomics.load(this.ring, this.tailAt) >>> POSITION_BITS <= pos >>> POSITION_BITS) return false;
+    const next = (pos >>> POSITION_BITS) + 1;
+    if (this.ringBase[next]! < 0) this.learnBase(next);
+    return this.ringBase[next] === (pos & POSITION_MASK);
   }
 
   /**
@@ -538,9 +757,12 @@ export class RawChannel {
   private skipDeadClaim(): number {
     const ring = this.ring;
     const pos = Atomics.load(ring, this.headAt);
-    const free = this.lap2(pos);
-    if (Atomics.load(ring, this.seqIndex(pos)) !== free) return NO_SKIP; // published, or the last lap's being read
-    if (Atomics.load(ring, this.tailAt) === pos) return NO_SKIP; // nobody claimed it: empty
+    const at = this.slot(pos) >> 2;
+    const free = this.lap2Now;
+    if (Atomics.load(ring, at) !== free) return NO_SKIP; // published, or the last lap's being read
+    if ((Atomics.load(ring, this.tailAt) & this.positionMask) === (pos & this.positionMask)) return NO_SKIP; // nobody claimed it: empty
+    // The next ring starts here (a sender switched to it): the position is claimed there, not in this ring.
+    if (pos >>> POSITION_BITS < this.lastEpoch && this.atRingEnd(pos)) return LOOK_AGAIN;
     if (this.claimerAlive(pos)) return NO_SKIP; // a sender still writing it
     // A take like any other (see "A receiver that dies"): this thread may die before it frees the slot.
     this.announceTake(pos);
@@ -550,7 +772,7 @@ export class RawChannel {
     }
     // The position is ours now. Free it unread, unless its claimer published after all (between our look at the slot
     // and our scan, then withdrew its announcement): then it is a message to take.
-    if (!this.freeSlot(pos, free)) return pos;
+    if (!this.freeSlot(pos, false)) return pos;
     return LOOK_AGAIN;
   }
 
@@ -572,8 +794,10 @@ export class RawChannel {
   /** `claimSend`, first freeing the slot it needs if a receiver died holding it (slow path: parked senders, `trySend`). */
   claimSendReclaiming(): number {
     const pos = this.claimSend();
-    if (pos >= 0 || !this.reclaimDeadTake(Atomics.load(this.ring, this.tailAt))) return pos;
-    return this.claimSend();
+    if (pos >= 0) return pos;
+    if (this.reclaimDeadTake(Atomics.load(this.ring, this.tailAt))) return this.claimSend();
+    // Still being read after this sender's spin (a receiver descheduled in its take): a chain grows rather than wait.
+    return this.claimSend(true);
   }
 
   /** `hasRoom`, first freeing the slot it needs if a receiver died holding it. */
@@ -587,6 +811,17 @@ export class RawChannel {
     this.words[this.takePosWord] = pos + 1;
   }
 
+  /** Whether the message of the previous lap of position `pos`'s slot was taken (the head passed it). */
+  private previousLapTaken(pos: number): boolean {
+    const local = this.local(pos);
+    const capacity = this.capacityNow;
+    const prevLocal = local >= capacity ? local - capacity : local - capacity + this.modulus;
+    const head = Atomics.load(this.ring, this.headAt);
+    const headRing = head >>> this.ringShift;
+    const ring = pos >>> this.ringShift;
+    return headRing > ring || (headRing === ring && this.diff(2 * this.local(head), 2 * prevLocal) > 0);
+  }
+
   /**
    * Frees the slot that position `pos` needs (`pos` is the tail or the head) if the message of its previous lap was
    * taken (the head moved past it) by a thread that died before freeing it, or by a receiver that died skipping a dead
@@ -596,16 +831,22 @@ export class RawChannel {
    */
   reclaimDeadTake(pos: number): boolean {
     const ring = this.ring;
-    const capacity = this.capacity;
-    const prev = pos >= capacity ? pos - capacity : pos - capacity + this.modulus;
+    const epoch = pos >>> this.ringShift;
+    const local = this.local(pos);
+    const capacity = this.capacityNow;
+    const prevLocal = local >= capacity ? local - capacity : local - capacity + this.modulus;
+    // The position of the slot's previous lap, in the same ring.
+    const prev = (pos - (pos & this.positionMask)) | (this.baseNow + prevLocal) % this.modulus;
+    const index = this.slot(pos) >> 2;
     const taken = this.lap2(prev);
-    const index = this.seqIndex(pos);
     const seq = Atomics.load(ring, index);
     if (seq !== taken + 1 && seq !== taken) return false; // free for `pos` (or published for it): nothing held
     // Not yet taken (the head has not passed it): unreceived (the ring is full) or being written, not ours to free.
-    if (this.diff(2 * Atomics.load(ring, this.headAt), 2 * prev) <= 0) return false;
+    const head = Atomics.load(ring, this.headAt);
+    const headEpoch = head >>> this.ringShift;
+    if (headEpoch < epoch || (headEpoch === epoch && this.diff(2 * this.local(head), 2 * prevLocal) <= 0)) return false;
     if (this.takerAlive(prev)) return false; // a receiver still reading it
-    if (Atomics.compareExchange(ring, index, seq, this.freedSeq(prev)) !== seq) return false;
+    if (Atomics.compareExchange(ring, index, seq, this.freedAfter(prev, taken)) !== seq) return false;
     if (Atomics.load(this.words, this.swait) !== 0) {
       Atomics.add(this.words, this.sseq, 1);
       Atomics.notify(this.words, this.sseq);
@@ -615,20 +856,23 @@ export class RawChannel {
 
   /** Frees the slot of position `pos` once its message is read, and wakes senders if one may sleep. */
   finishRecv(pos: number): void {
-    this.freeSlot(pos, this.lap2(pos) + 1);
+    this.freeSlot(pos, true);
   }
 
   /**
-   * Frees the slot of the taken position `pos` if its seq is still `expected` (published, or claimed and unpublished
-   * for a dead sender's skip), wakes senders if one may sleep, and withdraws this thread's take. Returns whether it
+   * Frees the slot of the taken position `pos` if its seq still says `published` (or, for a dead sender's skip,
+   * claimed and unpublished), wakes senders if one may sleep, and withdraws this thread's take. Returns whether it
    * freed it. A skip that finds the message published after all frees nothing and keeps its take announced: the
    * message is this thread's to read, and `finishRecv` ends the take (withdrawn now, a sender's `reclaimDeadTake`
    * would free the slot under the read). A receiver's own free finds the slot freed already only if a reclaimer took
    * it for dead (see "Publication and freeing are compare-and-swaps"); the slot is then freed once, not twice.
    */
-  private freeSlot(pos: number, expected: number): boolean {
-    const freed = Atomics.compareExchange(this.ring, this.seqIndex(pos), expected, this.freedSeq(pos)) === expected;
-    if (!freed && expected === this.lap2(pos)) return false;
+  private freeSlot(pos: number, published: boolean): boolean {
+    const at = this.slot(pos) >> 2;
+    const lap2 = this.lap2Now;
+    const expected = published ? lap2 + 1 : lap2;
+    const freed = Atomics.compareExchange(this.ring, at, expected, this.freedAfter(pos, lap2)) === expected;
+    if (!freed && !published) return false;
     if (freed && Atomics.load(this.words, this.swait) !== 0) {
       Atomics.add(this.words, this.sseq, 1);
       // A rendezvous sender may wait for its pickup while another waits for the slot: both must look.
@@ -658,8 +902,15 @@ export class RawChannel {
 
   /** Messages published or being written, and not yet claimed (exact when nothing moves). */
   pending(): number {
-    const d = this.diff(2 * Atomics.load(this.ring, this.tailAt), 2 * Atomics.load(this.ring, this.headAt));
-    return d / 2;
+    const tail = Atomics.load(this.ring, this.tailAt) & this.positionMask;
+    return this.diff(2 * tail, 2 * (Atomics.load(this.ring, this.headAt) & this.positionMask)) / 2;
+  }
+
+  /** Which rings the tail and the head are in, and the chain's shape (tests, diagnostics). */
+  rings(): { readonly tail: number; readonly head: number; readonly last: number; readonly first: number } {
+    const tail = Atomics.load(this.ring, this.tailAt) >>> this.ringShift;
+    const head = Atomics.load(this.ring, this.headAt) >>> this.ringShift;
+    return { tail, head, last: this.lastEpoch, first: this.ringCapacity[0]! };
   }
 
   sendersGone(): boolean {

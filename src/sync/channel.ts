@@ -30,7 +30,10 @@ import {
   SLOT_HEADER,
   SelectWait,
   SendWait,
+  type RingShape,
   type WaitingSide,
+  boundedRing,
+  growingRings,
   initRing,
   parkOn,
   parkOnAsync,
@@ -61,9 +64,9 @@ export interface SyncChannelOptions {
 export interface ChannelCreateOptions extends SyncChannelOptions {
   /**
    * Most bytes of shared memory the channel's messages may take (each message takes its layout's size plus 8
-   * bytes, rounded up to 8); once they are all in use, `send` waits. Default: 8 MiB. The memory is reserved up
-   * front; its pages are touched as messages reach them, and the ring visits every slot in turn, so a channel that
-   * has carried `maxBytes` worth of messages uses all of it, however small its backlog (docs/memory-layout.md).
+   * bytes, rounded up to 8). Default: 8 MiB. The channel grows in rings that double, from at most 4 KiB, as its
+   * backlog needs them; `send` waits once the last ring that fits `maxBytes` is full. The memory is reserved up
+   * front and touched only as rings come into use: a channel whose backlog stays small stays small.
    */
   readonly maxBytes?: number;
 }
@@ -560,18 +563,29 @@ export function syncChannel<T>(layout: Layout<T>, bound: number, options?: SyncC
     throw new RangeError(`threadsafe: syncChannel(layout, bound): bound must be an integer from 0 (a rendezvous) to ${MAX_CAPACITY}, got ${bound}`);
   }
   const name = checkName(options, "syncChannel(layout, bound, options)");
-  return create(layout as BaseLayout<T>, bound, name);
+  return create(layout as BaseLayout<T>, boundedRing(bound, slotBytesOf(layout as BaseLayout<unknown>)), name);
+}
+
+/**
+ * For tests and diagnostics (exported from threadsafe/internal only): which of its rings a channel's tail and head are
+ * in (raw/raw-channel.ts, "An unbounded channel's rings"), the index of its last ring, and its first ring's capacity.
+ */
+export function channelRings(side: Sender<unknown> | Receiver<unknown>): { readonly tail: number; readonly head: number; readonly last: number; readonly first: number } {
+  const core = side instanceof Sender ? senderCoreOf(side) : receiverCoreOf(side as Receiver<unknown>);
+  return core.channel.raw.rings();
 }
 
 /**
  * A channel whose messages may take up to `maxBytes` of shared memory (8 MiB by default; each message takes its
- * layout's size plus 8 bytes, rounded up to 8); `send` waits only once that is all in use. Returns
- * `[Sender, Receiver]`; any number of threads may send and receive.
+ * layout's size plus 8 bytes, rounded up to 8). Returns `[Sender, Receiver]`; any number of threads may send and
+ * receive.
  *
- * The ring is reserved up front at `maxBytes`. Its pages are touched as messages reach them, and it visits every
- * slot in turn: once `maxBytes` worth of messages went through, all of it is in use, however small the backlog (it
- * does not grow in segments nor give memory back as it drains: docs/memory-layout.md). A long-lived channel of
- * small backlog is cheaper with a smaller `maxBytes`.
+ * It grows in segments: rings that double, from at most 4 KiB, each used once the ones before it were full, as many
+ * as fit `maxBytes` (at least half of it); `send` waits only once the last of them is full (with nothing received,
+ * that is every ring). The memory is reserved up front and touched only as rings come into use, so the memory a
+ * channel uses follows its largest backlog (at most about four times it), not the number of messages it carried. It
+ * does not give memory back as it drains: JavaScript cannot release part of a `SharedArrayBuffer`
+ * (docs/memory-layout.md).
  *
  * @example
  * import { channel, spawn, json } from "threadsafe";
@@ -592,14 +606,12 @@ export function channel<T>(layout: Layout<T>, options?: ChannelCreateOptions): [
       `threadsafe: channel(layout, { maxBytes }): maxBytes must be an integer of at least ${slotBytes} (one message of this layout), got ${maxBytes}`,
     );
   }
-  const capacity = Math.min(MAX_CAPACITY, Math.floor(maxBytes / slotBytes));
-  return create(layout as BaseLayout<T>, capacity, name);
+  return create(layout as BaseLayout<T>, growingRings(Math.min(MAX_CAPACITY, Math.floor(maxBytes / slotBytes)), slotBytes), name);
 }
 
-function create<T>(layout: BaseLayout<T>, bound: number, name: string | undefined): [Sender<T>, Receiver<T>] {
-  const capacity = Math.max(1, bound);
-  const slotBytes = slotBytesOf(layout as BaseLayout<unknown>);
-  const bytes = ringBytes(capacity, slotBytes);
+function create<T>(layout: BaseLayout<T>, shape: RingShape, name: string | undefined): [Sender<T>, Receiver<T>] {
+  const { capacity } = shape;
+  const bytes = ringBytes(shape);
   if (bytes > 2 ** 31) throw new RangeError(`threadsafe: a channel of ${capacity} messages of ${layout.size} bytes needs ${bytes} bytes: too large`);
   const tag = newDataTag();
   requireSharedMemory();
@@ -607,7 +619,7 @@ function create<T>(layout: BaseLayout<T>, bound: number, name: string | undefine
   const header = new Uint32Array(data, 0, 2);
   header[0] = tag;
   header[1] = layoutHash(layout.describe());
-  initRing(data, capacity, bound, slotBytes);
+  initRing(data, shape);
   const rt = runtime();
   const channelId = allocateObject(rt, ObjectKind.Channel, name, undefined, tag);
   Atomics.add(rt.words, rt.objectBase(channelId) + O_REFS, 1); // one count for each side's link

@@ -17,7 +17,7 @@ import { transaction } from "../../src/sync/transaction.ts";
 import { shareableNamed } from "../../src/sync/shareable.ts";
 import { allocateDataViews, newDataTag } from "../../src/sync/data.ts";
 import { i32 } from "../../src/layout/index.ts";
-import { C_RWAIT, DISCONNECTED, RawChannel, RecvWait, S_CHANNEL, S_CHANNEL_GENERATION, SendWait, initRing, parkOn, ringBytes } from "../../src/raw/raw-channel.ts";
+import { C_RWAIT, DISCONNECTED, GROWING, RawChannel, RecvWait, S_CHANNEL, S_CHANNEL_GENERATION, SendWait, boundedRing, initRing, parkOn, ringBytes, type RingShape } from "../../src/raw/raw-channel.ts";
 import { MASK as RW_MASK, RawRwLock, WRITERS_WAITING } from "../../src/raw/raw-rwlock.ts";
 import { RawSemaphore, initSemaphore } from "../../src/raw/raw-semaphore.ts";
 import { reapThread } from "../../src/runtime/reap.ts";
@@ -107,6 +107,10 @@ export interface Scenario {
    * thread's own objects, e.g. the public Mutex objects revived from the setup's records. Becomes `env.objects`.
    */
   init?(env: Env): unknown[];
+  /** The scenario buffer's size in bytes (default 64: the hold word and a few of the scenario's own). */
+  readonly scenarioBytes?: number;
+  /** Writes the scenario buffer's initial contents (before any thread runs; restored for each interleaving). */
+  scenarioInit?(buffer: SharedArrayBuffer): void;
   check(run: Run): string | undefined;
 }
 
@@ -182,9 +186,14 @@ function runTransaction(env: Env, first: number, second: number): string {
  * the sides yet.
  */
 function channelOfOneSlot(rt: Runtime): { channel: number; senderSide: number; receiverSide: number; data: SharedArrayBuffer } {
-  const data = new SharedArrayBuffer(ringBytes(1, 8));
-  initRing(data, 1, 1, 8);
+  const data = new SharedArrayBuffer(ringBytes(boundedRing(1, 8)));
+  initRing(data, boundedRing(1, 8));
   extraBuffers.push(data);
+  return { ...channelRecords(rt), data };
+}
+
+/** The records of a channel (as sync/channel.ts create()), its ring wherever the scenario puts it. */
+function channelRecords(rt: Runtime): { channel: number; senderSide: number; receiverSide: number } {
   const channel = allocateObject(rt, ObjectKind.Channel, "ch", undefined, 0);
   Atomics.add(rt.words, rt.objectBase(channel) + objectFields.O_REFS, 1); // one count for each side's link
   const generation = generationOfObject(rt, channel);
@@ -194,7 +203,67 @@ function channelOfOneSlot(rt: Runtime): { channel: number; senderSide: number; r
     Atomics.store(rt.words, rt.objectBase(id) + S_CHANNEL, channel + 1);
     return id;
   }) as [number, number];
-  return { channel, senderSide, receiverSide, data };
+  return { channel, senderSide, receiverSide };
+}
+
+/**
+ * An unbounded channel's chain of two rings (raw-channel.ts, "An unbounded channel's rings"), of 1 and 2 slots of
+ * one i32, in the tracked scenario buffer: every step of its ring protocol is a scheduling point.
+ */
+const TWO_RINGS: RingShape = { capacity: 2, bound: GROWING, slotBytes: 16, first: 1, last: 1 };
+
+/** What the chain scenarios share: the rings in the tracked buffer, no slice, a budget that completes their bound. */
+const ON_TWO_RINGS = {
+  slice: "raised",
+  budget: 40000,
+  scenarioBytes: ringBytes(TWO_RINGS),
+  scenarioInit: (buffer: SharedArrayBuffer): void => initRing(buffer, TWO_RINGS),
+} as const;
+
+/** A sender of the chain: sends `values` (claim, or wait for room; write; publish), as sync/channel.ts send does. */
+function sendToRings(...values: number[]) {
+  return (env: Env): string => {
+    const data = env.shared.buffer as SharedArrayBuffer;
+    const raw = new RawChannel(env.rt, env.data.channel!, data, env.me);
+    const payload = new Int32Array(data);
+    for (const value of values) {
+      let pos = raw.claimSend();
+      if (pos < 0) pos = parkOn(new SendWait(raw, { closed: false, holdsAt: -1, waits: 0 }), WaitKind.Send, Infinity);
+      if (pos === DISCONNECTED) return "disconnected";
+      payload[raw.payloadOffset(pos) >> 2] = value;
+      if (!raw.publishSend(pos)) return "skipped";
+    }
+    return "sent";
+  };
+}
+
+/** The receiver of the chain: receives (parked waits, as sync/channel.ts recv) until `done(got)`; returns what it got. */
+function receiveFromRings(done: (got: number[]) => boolean) {
+  return (env: Env): string => {
+    const data = env.shared.buffer as SharedArrayBuffer;
+    const raw = new RawChannel(env.rt, env.data.channel!, data, env.me);
+    const payload = new Int32Array(data);
+    const got: number[] = [];
+    while (!done(got)) {
+      const pos = parkOn(new RecvWait(raw, { closed: false, holdsAt: -1, waits: 0 }), WaitKind.Recv, Infinity);
+      if (pos === DISCONNECTED) return `disconnected after ${got.join(",")}`;
+      got.push(payload[raw.payloadOffset(pos) >> 2]!);
+      raw.finishRecv(pos);
+    }
+    return got.join(",");
+  };
+}
+
+/** The supervisor's part when scenario thread `of` dies: reaps the thread whose id the setup put in `data[key]`. */
+function reaper(of: number, key: string, cause: (typeof PoisonCause)[keyof typeof PoisonCause]): ThreadSpec {
+  return {
+    name: "reaper",
+    reaperOf: of,
+    body(env) {
+      reapThread(env.rt, env.data[key]!, cause);
+      return "reaped";
+    },
+  };
 }
 
 /** Thread body: takes `first` (already held from setup), then `second`; releases both. */
@@ -291,14 +360,7 @@ export const scenarios: Scenario[] = [
           return poisoned ? "poisoned" : "clean";
         },
       },
-      {
-        name: "reaper",
-        reaperOf: 0,
-        body(env) {
-          reapThread(env.rt, env.data.holder!, PoisonCause.Exited);
-          return "reaped";
-        },
-      },
+      reaper(0, "holder", PoisonCause.Exited),
     ],
     setup(rt, [holder, waiter]) {
       const m = newMutex(rt, "m", [holder!, waiter!]);
@@ -582,14 +644,7 @@ export const scenarios: Scenario[] = [
           return "got the permit";
         },
       },
-      {
-        name: "reaper",
-        reaperOf: 0,
-        body(env) {
-          reapThread(env.rt, env.data.holder!, PoisonCause.Exited);
-          return "reaped";
-        },
-      },
+      reaper(0, "holder", PoisonCause.Exited),
     ],
     setup(rt, ids) {
       const [holder, waiter] = ids as [number, number];
@@ -695,14 +750,7 @@ export const scenarios: Scenario[] = [
           return pos === DISCONNECTED ? "disconnected" : `received at ${pos}`;
         },
       },
-      {
-        name: "reaper",
-        reaperOf: 0,
-        body(env) {
-          reapThread(env.rt, env.data.sender!, PoisonCause.Exited);
-          return "reaped";
-        },
-      },
+      reaper(0, "sender", PoisonCause.Exited),
     ],
     setup(rt, ids) {
       const [sender, receiver] = ids as [number, number];
@@ -713,6 +761,60 @@ export const scenarios: Scenario[] = [
       return { channel, sender };
     },
     check: (run) => (run.outcomes[1] === "disconnected" ? undefined : `the receiver: ${run.outcomes[1]}`),
+  },
+  {
+    name: "channel-ring-switch",
+    description:
+      "two senders (11 then 12; 21) and a receiver on a chain of rings of 1 and 2 slots: whichever sender finds the " +
+      "first ring full switches the tail, whoever first needs the second ring writes where it starts, the receiver " +
+      "follows: it gets all three exactly once, 11 before 12, no slice",
+    ...ON_TWO_RINGS,
+    preemptions: 2,
+    threads: [
+      { name: "s1", body: sendToRings(11, 12) },
+      { name: "s2", body: sendToRings(21) },
+      { name: "receiver", body: receiveFromRings((got) => got.length === 3) },
+    ],
+    setup(rt) {
+      return { channel: channelRecords(rt).channel };
+    },
+    check(run) {
+      if (run.outcomes[0] !== "sent" || run.outcomes[1] !== "sent") return `senders: ${run.outcomes[0]}, ${run.outcomes[1]}`;
+      const got = String(run.outcomes[2]).split(",");
+      const ok = got.length === 3 && [...got].sort().join(",") === "11,12,21" && got.indexOf("11") < got.indexOf("12");
+      return ok ? undefined : `the receiver got ${run.outcomes[2]}`;
+    },
+  },
+  {
+    name: "channel-ring-sender-dies",
+    description:
+      "as channel-ring-switch, but the sender of 21 may be killed at any step (then reaped), its claim unpublished or " +
+      "its switch half-seen: the receiver still gets 11 then 12, and 21 at most once, no slice",
+    ...ON_TWO_RINGS,
+    preemptions: 0,
+    threads: [
+      { name: "s1", body: sendToRings(11, 12) },
+      { name: "s2", mortal: true, body: sendToRings(21) },
+      { name: "receiver", body: receiveFromRings((got) => got.includes(12)) },
+      reaper(1, "s2", PoisonCause.Terminated),
+    ],
+    setup(rt, ids) {
+      const [s1, s2, receiver] = ids as [number, number, number];
+      const { channel, senderSide, receiverSide } = channelRecords(rt);
+      // Both senders count on the Sender record (the reaper walks s2's entry: raw-channel.ts deadSender).
+      Atomics.add(rt.words, rt.objectBase(senderSide) + objectFields.O_REFS, 1);
+      countNew(rt, s1, senderSide, keep({}));
+      countNew(rt, s2, senderSide, keep({}));
+      countNew(rt, receiver, receiverSide, keep({}));
+      return { channel, s2 };
+    },
+    check(run) {
+      if (run.outcomes[0] !== "sent") return `s1: ${run.outcomes[0]}`;
+      const got = String(run.outcomes[2]).split(",");
+      const others = got.filter((v) => v !== "11" && v !== "12" && v !== "21");
+      const ok = others.length === 0 && got.filter((v) => v === "21").length <= 1 && got.indexOf("11") >= 0 && got.indexOf("11") < got.indexOf("12");
+      return ok ? undefined : `the receiver got ${run.outcomes[2]}`;
+    },
   },
   {
     name: "channel-receiver-dies",
@@ -743,14 +845,7 @@ export const scenarios: Scenario[] = [
           return pos === DISCONNECTED ? "disconnected" : `claimed ${pos}`;
         },
       },
-      {
-        name: "reaper",
-        reaperOf: 0,
-        body(env) {
-          reapThread(env.rt, env.data.receiver!, PoisonCause.Terminated);
-          return "reaped";
-        },
-      },
+      reaper(0, "receiver", PoisonCause.Terminated),
     ],
     setup(rt, ids) {
       const [receiver, sender] = ids as [number, number];
@@ -794,14 +889,7 @@ export const scenarios: Scenario[] = [
           return pos >= 0 && raw.publishSend(pos) ? `sent at ${pos}` : "not sent";
         },
       },
-      {
-        name: "reaper",
-        reaperOf: 0,
-        body(env) {
-          reapThread(env.rt, env.data.receiver!, PoisonCause.Terminated);
-          return "reaped";
-        },
-      },
+      reaper(0, "receiver", PoisonCause.Terminated),
     ],
     setup(rt, ids) {
       const [receiver, sender] = ids as [number, number];
