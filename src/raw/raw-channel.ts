@@ -82,7 +82,8 @@
  *   after it go to ring `e + 1`; a sender that saw ring `e` can no longer claim in it (its compare-and-swap expects
  *   the old word). A slot whose message was taken but is still being read is not a reason to switch (a receiver
  *   descheduled in its take would grow the chain for good): the sender waits for it as in a bounded ring, and only a
- *   sender that spun and still finds it so switches (`claimSendReclaiming`, after trying `reclaimDeadTake`).
+ *   sender that spun and still finds it so, or a `trySend` (which may not wait), switches (`claimSendReclaiming`,
+ *   after trying `reclaimDeadTake`).
  * - A thread learns a ring's first position from the table before it claims there or switches past it
  *   (`learnBase`); the first to find it missing writes it (compare-and-swap from 0): until it is written nobody has
  *   claimed in that ring, so the tail's position is still the ring's first. A thread killed anywhere in a switch
@@ -796,7 +797,8 @@ export class RawChannel {
     const pos = this.claimSend();
     if (pos >= 0) return pos;
     if (this.reclaimDeadTake(Atomics.load(this.ring, this.tailAt))) return this.claimSend();
-    // Still being read after this sender's spin (a receiver descheduled in its take): a chain grows rather than wait.
+    // Still being read (a receiver descheduled in its take), after a blocked sender's spin or in a `trySend`, which
+    // may not wait: a chain grows rather than wait longer or refuse.
     return this.claimSend(true);
   }
 
