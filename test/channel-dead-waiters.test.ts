@@ -11,7 +11,13 @@ import { withRaisedSlice } from "./support/park-slice.ts";
 
 /** Whether dumpLocks() lists a thread blocked on the channel named `name`. */
 function hasWaiter(name: string): boolean {
-  return dumpLocks().locks.some((l) => l.lock.name === name && l.kind === "Channel" && l.waiters.some((w) => w.kind === "sync"));
+  return blockedOn(name) > 0;
+}
+
+/** How many threads dumpLocks() lists as blocked on the channel named `name`. */
+function blockedOn(name: string): number {
+  const lock = dumpLocks().locks.find((l) => l.lock.name === name && l.kind === "Channel");
+  return lock === undefined ? 0 : lock.waiters.filter((w) => w.kind === "sync").length;
 }
 
 test("a thread killed while waiting (recv, recvAsync, select, send, rendezvous pickup) leaves no registration behind", { timeout: 60_000 }, async () => {
@@ -20,12 +26,20 @@ test("a thread killed while waiting (recv, recvAsync, select, send, rendezvous p
   const [full, fullRx] = syncChannel(i32, 1, { name: "dead-waiters-full" });
   const [rendezvous, pickupRx] = syncChannel(i32, 0, { name: "dead-waiters-rendezvous" });
   full.send(0); // a sender now waits for room
+  // Set by the async victim once its three receives have registered (and recorded) their waits.
+  const started = new Int32Array(new SharedArrayBuffer(4));
 
   const victims = [
     spawn((rx: Receiver<number>) => rx.recv(), [rx], { name: "blocked-recv" }),
-    spawn(async (rx: Receiver<number>) => (await Promise.all([rx.recvAsync(), rx.recvAsync(), rx.recvAsync()])).length, [rx], {
-      name: "pending-recvAsync",
-    }),
+    spawn(
+      async (rx: Receiver<number>, started: Int32Array) => {
+        const all = Promise.all([rx.recvAsync(), rx.recvAsync(), rx.recvAsync()]);
+        Atomics.store(started, 0, 1);
+        return (await all).length;
+      },
+      [rx, started],
+      { name: "pending-recvAsync" },
+    ),
     spawn(
       async (rx: Receiver<number>, rx2: Receiver<number>) => {
         const { select } = await import("threadsafe");
@@ -37,11 +51,18 @@ test("a thread killed while waiting (recv, recvAsync, select, send, rendezvous p
     spawn((tx: Sender<number>) => tx.send(1), [full], { name: "blocked-send" }),
     spawn((tx: Sender<number>) => tx.send(2), [rendezvous], { name: "waiting-for-pickup" }),
   ];
-  // Every wait registered: recv 1 + recvAsync 3 + select 1 on the first channel; the select on the second.
+  // Every wait registered: recv 1 + recvAsync 3 + select 1 on the first channel; the select on the second. And
+  // recorded (a thread killed between its registration and its record leaks it: raw-channel.ts, "A thread that dies
+  // waiting"): a blocking wait is listed in dumpLocks only after its first attempt, which records it; the async
+  // victim says when its receives have made theirs.
   await until("every victim is waiting", () => {
     const a = channelWaiterCounts(rx);
     const b = channelWaiterCounts(rx2);
     return (
+      Atomics.load(started, 0) === 1 &&
+      blockedOn("dead-waiters") === 2 &&
+      blockedOn("dead-waiters-full") === 1 &&
+      blockedOn("dead-waiters-rendezvous") === 1 &&
       a.receiving === 5 &&
       a.selecting === 1 &&
       b.receiving === 1 &&
