@@ -42,18 +42,18 @@ const worker = async (counters: Counter[], rounds: number, seed: number, meet: I
   return [updates, rollbacks] as const;
 };
 
-test("6 workers × 3,000 transactions over random subsets in random order: exact totals, no deadlock, real rollbacks", { timeout: 120_000 }, async () => {
+test("6 workers × 1,000 transactions over random subsets in random order: exact totals, no deadlock, real rollbacks", { timeout: 120_000 }, async () => {
   const counters = Array.from({ length: 5 }, (_, i) => new Mutex(i32, 0, { name: `counter ${i}` }));
   const workers = 6;
   const meet = new Int32Array(new SharedArrayBuffer(12));
   meet[1] = workers;
-  const handles = Array.from({ length: workers }, (_, w) => spawn(worker, [counters, 3_000, w + 1, meet], { name: `tx-${w}` }));
+  const handles = Array.from({ length: workers }, (_, w) => spawn(worker, [counters, 1_000, w + 1, meet], { name: `tx-${w}` }));
   const results = await Promise.all(handles.map((h) => h.join()));
   const expected = counters.map((_, i) => results.reduce((sum, [updates]) => sum + updates[i]!, 0));
   assert.deepEqual(counters.map((c) => c.with((g) => g.value)), expected);
   const rollbacks = results.reduce((sum, [, r]) => sum + r, 0);
   assert.ok(rollbacks > 0, "conflicting orders must cause rollbacks (else the test does not exercise wound-wait)");
-  console.log(`# transactions: ${workers * 3000} committed, ${rollbacks} rollbacks`);
+  console.log(`# transactions: ${workers * 1000} committed, ${rollbacks} rollbacks`);
 });
 
 test("a transaction that throws poisons what it held and rethrows; its locks are released", { timeout: 10_000 }, () => {

@@ -1,7 +1,11 @@
 // `npm run model`: bundles the scenarios with the real src/ modules (esbuild, as dist/ is built), then explores
 // every scenario's interleavings within its preemption bound and prints how many each explored.
-// Options: --only <name,...>  --bound <n>  --budget <n>  --replay <name> <choice,choice,...>
+// Options: --only <name,...>  --bound <n>  --budget <n>  --jobs <n>  --replay <name> <choice,choice,...>
+// --jobs n explores n scenarios at a time, each in a child process of its own (a scenario's search is one thread
+// of scheduling: the scheduler and the one simulated thread it lets run take turns on one core). Each scenario's
+// report is printed whole, when it ends.
 import { build } from "esbuild";
+import { fork } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -17,7 +21,8 @@ const root = option("--root") ?? join(here, "..", "..");
 const outDir = join(option("--out") ?? join(here, ".build"));
 mkdirSync(outDir, { recursive: true });
 const outfile = join(outDir, "scenarios.js");
-await build({
+// A child of --jobs imports the bundle its parent built.
+if (option("--child") === undefined) await build({
   entryPoints: [join(root, "test", "model", "scenarios.ts")],
   outfile,
   bundle: true,
@@ -42,24 +47,22 @@ if (replayName) {
   process.exit(result.violation ? 1 : 0);
 }
 
-let failed = 0;
-const started = Date.now();
-for (const scenario of lib.scenarios) {
-  if (only && !only.includes(scenario.name)) continue;
+/** Explores one scenario; returns its report (the lines to print) and whether it held. `log` gets the progress. */
+async function check(scenario, log) {
+  const lines = [];
   const bound = option("--bound") !== undefined ? Number(option("--bound")) : scenario.preemptions;
   const budget = option("--budget") !== undefined ? Number(option("--budget")) : (scenario.budget ?? 4000);
   const t0 = Date.now();
-  const result = await explore(lib, scenario, bundle, { bound, budget, log: (line) => console.log(line) });
+  const result = await explore(lib, scenario, bundle, { bound, budget, log });
   const seconds = ((Date.now() - t0) / 1000).toFixed(1);
   if (result.violation) {
-    failed++;
-    console.log(`FAIL ${scenario.name}: ${result.violation}`);
-    console.log(`  after ${result.explored} interleavings (searching preemption bound ${result.bound}, ${seconds} s). The failing interleaving:`);
-    console.log(result.trace);
-    if (result.replayed !== result.violation) console.log(`  (the replay ended with: ${result.replayed ?? "no violation"})`);
-    console.log(`  replay: node test/model/run.mjs --replay ${scenario.name} ${result.schedule.join(",")}`);
+    lines.push(`FAIL ${scenario.name}: ${result.violation}`);
+    lines.push(`  after ${result.explored} interleavings (searching preemption bound ${result.bound}, ${seconds} s). The failing interleaving:`);
+    lines.push(result.trace);
+    if (result.replayed !== result.violation) lines.push(`  (the replay ended with: ${result.replayed ?? "no violation"})`);
+    lines.push(`  replay: node test/model/run.mjs --replay ${scenario.name} ${result.schedule.join(",")}`);
   } else {
-    console.log(
+    lines.push(
       `ok   ${scenario.name}: ${result.explored} interleavings explored, ` +
         (result.complete
           ? `all within preemption bound ${bound}`
@@ -67,6 +70,56 @@ for (const scenario of lib.scenarios) {
         ` (${seconds} s)`,
     );
   }
+  return { lines, held: !result.violation };
 }
-console.log(`${failed === 0 ? "model: all scenarios hold" : `model: ${failed} scenario(s) failed`} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-process.exit(failed === 0 ? 0 : 1);
+
+// A child of --jobs: explores the scenarios its parent sends, one at a time, and answers with each report.
+if (option("--child") !== undefined) {
+  process.on("message", async (name) => {
+    try {
+      process.send(await check(lib.scenarios.find((s) => s.name === name), () => {}));
+    } catch (error) {
+      process.send({ lines: [`FAIL ${name}: the checker threw ${error?.stack ?? error}`], held: false });
+    }
+  });
+} else {
+  await main();
+}
+
+async function main() {
+  const started = Date.now();
+  const chosen = lib.scenarios.filter((scenario) => !only || only.includes(scenario.name));
+  const jobs = Math.max(1, Math.min(Number(option("--jobs") ?? 1), chosen.length));
+  let failed = 0;
+  if (jobs === 1) {
+    for (const scenario of chosen) {
+      const { lines, held } = await check(scenario, (line) => console.log(line));
+      for (const line of lines) console.log(line);
+      if (!held) failed++;
+    }
+  } else {
+    // The largest budgets first, so that the longest searches do not start last.
+    const queue = [...chosen].sort((a, b) => (b.budget ?? 4000) - (a.budget ?? 4000)).map((s) => s.name);
+    const passOn = args.filter((arg, i) => arg !== "--jobs" && args[i - 1] !== "--jobs");
+    await Promise.all(
+      Array.from({ length: jobs }, async () => {
+        const child = fork(fileURLToPath(import.meta.url), [...passOn, "--child", "1"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+        const exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+        for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+          const answered = new Promise((resolve) => child.once("message", resolve));
+          child.send(name);
+          const report = await Promise.race([
+            answered,
+            exited.then((code) => ({ lines: [`FAIL ${name}: its child process exited (code ${code})`], held: false })),
+          ]);
+          for (const line of report.lines) console.log(line);
+          if (!report.held) failed++;
+        }
+        child.disconnect();
+        await exited;
+      }),
+    );
+  }
+  console.log(`${failed === 0 ? "model: all scenarios hold" : `model: ${failed} scenario(s) failed`} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  process.exit(failed === 0 ? 0 : 1);
+}
