@@ -470,6 +470,9 @@ export class RawChannel {
   private slotsNow = 0;
   /** What the last `slot(pos)` found besides the offset: twice the first place of `pos`'s lap in its ring. */
   private lap2Now = 0;
+  /** The position `slot()` last mapped, and its slot's offset (a message's claim, write and publication ask thrice). */
+  private posNow = -1;
+  private slotNow = 0;
   /** `2·modulus`: the range of a stored seq. */
   private readonly span: number;
   /** This thread's claim announcement words (see "A sender that dies" above). */
@@ -563,11 +566,13 @@ export class RawChannel {
    * slot's seq while free for it). Every message costs a few: a mask where the capacity allows, no array read.
    */
   private slot(pos: number): number {
+    if (pos === this.posNow) return this.slotNow;
     const local = this.local(pos);
     const mask = this.maskNow;
     const index = mask >= 0 ? local & mask : local % this.capacityNow;
     this.lap2Now = 2 * (local - index);
-    return this.slotsNow + index * this.slotBytes;
+    this.posNow = pos;
+    return (this.slotNow = this.slotsNow + index * this.slotBytes);
   }
 
   /** The Int32 index of the seq word of position `pos`'s slot. */
@@ -696,12 +701,21 @@ export class RawChannel {
     }
   }
 
-  /** Whether the head `pos` is where the next ring starts (the senders switched to it at that position). */
+  /**
+   * Whether the head `pos` is where the next ring starts (the senders switched to it at that position). Reads the
+   * epoch table, not the tail: receivers that find nothing to take ask this on every look, and the tail's line is
+   * the one every sender's claim writes. While the table does not have the next ring, nobody has claimed there (see
+   * `learnBase`), so there is nothing to take there yet: "not yet" is as good as "no".
+   */
   private atRingEnd(pos: number): boolean {
-    if (Atomics.load(this.ring, this.tailAt) >>> POSITION_BITS <= pos >>> POSITION_BITS) return false;
     const next = (pos >>> POSITION_BITS) + 1;
-    if (this.ringBase[next]! < 0) this.learnBase(next);
-    return this.ringBase[next] === (pos & POSITION_MASK);
+    let base = this.ringBase[next]!;
+    if (base < 0) {
+      const known = Atomics.load(this.ring, EPOCH_TABLE + next);
+      if (known === 0) return false;
+      base = this.ringBase[next] = known - 1;
+    }
+    return base === (pos & POSITION_MASK);
   }
 
   /**

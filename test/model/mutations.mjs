@@ -132,8 +132,8 @@ export const mutations = [
   {
     name: "ring chain: the head moves to the next ring only at its first position",
     file: "src/raw/raw-channel.ts",
-    find: "    return this.ringBase[next] === (pos & POSITION_MASK);\n",
-    replace: "    return next >= 0;\n",
+    find: "    return base === (pos & POSITION_MASK);\n",
+    replace: "    return base >= 0;\n",
     scenario: "channel-ring-switch",
   },
   {
