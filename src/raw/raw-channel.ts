@@ -88,7 +88,7 @@
  *   (`learnBase`); the first to find it missing writes it (compare-and-swap from 0): until it is written nobody has
  *   claimed in that ring, so the tail's position is still the ring's first. A thread killed anywhere in a switch
  *   leaves nothing half-done: the switch is one compare-and-swap, and the table is written by whoever needs it.
- * - A receiver whose head `(e, h)` finds nothing to take, with the tail in a later ring whose first position is `h`,
+ * - A receiver whose head `(e, h)` finds nothing to take, with the table giving `h` as ring `e + 1`'s first position,
  *   moves the head to `(e + 1, h)` (`atRingEnd`): every position of ring `e` was taken. Skipping a dead sender's
  *   claim looks for this first: a position claimed in the next ring is not a dead claim in this one.
  * - A slot of an earlier ring that a dead receiver took is never needed again; in the last ring, `reclaimDeadTake`
