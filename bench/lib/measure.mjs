@@ -366,7 +366,14 @@ export async function workerBody(ctlSab, threadsLoop, ops, threads = 2) {
   while (Atomics.load(ctl, CTL.GO) === 0) Atomics.wait(ctl, CTL.GO, 0, 1000);
   const r = threadsLoop(ops);
   if (r && typeof r.then === 'function') await r;
+  // The end is the latest stamp, written before this worker counts itself done: the main thread reads it once all
+  // are done (the last to count itself done may not be the last to stamp, nor have stamped before the others count).
   const t = now();
-  if (Atomics.add(ctl, CTL.DONE, 1) === threads - 1) Atomics.store(end, 0, t);
+  for (let seen = Atomics.load(end, 0); seen < t; ) {
+    const was = Atomics.compareExchange(end, 0, seen, t);
+    if (was === seen) break;
+    seen = was;
+  }
+  Atomics.add(ctl, CTL.DONE, 1);
   Atomics.notify(ctl, CTL.DONE);
 }
