@@ -104,21 +104,26 @@ async function main() {
     await Promise.all(
       Array.from({ length: jobs }, async () => {
         const child = fork(fileURLToPath(import.meta.url), [...passOn, "--child", "1"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
-        const exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+        const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(signal ?? `code ${code}`)));
         for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
           const answered = new Promise((resolve) => child.once("message", resolve));
           child.send(name);
           const report = await Promise.race([
             answered,
-            exited.then((code) => ({ lines: [`FAIL ${name}: its child process exited (code ${code})`], held: false })),
+            exited.then((how) => ({ lines: [`FAIL ${name}: its child process exited (${how})`], held: false, lost: true })),
           ]);
           for (const line of report.lines) console.log(line);
           if (!report.held) failed++;
+          if (report.lost) return; // the other children take the rest of the queue
         }
         child.disconnect();
         await exited;
       }),
     );
+    for (const name of queue) {
+      console.log(`FAIL ${name}: not explored (every child process exited)`);
+      failed++;
+    }
   }
   console.log(`${failed === 0 ? "model: all scenarios hold" : `model: ${failed} scenario(s) failed`} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   process.exit(failed === 0 ? 0 : 1);
