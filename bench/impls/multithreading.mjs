@@ -5,7 +5,7 @@ import { CTL, Unavailable, makeControl, warmOpsFor } from '../lib/measure.mjs';
 
 // The body of every contended worker, run inside the multithreading pool (self-contained on purpose: the pool
 // stringifies it). Mirrors lib/measure.mjs workerBody: ready, block on START, run `warm` untimed operations together,
-// count WARMED, block on GO (the clock starts), run `ops`, the last one stamps the end. `kind` picks the operation;
+// count WARMED, block on GO (the clock starts), run `ops`, raise the end stamp to its own, count DONE. `kind` picks the operation;
 // box.sab is the control block (lib/measure.mjs CTL), with a counter at byte 48; box.roles for the ping-pong.
 const phasedTask = async (kind, object, box, ops, warm, useAsync, cv) => {
   const ctl = new Int32Array(box.sab, 0, 8);
@@ -69,10 +69,10 @@ const phasedTask = async (kind, object, box, ops, warm, useAsync, cv) => {
   await run(ops);
   // The latest stamp, written before counting done (as bench/lib/measure.mjs's workerBody).
   const t = process.hrtime.bigint();
-  for (let seen = Atomics.load(end, 0); seen < t; ) {
-    const was = Atomics.compareExchange(end, 0, seen, t);
-    if (was === seen) break;
-    seen = was;
+  for (let stamped = Atomics.load(end, 0); stamped < t; ) {
+    const was = Atomics.compareExchange(end, 0, stamped, t);
+    if (was === stamped) break;
+    stamped = was;
   }
   Atomics.add(ctl, DONE, 1);
   Atomics.notify(ctl, DONE);

@@ -272,7 +272,7 @@ export async function runSpawn(handler, ops, ctx = {}) {
 // Control block shared by the main thread and the workers of a contended run.
 /**
  * The control words of a contended run: workers count READY, wait for START, run their warm-up together, count
- * WARMED, wait for GO (the clock starts), run, count DONE; the last one stamps the end time.
+ * WARMED, wait for GO (the clock starts), run, raise the end stamp to their own, count DONE.
  */
 export const CTL = { START: 0, READY: 1, DONE: 2, FAILED: 3, WARMED: 4, GO: 5 };
 export function makeControl() {
@@ -301,7 +301,7 @@ async function waitFor(ctl, index, target, deadline, failed) {
  * Two (or `threads`) workers, each runs bench/lib/worker.mjs, which loads the same implementation
  * module and gets its loop from `handler.worker(payload)`. The workers first run warmOpsFor(ops) operations each,
  * together (so the contended paths warm up too), untimed. Time runs from setting the GO flag to the moment the last
- * worker finishes (stamped by that worker), so worker start-up and warm-up are excluded; the count must be
+ * worker finishes (the latest of the workers' end stamps), so worker start-up and warm-up are excluded; the count must be
  * (warm-up + ops) × threads.
  */
 export async function runContended(implName, caseName, handler, ops, { threads = 2, timeoutMs = 50_000 } = {}) {

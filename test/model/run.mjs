@@ -82,6 +82,8 @@ if (option("--child") !== undefined) {
       process.send({ lines: [`FAIL ${name}: the checker threw ${error?.stack ?? error}`], held: false });
     }
   });
+  // Simulated threads that failed to start may still wait for a grant: nothing else would end this process.
+  process.on("disconnect", () => process.exit(0));
 } else {
   await main();
 }
@@ -89,7 +91,12 @@ if (option("--child") !== undefined) {
 async function main() {
   const started = Date.now();
   const chosen = lib.scenarios.filter((scenario) => !only || only.includes(scenario.name));
-  const jobs = Math.max(1, Math.min(Number(option("--jobs") ?? 1), chosen.length));
+  const asked = Number(option("--jobs") ?? 1);
+  if (!Number.isInteger(asked) || asked < 1) {
+    console.error(`model: --jobs takes a number of scenarios to explore at a time (1 or more), got ${option("--jobs")}`);
+    process.exit(2);
+  }
+  const jobs = Math.min(asked, chosen.length);
   let failed = 0;
   if (jobs === 1) {
     for (const scenario of chosen) {
@@ -105,7 +112,12 @@ async function main() {
       Array.from({ length: jobs }, async () => {
         const child = fork(fileURLToPath(import.meta.url), [...passOn, "--child", "1"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
         const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(signal ?? `code ${code}`)));
+        child.on("error", () => {}); // a send to a child that died: its exit says so
         for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+          if (!child.connected) {
+            queue.unshift(name); // died between two scenarios: another child takes this one
+            return;
+          }
           const answered = new Promise((resolve) => child.once("message", resolve));
           child.send(name);
           const report = await Promise.race([
