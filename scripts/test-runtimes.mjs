@@ -69,7 +69,7 @@ const RUNTIMES = {
 /** The commands that run the suite on a runtime, given its binary. */
 function commands(name, bin) {
   const testFiles = filesFor(name);
-  if (name.startsWith("node")) return [[bin, ["--import", "tsx", "--test", "--test-concurrency=1", "--test-force-exit", ...testFiles]]];
+  if (name.startsWith("node")) return [[bin, ["--import", "tsx", "--import", "./test/support/blocking-stdout.mjs", "--test", "--test-concurrency=1", "--test-force-exit", ...testFiles]]];
   // --no-check: the suite is type-checked once by `npm run typecheck`; Deno's checker would check it again with
   // TypeScript 6 and its own lib. --sloppy-imports: test files import src/*.ts through the `.js` names tsc wants.
   if (name === "deno") return [[bin, ["test", "-A", "--no-check", "--sloppy-imports", ...testFiles]]];
