@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -104,8 +104,8 @@ export const mutations = [
   {
     name: "channel: a receiver withdraws its take only after its wake",
     file: "src/raw/raw-channel.ts",
-    find: "    const freed = Atomics.compareExchange(this.ring, this.seqIndex(pos), expected, this.freedSeq(pos)) === expected;\n",
-    replace: "    const freed = Atomics.compareExchange(this.ring, this.seqIndex(pos), expected, this.freedSeq(pos)) === expected;\n    Atomics.store(this.words, this.takePosWord, 0);\n",
+    find: "    const freed = Atomics.compareExchange(this.ring, at, expected, this.freedAfter(pos, lap2)) === expected;\n",
+    replace: "    const freed = Atomics.compareExchange(this.ring, at, expected, this.freedAfter(pos, lap2)) === expected;\n    Atomics.store(this.words, this.takePosWord, 0);\n",
     scenario: "channel-receiver-dies",
   },
   {
@@ -166,30 +166,49 @@ export const mutations = [
   },
 ];
 
-const only = process.argv[2]?.split(",");
-let wrong = 0;
-for (const m of mutations) {
-  if (only && !only.includes(m.scenario) && !only.includes(m.name)) continue;
-  const scratch = mkdtempSync(join(tmpdir(), "threadsafe-mutant-"));
-  try {
-    cpSync(join(root, "src"), join(scratch, "src"), { recursive: true });
-    mkdirSync(join(scratch, "test", "model"), { recursive: true });
-    cpSync(join(here, "scenarios.ts"), join(scratch, "test", "model", "scenarios.ts"));
-    const path = join(scratch, m.file);
-    const text = readFileSync(path, "utf8");
-    if (text.split(m.find).length !== 2) throw new Error(`mutation "${m.name}": the line to change is not (once) in ${m.file}`);
-    writeFileSync(path, text.replace(m.find, m.replace));
-    const run = spawnSync(process.execPath, [join(here, "run.mjs"), "--root", scratch, "--out", join(scratch, "build"), "--only", m.scenario], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    const failedAsExpected = run.status === 1 && run.stdout.includes(`FAIL ${m.scenario}`);
-    console.log(`${failedAsExpected ? "caught " : "MISSED "} ${m.name} (${m.file}) → ${m.scenario}`);
-    console.log(run.stdout.split("\n").map((line) => `    ${line}`).join("\n"));
-    if (!failedAsExpected) wrong++;
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
+/**
+ * The mutations whose line to change is not in the source exactly once: a line that changed makes its mutation
+ * stale. Checked before any mutation runs, and by test/model-interface.test.ts on every `npm test`.
+ */
+export function staleMutations() {
+  return mutations.filter((m) => readFileSync(join(root, m.file), "utf8").split(m.find).length !== 2);
 }
-console.log(wrong === 0 ? "mutations: every safeguard is needed by a scenario" : `mutations: ${wrong} not caught`);
-process.exit(wrong === 0 ? 0 : 1);
+
+// Run as a program (not imported by the test): `--check` only lists stale mutations.
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const stale = staleMutations();
+  for (const m of stale) console.log(`STALE   ${m.name}: the line to change is not (once) in ${m.file}`);
+  if (stale.length > 0) process.exit(1);
+  if (process.argv[2] === "--check") {
+    console.log(`mutations: all ${mutations.length} lines to change are in the source, once each`);
+    process.exit(0);
+  }
+
+  const only = process.argv[2]?.split(",");
+  let wrong = 0;
+  for (const m of mutations) {
+    if (only && !only.includes(m.scenario) && !only.includes(m.name)) continue;
+    const scratch = mkdtempSync(join(tmpdir(), "threadsafe-mutant-"));
+    try {
+      cpSync(join(root, "src"), join(scratch, "src"), { recursive: true });
+      mkdirSync(join(scratch, "test", "model"), { recursive: true });
+      cpSync(join(here, "scenarios.ts"), join(scratch, "test", "model", "scenarios.ts"));
+      const path = join(scratch, m.file);
+      const text = readFileSync(path, "utf8");
+      if (text.split(m.find).length !== 2) throw new Error(`mutation "${m.name}": the line to change is not (once) in ${m.file}`);
+      writeFileSync(path, text.replace(m.find, m.replace));
+      const run = spawnSync(process.execPath, [join(here, "run.mjs"), "--root", scratch, "--out", join(scratch, "build"), "--only", m.scenario], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      const failedAsExpected = run.status === 1 && run.stdout.includes(`FAIL ${m.scenario}`);
+      console.log(`${failedAsExpected ? "caught " : "MISSED "} ${m.name} (${m.file}) → ${m.scenario}`);
+      console.log(run.stdout.split("\n").map((line) => `    ${line}`).join("\n"));
+      if (!failedAsExpected) wrong++;
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+  console.log(wrong === 0 ? "mutations: every safeguard is needed by a scenario" : `mutations: ${wrong} not caught`);
+  process.exit(wrong === 0 ? 0 : 1);
+}
