@@ -78,10 +78,7 @@ test("protocol code touches shared words only through Atomics, except the listed
 test("every safeguard mutation (test/model/mutations.mjs) still finds the line it changes in src/, once", async () => {
   // A line rewritten since its mutation was written makes the mutation stale: found here, not at the next
   // `npm run model:mutations`.
-  const { mutations, staleMutations } = (await import("./model/mutations.mjs")) as {
-    mutations: ReadonlyArray<{ name: string }>;
-    staleMutations(): ReadonlyArray<{ name: string; file: string }>;
-  };
+  const { mutations, staleMutations } = await import("./model/mutations.mjs");
   assert.ok(mutations.length >= 20, `${mutations.length} mutations`);
   assert.deepEqual(staleMutations().map((m) => `${m.name} (${m.file})`), []);
 });
