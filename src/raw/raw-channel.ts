@@ -49,8 +49,9 @@
  * [ epoch table @192: 16 × (first position + 1) ][ ring 0 @256 ][ ring 1 ] … [ ring last ]
  * ```
  *
- * Positions run modulo `modulus` (a multiple of the capacity, at most 2^26: see "An unbounded channel's rings" for the
- * bits above), so that the ring works for any capacity, 1 included, and never overflows an Int32. With `lap = pos - pos % capacity`, a slot's `seq` is
+ * Positions run modulo `modulus` (a multiple of the capacity, below 2^29; 2^26 in a chain, whose ring number takes
+ * the bits above: see "An unbounded channel's rings"), so that the ring works for any capacity, 1 included, and
+ * never overflows an Int32. With `lap = pos - pos % capacity`, a slot's `seq` is
  * `2·lap` when it is free for the message of position `pos`, `2·lap + 1` once that message is published, and
  * `2·(lap + capacity)` once it is taken (all modulo `2·modulus`): Vyukov's sequence, doubled so that a ring of one
  * slot works, and less the slot's index so that a zeroed buffer is an empty ring. A sender claims position `tail` with one compare-and-swap, writes the payload, then publishes `seq`;
@@ -775,7 +776,8 @@ export class RawChannel {
     const at = this.slot(pos) >> 2;
     const free = this.lap2Now;
     if (Atomics.load(ring, at) !== free) return NO_SKIP; // published, or the last lap's being read
-    if ((Atomics.load(ring, this.tailAt) & this.positionMask) === (pos & this.positionMask)) return NO_SKIP; // nobody claimed it: empty
+    // Nobody claimed it: empty.
+    if ((Atomics.load(ring, this.tailAt) & this.positionMask) === (pos & this.positionMask)) return NO_SKIP;
     // The next ring starts here (a sender switched to it): the position is claimed there, not in this ring.
     if (pos >>> POSITION_BITS < this.lastEpoch && this.atRingEnd(pos)) return LOOK_AGAIN;
     if (this.claimerAlive(pos)) return NO_SKIP; // a sender still writing it
@@ -827,11 +829,19 @@ export class RawChannel {
     this.words[this.takePosWord] = pos + 1;
   }
 
-  /** Whether the message of the previous lap of position `pos`'s slot was taken (the head passed it). */
-  private previousLapTaken(pos: number): boolean {
+  /**
+   * The place in its ring's sequence of the previous lap of position `pos`'s slot (one capacity back); leaves
+   * `pos`'s ring the one `slot()` maps (`baseNow`).
+   */
+  private previousLap(pos: number): number {
     const local = this.local(pos);
     const capacity = this.capacityNow;
-    const prevLocal = local >= capacity ? local - capacity : local - capacity + this.modulus;
+    return local >= capacity ? local - capacity : local - capacity + this.modulus;
+  }
+
+  /** Whether the message of the previous lap of position `pos`'s slot was taken (the head passed it). */
+  private previousLapTaken(pos: number): boolean {
+    const prevLocal = this.previousLap(pos);
     const head = Atomics.load(this.ring, this.headAt);
     const headRing = head >>> this.ringShift;
     const ring = pos >>> this.ringShift;
@@ -847,20 +857,15 @@ export class RawChannel {
    */
   reclaimDeadTake(pos: number): boolean {
     const ring = this.ring;
-    const epoch = pos >>> this.ringShift;
-    const local = this.local(pos);
-    const capacity = this.capacityNow;
-    const prevLocal = local >= capacity ? local - capacity : local - capacity + this.modulus;
-    // The position of the slot's previous lap, in the same ring.
+    // The position of the slot's previous lap, in the same ring (`previousLap` first: it sets `baseNow`).
+    const prevLocal = this.previousLap(pos);
     const prev = (pos - (pos & this.positionMask)) | (this.baseNow + prevLocal) % this.modulus;
     const index = this.slot(pos) >> 2;
     const taken = this.lap2(prev);
     const seq = Atomics.load(ring, index);
     if (seq !== taken + 1 && seq !== taken) return false; // free for `pos` (or published for it): nothing held
     // Not yet taken (the head has not passed it): unreceived (the ring is full) or being written, not ours to free.
-    const head = Atomics.load(ring, this.headAt);
-    const headEpoch = head >>> this.ringShift;
-    if (headEpoch < epoch || (headEpoch === epoch && this.diff(2 * this.local(head), 2 * prevLocal) <= 0)) return false;
+    if (!this.previousLapTaken(pos)) return false;
     if (this.takerAlive(prev)) return false; // a receiver still reading it
     if (Atomics.compareExchange(ring, index, seq, this.freedAfter(prev, taken)) !== seq) return false;
     if (Atomics.load(this.words, this.swait) !== 0) {
